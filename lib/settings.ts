@@ -1,0 +1,159 @@
+import type { DcmtkLocation } from './dcmtk';
+
+/** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
+export interface PacsSettings extends DcmtkLocation {
+  /** Calling AE title: who we are. */
+  aet: string;
+  /** Called AE title: the PACS. */
+  aec: string;
+  host: string;
+  port: number;
+  /** AE title a C-MOVE sends to; empty means `aet`. */
+  aetl?: string;
+  /** Seconds to wait for the PACS at each step before giving up. */
+  timeout: number;
+}
+
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid PACS settings: ${problems.join('; ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+// pypx 0.8 spells the address server_ip/server_port, pypx 3 serverIP/serverPort.
+const KEY_ALIASES: Record<string, keyof PacsSettings> = {
+  server_ip: 'host',
+  serverIP: 'host',
+  server_port: 'port',
+  serverPort: 'port',
+};
+export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
+  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...Object.keys(KEY_ALIASES),
+]);
+
+/** Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5: at most 16 characters, no backslash or control characters. */
+export function aeTitleProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return `must be text, not ${describeType(value)}`;
+  const title = value.trim();
+  if (title.length === 0) return 'is empty';
+  if (title.length > 16) return `"${title}" is ${title.length} characters long; DICOM allows at most 16`;
+  if (title.includes('\\')) return `"${title}" contains a backslash`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(title)) return 'contains a control character';
+  return undefined;
+}
+
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
+  return undefined;
+}
+
+/** Turns pypx 0.8 / pypx 3 keys into this package's names, without judging the values. */
+export function canonicalSettingKeys(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) out[KEY_ALIASES[key] ?? key] = value;
+  return out;
+}
+
+/**
+ * Checks and completes PACS settings. Every problem is named in one SettingsError; optional
+ * fields left empty are dropped so that later layers can simply test for them.
+ */
+export function validatePacsSettings(input: Record<string, unknown>): PacsSettings {
+  const raw = canonicalSettingKeys(input);
+  const problems: string[] = [];
+  const text = (key: string): string | undefined => {
+    const value = raw[key];
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`${key} must be text, not ${describeType(value)}`);
+      return undefined;
+    }
+    return value.trim() || undefined;
+  };
+
+  for (const key of ['aet', 'aec'] as const) {
+    const problem = aeTitleProblem(raw[key] ?? '');
+    if (problem) problems.push(`${key === 'aet' ? 'calling AE title (aet)' : 'called AE title (aec)'} ${problem}`);
+  }
+  if (raw.aetl !== undefined && raw.aetl !== '') {
+    const problem = aeTitleProblem(raw.aetl);
+    if (problem) problems.push(`move destination AE title (aetl) ${problem}`);
+  }
+  const host = text('host');
+  if (!host && !problems.some((p) => p.startsWith('host'))) problems.push('host is empty');
+  else if (host && /[\s\x00-\x1f]/.test(host)) problems.push(`host "${host}" contains white space or control characters`);
+
+  const port = toNumber(raw.port);
+  if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    problems.push(`port must be a whole number from 1 to 65535, not ${describeType(raw.port)}`);
+  }
+  let timeout = DEFAULT_TIMEOUT_SECONDS;
+  if (raw.timeout !== undefined && raw.timeout !== '') {
+    const seconds = toNumber(raw.timeout);
+    if (seconds === undefined || !(seconds > 0) || seconds > 86400) {
+      problems.push(`timeout must be a number of seconds above 0, not ${describeType(raw.timeout)}`);
+    } else timeout = seconds;
+  }
+  const dcmtkDir = text('dcmtkDir');
+  const executable = text('executable');
+  if (problems.length) throw new SettingsError(problems);
+
+  const settings: PacsSettings = {
+    aet: (raw.aet as string).trim(),
+    aec: (raw.aec as string).trim(),
+    host: host as string,
+    port: port as number,
+    timeout,
+  };
+  const aetl = typeof raw.aetl === 'string' ? raw.aetl.trim() : '';
+  if (aetl) settings.aetl = aetl;
+  if (dcmtkDir) settings.dcmtkDir = dcmtkDir;
+  if (executable) settings.executable = executable;
+  return settings;
+}
+
+/**
+ * Lays per-message overrides (msg.pacs) over a base. Anything but a plain object, or a key that
+ * is not a PACS setting, is refused: a typo such as `ip` must not silently reach the default PACS.
+ */
+export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown): PacsSettings {
+  if (overrides === undefined || overrides === null) return validatePacsSettings(base);
+  if (typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new SettingsError([`msg.pacs must be an object of PACS settings, not ${describeType(overrides)}`]);
+  }
+  const unknown = Object.keys(overrides).filter((key) => !PACS_SETTING_KEYS.has(key));
+  if (unknown.length) {
+    throw new SettingsError([
+      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout)`,
+    ]);
+  }
+  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
+}
+
+/** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */
+export function buildAssociationArgs(settings: PacsSettings): string[] {
+  return ['-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
+}
+
+/** DCMTK's connection (-to), ACSE (-ta) and DIMSE (-td) timeouts, all set to the configured seconds. */
+export function buildTimeoutArgs(settings: PacsSettings): string[] {
+  const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
+  return ['--timeout', seconds, '--acse-timeout', seconds, '--dimse-timeout', seconds];
+}
+
+/** Grace beyond DCMTK's own timeouts before the process is killed outright. */
+export function processDeadlineMs(settings: PacsSettings): number {
+  return settings.timeout * 1000 + 2000;
+}
+

@@ -1,0 +1,85 @@
+// What every px node does the same way around the pypx core: find its PACS, run operations it can
+// stop on close, and report failures to the flow. Knows Node-RED; knows nothing of DICOM.
+import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
+import { PacsError, toPacsError } from '../lib/errors';
+import type { PacsSettings } from '../lib/settings';
+
+export interface PacsConfigNode extends Node {
+  /** The config's settings with msg.pacs laid over them; throws SettingsError when the result is invalid. */
+  resolveSettings(overrides?: unknown): PacsSettings;
+}
+
+export type SendFn = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | NodeMessageInFlow[] | null>) => void;
+export type DoneFn = (err?: Error) => void;
+
+export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined): PacsConfigNode | undefined {
+  const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
+  if (!pacs) node.status({ fill: 'red', shape: 'ring', text: 'no PACS set' });
+  return pacs ?? undefined;
+}
+
+/** Settings for one message: the node's PACS with msg.pacs over it. Bad settings become a PacsError. */
+export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMessageInFlow): PacsSettings {
+  try {
+    if (!pacs) throw new PacsError('bad-input', 'no PACS set', 'no PACS configured: choose a px-pacs config in the node', { status: 'error', command: '', data: 'no PACS configured' });
+    return pacs.resolveSettings(msg.pacs);
+  } catch (err) {
+    throw toPacsError(err);
+  }
+}
+
+/** Child processes this node has running, so that close can stop them and wait until they are gone. */
+export class RunningOperations {
+  private readonly running = new Map<Promise<unknown>, AbortController>();
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  run<T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const promise = operation(controller.signal);
+    this.running.set(promise, controller);
+    const forget = () => this.running.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const controller of this.running.values()) controller.abort();
+    await Promise.allSettled([...this.running.keys()]);
+  }
+}
+
+/** Marks the node red with the short reason, puts pypx's error payload in msg and hands the error to Catch nodes. */
+export function reportFailure(node: Node, msg: NodeMessageInFlow, done: DoneFn, error: PacsError): void {
+  node.status({ fill: 'red', shape: 'ring', text: error.reason });
+  msg.payload = error.result;
+  done(error);
+}
+
+/**
+ * Registers an async input handler. A rejected promise in a handler would take the whole runtime
+ * down, so every error ends in done(err) instead.
+ */
+export function handleInput(
+  node: Node,
+  handler: (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => Promise<void>,
+): void {
+  node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
+    handler(msg, send, done).catch((err: unknown) => {
+      if (err instanceof PacsError) return reportFailure(node, msg, done, err);
+      node.status({ fill: 'red', shape: 'ring', text: 'internal error' });
+      done(err instanceof Error ? err : new Error(String(err)));
+    });
+  });
+}
+
+/** Registers close: stop what runs, then always call done. */
+export function handleClose(node: Node, stop: () => Promise<void>): void {
+  node.on('close', (_removed: boolean, done: () => void) => {
+    stop()
+      .catch((err: unknown) => node.warn(`while closing: ${String(err)}`))
+      .finally(done);
+  });
+}

@@ -1,0 +1,140 @@
+// A real Orthanc run as a plain process on loopback, for tests, the demo and benchmarks.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OrthancOptions {
+  aet?: string;
+  /** Known peers: name -> [AE title, host, port]. Find and move are allowed only to them. */
+  modalities?: Record<string, [string, string, number]>;
+  /** Character set of C-FIND answers: Latin1 (Orthanc's default) or Utf8. */
+  defaultEncoding?: 'Latin1' | 'Utf8';
+  /** Folder for storage and logs; a new temp folder (removed on stop) when absent. */
+  dir?: string;
+  httpPort?: number;
+  dicomPort?: number;
+  /** Extra Orthanc configuration keys. */
+  extra?: Record<string, unknown>;
+}
+
+export interface RunningOrthanc {
+  aet: string;
+  host: '127.0.0.1';
+  dicomPort: number;
+  httpPort: number;
+  url: string;
+  dir: string;
+  process: ChildProcess;
+  /** POST /instances for each file; returns Orthanc's answers. */
+  upload(files: Iterable<Buffer>, parallel?: number): Promise<number>;
+  get<T = unknown>(route: string): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startOrthanc(options: OrthancOptions = {}): Promise<RunningOrthanc> {
+  const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'pypx-orthanc-')));
+  const ownsDir = !options.dir;
+  const httpPort = options.httpPort ?? (await freePort());
+  const dicomPort = options.dicomPort ?? (await freePort());
+  const aet = options.aet ?? 'ORTHANC';
+  const config = {
+    Name: 'pypx-test',
+    StorageDirectory: path.join(dir, 'db'),
+    IndexDirectory: path.join(dir, 'db'),
+    Plugins: [],
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    HttpBindAddress: '127.0.0.1',
+    HttpPort: httpPort,
+    DicomPort: dicomPort,
+    DicomAet: aet,
+    DicomCheckCalledAet: true,
+    DicomModalities: options.modalities ?? {},
+    DefaultEncoding: options.defaultEncoding ?? 'Latin1',
+    StorageCompression: false,
+    SaveJobs: false,
+    ...options.extra,
+  };
+  const configFile = path.join(dir, 'orthanc.json');
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const log = openSync(path.join(dir, 'orthanc.log'), 'a');
+  // Orthanc links DCMTK: without TCP_NODELAY its C-STORE and C-MOVE crawl on loopback.
+  const child = spawn('Orthanc', [configFile], {
+    stdio: ['ignore', log, log],
+    env: { ...process.env, TCP_NODELAY: '1' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', () => undefined);
+  const url = `http://127.0.0.1:${httpPort}`;
+
+  const get = async <T>(route: string): Promise<T> => {
+    const response = await fetch(url + route);
+    if (!response.ok) throw new Error(`Orthanc GET ${route}: HTTP ${response.status}`);
+    return (await response.json()) as T;
+  };
+
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`Orthanc exited at start (code ${child.exitCode}); see ${path.join(dir, 'orthanc.log')}`);
+    }
+    try {
+      await get('/system');
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`Orthanc did not answer on ${url} within 30 s; see ${path.join(dir, 'orthanc.log')}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  return {
+    aet,
+    host: '127.0.0.1',
+    dicomPort,
+    httpPort,
+    url,
+    dir,
+    process: child,
+    get,
+    async upload(files, parallel = 4) {
+      const iterator = files[Symbol.iterator]();
+      let count = 0;
+      const worker = async () => {
+        for (let next = iterator.next(); !next.done; next = iterator.next()) {
+          const response = await fetch(`${url}/instances`, { method: 'POST', body: new Uint8Array(next.value) });
+          if (!response.ok) throw new Error(`Orthanc refused an upload: HTTP ${response.status} ${await response.text()}`);
+          count++;
+        }
+      };
+      await Promise.all(Array.from({ length: parallel }, worker));
+      return count;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (ownsDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
