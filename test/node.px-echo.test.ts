@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { type FlowNode, helper, nextMessage, noMessage, nodes, onTab, statusLog } from './support/flow';
+import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+import { dcmtkDescendants } from './support/processes';
+
+interface EchoMsg extends NodeMessage {
+  payload: { status: string; command: string; data: string };
+  error?: { message: string; source?: { id: string } };
+}
+
+describe('px-echo node in a Node-RED runtime', () => {
+  const pacs = useOrthanc();
+  afterEach(() => helper.unload());
+
+  /** inject -> px-echo -> out, and a Catch node on the tab -> caught. */
+  function echoFlow(config: Record<string, unknown>): FlowNode[] {
+    return onTab([
+      { id: 'pacs', type: 'px-pacs', aet: 'NODERED', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort, aetl: '', timeout: 5, ...config },
+      { id: 'echo', type: 'px-echo', pacs: 'pacs', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
+  }
+  const load = (config: Record<string, unknown> = {}) => helper.load([nodes.pacs, nodes.echo], echoFlow(config));
+
+  it('echoes the PACS and sends pypx\'s success result with a green round-trip status', async () => {
+    await load();
+    const received = nextMessage<EchoMsg>('out');
+    helper.getNode('echo')?.receive({ payload: 'ping', topic: 'keep me' } as NodeMessage);
+    const msg = await received;
+    assert.deepEqual(Object.keys(msg.payload).sort(), ['command', 'data', 'status']);
+    assert.equal(msg.payload.status, 'success');
+    assert.equal(msg.payload.data, '');
+    assert.match(msg.payload.command, /echoscu .* -aec ORTHANC -aet NODERED 127\.0\.0\.1 \d+$/);
+    assert.equal(msg.topic, 'keep me', 'the incoming msg is reused');
+    const last = statusLog('echo').at(-1);
+    assert.equal(last?.fill, 'green');
+    assert.match(last?.text ?? '', /^ok \d+ ms$/);
+  });
+
+  it('sends nothing on a refused port, and gives Catch nodes the pypx error payload', async () => {
+    await load({ port: await closedPort() });
+    const caught = nextMessage<EchoMsg>('caught');
+    const silence = noMessage('out', 1500);
+    helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+    const msg = await caught;
+    await silence;
+    assert.equal(msg.payload.status, 'error');
+    assert.match(msg.payload.data, /Connection refused/);
+    assert.match(msg.error?.message ?? '', /echoscu: connection refused by 127\.0\.0\.1:\d+/);
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'refused' });
+  });
+
+  it('fails within the timeout on a port that accepts TCP and never answers', async function () {
+    this.timeout(20000);
+    const silent = await startSilentServer();
+    try {
+      await load({ port: silent.port, timeout: 2 });
+      const caught = nextMessage<EchoMsg>('caught', 10000);
+      helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+      const msg = await caught;
+      assert.match(msg.error?.message ?? '', /no answer from ORTHANC at 127\.0\.0\.1:\d+ within 2 s/);
+      assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'timeout 2 s' });
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it('reports a wrong called AE title as rejected by the PACS', async () => {
+    await load({ aec: 'WRONGAE' });
+    const caught = nextMessage<EchoMsg>('caught');
+    helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+    const msg = await caught;
+    assert.match(msg.error?.message ?? '', /association rejected by WRONGAE at .*Called AE Title Not Recognized/);
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'called AE rejected' });
+  });
+
+  it('says echoscu is missing when the DCMTK folder has no echoscu', async () => {
+    const empty = await mkdtemp(path.join(os.tmpdir(), 'no-dcmtk-'));
+    try {
+      await load({ dcmtkDir: empty });
+      const caught = nextMessage<EchoMsg>('caught');
+      helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+      const msg = await caught;
+      assert.match(msg.error?.message ?? '', /echoscu not found .*install DCMTK \(apt-get install dcmtk\) or set the DCMTK folder/);
+      assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'echoscu missing' });
+    } finally {
+      await rm(empty, { recursive: true });
+    }
+  });
+
+  it('turns an invalid config into a clear error per message, and keeps the runtime up', async () => {
+    await load({ aet: 'THIS_AE_TITLE_IS_TOO_LONG', port: 'x' });
+    const caught = nextMessage<EchoMsg>('caught');
+    helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+    const msg = await caught;
+    assert.match(msg.error?.message ?? '', /calling AE title \(aet\) "THIS_AE_TITLE_IS_TOO_LONG" is 25 characters long; DICOM allows at most 16/);
+    assert.match(msg.error?.message ?? '', /port must be a whole number from 1 to 65535/);
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'bad PACS settings' });
+
+    // The same node still works when a message supplies valid settings.
+    const received = nextMessage<EchoMsg>('out');
+    helper.getNode('echo')?.receive({ payload: 1, pacs: { aet: 'NODERED', port: pacs().dicomPort } } as NodeMessage);
+    assert.equal((await received).payload.status, 'success');
+  });
+
+  it('lets msg.pacs point one node at another PACS, and refuses a malformed msg.pacs', async () => {
+    await load();
+    const refused = nextMessage<EchoMsg>('caught');
+    helper.getNode('echo')?.receive({ payload: 1, pacs: { serverPort: await closedPort() } } as NodeMessage);
+    assert.match((await refused).error?.message ?? '', /connection refused/);
+
+    const malformed = nextMessage<EchoMsg>('caught');
+    helper.getNode('echo')?.receive({ payload: 1, pacs: { hostname: 'elsewhere' } } as NodeMessage);
+    assert.match((await malformed).error?.message ?? '', /msg\.pacs has unknown setting hostname/);
+  });
+
+  it('stops a running echoscu when the flow is closed', async function () {
+    const silent = await startSilentServer();
+    try {
+      await load({ port: silent.port, timeout: 60 });
+      helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+      for (let i = 0; i < 50 && !dcmtkDescendants().some((p) => p.command === 'echoscu'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(dcmtkDescendants().filter((p) => p.command === 'echoscu').length, 1, 'echoscu should be running');
+      await helper.unload();
+      assert.deepEqual(dcmtkDescendants(), [], 'echoscu outlived the closed flow');
+    } finally {
+      await silent.stop();
+    }
+  });
+});

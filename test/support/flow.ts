@@ -1,0 +1,60 @@
+import helper from 'node-red-node-test-helper';
+import type { Node, NodeMessage } from 'node-red';
+
+helper.init(require.resolve('node-red'));
+
+export { helper };
+
+type NodeModule = (RED: unknown) => void;
+/** The compiled node modules, as the runtime loads them. */
+export const nodes = {
+  pacs: require('../../nodes/px-pacs') as NodeModule,
+  echo: require('../../nodes/px-echo') as NodeModule,
+};
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+  wires?: string[][];
+  [key: string]: unknown;
+}
+
+const CONFIG_TYPES = new Set(['px-pacs']);
+
+/** Wraps nodes in a tab, as Catch and Status nodes need; on a tab, only nodes with x and y count as flow nodes. */
+export function onTab(flowNodes: FlowNode[]): FlowNode[] {
+  const placed = flowNodes.map((n) => (CONFIG_TYPES.has(n.type) ? { z: 'tab', ...n } : { z: 'tab', x: 100, y: 100, ...n }));
+  return [{ id: 'tab', type: 'tab', label: 'test' }, ...placed];
+}
+
+/** The next message a helper node receives, or an error after `ms`. */
+export function nextMessage<T = NodeMessage>(nodeId: string, ms = 30000): Promise<T> {
+  const node = helper.getNode(nodeId) as Node;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${ms} ms`)), ms);
+    node.once('input', (msg: T) => {
+      clearTimeout(timer);
+      resolve(msg);
+    });
+  });
+}
+
+/** Every status a node set, in order. */
+export function statusLog(nodeId: string): Array<{ fill?: string; shape?: string; text?: string }> {
+  const node = helper.getNode(nodeId) as unknown as { status: { args: unknown[][] } };
+  return node.status.args.map((args) => args[0] as { fill?: string; shape?: string; text?: string });
+}
+
+/** Resolves after `ms` without any message reaching the node; rejects if one does. */
+export function noMessage(nodeId: string, ms: number): Promise<void> {
+  const node = helper.getNode(nodeId) as Node;
+  return new Promise((resolve, reject) => {
+    const onInput = (msg: unknown) => reject(new Error(`unexpected message at ${nodeId}: ${JSON.stringify(msg)}`));
+    node.once('input', onInput);
+    setTimeout(() => {
+      node.removeListener('input', onInput);
+      resolve();
+    }, ms);
+  });
+}
