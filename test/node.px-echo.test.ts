@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { type FlowNode, helper, nextMessage, noMessage, nodes, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 
@@ -26,7 +26,7 @@ describe('px-echo node in a Node-RED runtime', () => {
       { id: 'caught', type: 'helper' },
     ]);
   }
-  const load = (config: Record<string, unknown> = {}) => helper.load([nodes.pacs, nodes.echo], echoFlow(config));
+  const load = (config: Record<string, unknown> = {}) => helper.load(nodeModules('px-pacs', 'px-echo'), echoFlow(config));
 
   it('echoes the PACS and sends pypx\'s success result with a green round-trip status', async () => {
     await load();

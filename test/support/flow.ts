@@ -6,11 +6,10 @@ helper.init(require.resolve('node-red'));
 export { helper };
 
 type NodeModule = (RED: unknown) => void;
-/** The compiled node modules, as the runtime loads them. */
-export const nodes = {
-  pacs: require('../../nodes/px-pacs') as NodeModule,
-  echo: require('../../nodes/px-echo') as NodeModule,
-};
+/** The compiled node modules of these types, as the runtime loads them. */
+export function nodeModules(...types: string[]): NodeModule[] {
+  return types.map((type) => require(`../../nodes/${type}`) as NodeModule);
+}
 
 export interface FlowNode {
   id: string;
