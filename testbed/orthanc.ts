@@ -1,7 +1,7 @@
 // A real Orthanc run as a plain process on loopback, for tests, the demo and benchmarks.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,6 +49,7 @@ export interface RunningOrthanc {
 export async function startOrthanc(options: OrthancOptions = {}): Promise<RunningOrthanc> {
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'pypx-orthanc-')));
   const ownsDir = !options.dir;
+  await mkdir(dir, { recursive: true });
   const httpPort = options.httpPort ?? (await freePort());
   const dicomPort = options.dicomPort ?? (await freePort());
   const aet = options.aet ?? 'ORTHANC';

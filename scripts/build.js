@@ -1,9 +1,18 @@
-// The runtime looks for <node>.html, icons/ and locales/ beside each compiled node file.
+// npm run build: compile TypeScript into a clean dist/, then put each node's .html, the icons and
+// the locales beside the compiled node files, where the Node-RED runtime looks for them.
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const out = path.join(root, 'dist', 'nodes');
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+} catch {
+  process.exit(1); // tsc has printed the errors
+}
+
 fs.mkdirSync(out, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (file.endsWith('.html')) fs.copyFileSync(path.join(root, 'nodes', file), path.join(out, file));

@@ -1,0 +1,87 @@
+// npm run demo: a local Orthanc seeded with sample studies, and Node-RED with this package and
+// its example flows on http://127.0.0.1:1880.
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { generateSampleInstances } from './generate';
+import { exampleFlows, REPO_ROOT, startNodeRed } from './node-red';
+import { startOrthanc } from './orthanc';
+
+export const DEMO = {
+  nodeRedPort: 1880,
+  pacs: { aet: 'ORTHANC', host: '127.0.0.1', dicomPort: 4242, httpPort: 8042 },
+  /** The AE title and port of the example flows' px-listen, known to the demo PACS as a move destination. */
+  listener: { aet: 'NODERED', port: 11113 },
+};
+
+async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function main(): Promise<void> {
+  const busy: number[] = [];
+  for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.listener.port]) {
+    if (!(await portIsFree(port))) busy.push(port);
+  }
+  if (busy.length) throw new Error(`port ${busy.join(', ')} already in use on 127.0.0.1: stop whatever uses it (another demo?) and run again`);
+
+  const base = path.join(REPO_ROOT, '.demo');
+  await rm(path.join(base, 'orthanc'), { recursive: true, force: true });
+  console.log('Starting Orthanc (the demo PACS)...');
+  const orthanc = await startOrthanc({
+    dir: path.join(base, 'orthanc'),
+    aet: DEMO.pacs.aet,
+    dicomPort: DEMO.pacs.dicomPort,
+    httpPort: DEMO.pacs.httpPort,
+    defaultEncoding: 'Utf8',
+    modalities: { nodered: [DEMO.listener.aet, '127.0.0.1', DEMO.listener.port] },
+  });
+  const count = await orthanc.upload(
+    (function* () {
+      for (const instance of generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 5 })) yield instance.bytes;
+    })(),
+  );
+  console.log(`Orthanc holds ${count} sample instances (10 patients, 2 studies each); web UI on ${orthanc.url}`);
+
+  console.log('Starting Node-RED with node-red-contrib-pypx and its example flows...');
+  const nodeRed = await startNodeRed({
+    userDir: path.join(base, 'node-red'),
+    port: DEMO.nodeRedPort,
+    flows: exampleFlows(),
+    linkThisPackage: true,
+    log: 'inherit',
+  });
+  console.log(`
+Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
+  PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${DEMO.pacs.dicomPort}, web UI ${orthanc.url}
+  Each example is on its own tab: click an inject node's button and watch the debug sidebar.
+Press Ctrl-C to stop both.
+`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping Node-RED and Orthanc...');
+    await nodeRed.stop();
+    await orthanc.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  nodeRed.process.once('exit', (code) => {
+    if (!stopping) {
+      console.error(`Node-RED exited (code ${code}); stopping Orthanc.`);
+      void orthanc.stop().then(() => process.exit(1));
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
