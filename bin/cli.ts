@@ -1,0 +1,126 @@
+// What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
+// 0 (success), 1 (an error result), 2 (bad usage).
+import type { PypxResult } from '../lib/result';
+import { type PacsSettings, SettingsError, validatePacsSettings } from '../lib/settings';
+
+export interface FlagSpec {
+  /** Without the leading dashes, as pypx spells it: "serverIP". */
+  name: string;
+  alias?: string;
+  value?: string; // placeholder shown in --help; absent for on/off flags
+  help: string;
+  default?: string;
+}
+
+export class UsageError extends Error {}
+
+export type Flags = Record<string, string | true>;
+
+/** pypx 0.8's connection flags, shared by px-echo, px-find and px-move. */
+export const PACS_FLAGS: FlagSpec[] = [
+  { name: 'aet', value: 'AET', help: 'calling AE title: who we are', default: 'PYPX' },
+  { name: 'aec', value: 'AEC', help: "called AE title: the PACS's AE title (required)" },
+  { name: 'serverIP', value: 'HOST', help: 'PACS host name or IP address (required)' },
+  { name: 'serverPort', value: 'PORT', help: 'PACS DICOM port', default: '4242' },
+  { name: 'timeout', value: 'SECONDS', help: 'seconds to wait for the PACS at each step', default: '30' },
+  { name: 'executable', value: 'PATH', help: 'the DCMTK binary to run (default: found on PATH)' },
+];
+
+export interface ParsedCommandLine {
+  flags: Flags;
+  /** `--Keyword value` pairs that are not known flags, for commands that accept them (px-find). */
+  extra: Record<string, string>;
+}
+
+export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra = false): ParsedCommandLine {
+  const byName = new Map<string, FlagSpec>();
+  for (const spec of specs) {
+    byName.set(spec.name, spec);
+    if (spec.alias) byName.set(spec.alias, spec);
+  }
+  const flags: Flags = {};
+  const extra: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i] as string;
+    const match = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(word);
+    if (!match) throw new UsageError(`unexpected argument "${word}"`);
+    const [, name, inline] = match as unknown as [string, string, string | undefined];
+    const spec = byName.get(name);
+    const takeValue = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || (/^--?[A-Za-z]/.test(next) && !/^-\d/.test(next))) throw new UsageError(`${word} needs a value`);
+      i++;
+      return next;
+    };
+    if (spec) {
+      flags[spec.name] = spec.value ? takeValue() : true;
+    } else if (acceptExtra && word.startsWith('--')) {
+      extra[name] = takeValue();
+    } else {
+      throw new UsageError(`unknown option ${word}`);
+    }
+  }
+  for (const spec of specs) if (spec.default !== undefined && flags[spec.name] === undefined) flags[spec.name] = spec.default;
+  return { flags, extra };
+}
+
+/** PACS settings from the connection flags; a bad value is bad usage. */
+export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknown> = {}): PacsSettings {
+  for (const required of ['aec', 'serverIP']) if (typeof flags[required] !== 'string') throw new UsageError(`--${required} is required`);
+  try {
+    return validatePacsSettings({
+      aet: flags.aet,
+      aec: flags.aec,
+      serverIP: flags.serverIP,
+      serverPort: flags.serverPort,
+      timeout: flags.timeout,
+      ...(typeof flags.executable === 'string' ? { executable: flags.executable } : {}),
+      ...extra,
+    });
+  } catch (err) {
+    if (err instanceof SettingsError) throw new UsageError(err.problems.join('; '));
+    throw err;
+  }
+}
+
+export function helpText(command: string, summary: string, specs: FlagSpec[], footer = ''): string {
+  const rows = specs.map((s) => {
+    const left = `  --${s.name}${s.alias ? `, --${s.alias}` : ''}${s.value ? ` ${s.value}` : ''}`;
+    return `${left.padEnd(30)} ${s.help}${s.default !== undefined ? ` (default ${s.default})` : ''}`;
+  });
+  return `usage: ${command} [options]\n\n${summary}\n\noptions:\n${rows.join('\n')}\n  --help                       show this help and exit\n${footer ? `\n${footer}\n` : ''}`;
+}
+
+export interface CommandDefinition {
+  name: string;
+  summary: string;
+  flags: FlagSpec[];
+  acceptExtra?: boolean;
+  footer?: string;
+  /** The result to print, and on failure the error whose message explains it. */
+  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error }>;
+}
+
+/** Runs a command: prints the result as JSON on stdout and sets the exit code; never a stack trace for a user's mistake. */
+export async function main(command: CommandDefinition, argv = process.argv.slice(2)): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer));
+    return;
+  }
+  try {
+    const parsed = parseCommandLine(argv, command.flags, command.acceptExtra);
+    const { result, error } = await command.run(parsed);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (error) process.stderr.write(`${command.name}: ${error.message}\n`);
+    process.exitCode = result.status === 'success' ? 0 : 1;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${command.name}: ${err.message} (see ${command.name} --help)\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`${command.name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

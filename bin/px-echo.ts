@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { runEcho } from '../lib/echo';
+import { main, PACS_FLAGS, pacsSettingsFromFlags } from './cli';
+
+void main({
+  name: 'px-echo',
+  summary: 'Checks that a PACS answers and accepts this AE title, with a DICOM C-ECHO (DCMTK echoscu).\nPrints pypx\'s result as JSON: {"status", "command", "data"}; exits 0 on success, 1 on failure, 2 on bad usage.',
+  flags: PACS_FLAGS,
+  run: ({ flags }) => runEcho(pacsSettingsFromFlags(flags)),
+});
