@@ -61,6 +61,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
       flowFile: 'flows.json',
       credentialSecret: false,
       editorTheme: { tours: false },
+      telemetry: { enabled: false },
       logging: { console: { level: 'info' } },
     }, null, 2)};\n`,
   );
