@@ -164,7 +164,7 @@ export interface MoveProgress {
 }
 
 const isPending = (status: number) => status === 0xff00 || status === 0xff01;
-const MAX_LOG_LINES = 200;
+const MAX_LOG_LINES = 100;
 
 /** Reads movescu -d output line by line; keeps the responses and DCMTK's own (non-debug) words. */
 export class MoveResponseReader {
@@ -179,7 +179,9 @@ export class MoveResponseReader {
 
   read(line: string): MoveResponse | undefined {
     if (!line.startsWith('D: ')) {
-      if (line.trim() && this.log.length < MAX_LOG_LINES) this.log.push(line.trimEnd());
+      // One "Received Move Response N" per instance would crowd out the lines that explain a failure.
+      const keep = (/^[WEF]: /.test(line) && this.log.length < 10 * MAX_LOG_LINES) || (!/^I: Received Move Response \d/.test(line) && this.log.length < MAX_LOG_LINES);
+      if (line.trim() && keep) this.log.push(line.trimEnd());
       const named = /^W: Move response with error status \((.+)\)/.exec(line);
       if (named) this.errorStatusName = named[1];
       return undefined;

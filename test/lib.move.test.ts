@@ -113,7 +113,8 @@ describe('lib move: movescu command and responses', () => {
     assert.deepEqual(seen[0], { status: 0xff00, statusText: 'Pending: Sub-operations are continuing', remaining: 2, completed: 1, failed: 0, warning: 0 });
     assert.equal(reader.final?.status, 0xb000);
     assert.equal(reader.final?.failed, 1);
-    assert.deepEqual(reader.log, ['I: Received Move Response 1', 'I: Received Move Response 1'], 'debug lines are not kept');
+    reader.read('W: Move response with error status (Warning)');
+    assert.deepEqual(reader.log, ['W: Move response with error status (Warning)'], 'debug lines and per-response lines are not kept');
   });
 });
 
