@@ -56,6 +56,8 @@ export interface RunOptions extends DcmtkLocation {
   cwd?: string;
   /** Called with each line DCMTK prints (stdout and stderr), as it prints it. */
   onLine?: (line: string) => void;
+  /** Keep the output in memory for RunResult.output (default true). A long move's debug log need not be. */
+  buffer?: boolean;
 }
 
 export interface RunResult {
@@ -99,6 +101,7 @@ export async function spawnDcmtk(
     cancelSignal: options.signal,
     forceKillAfterDelay: 2000,
     stripFinalNewline: false,
+    buffer: options.buffer ?? true,
   });
   if (options.onLine) forwardLines(child.all, options.onLine);
   return { command: formatCommandLine(file, args), process: child };

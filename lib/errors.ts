@@ -70,6 +70,13 @@ export function describeDcmtkFailure(
     const reason = /Called AE/i.test(why) ? 'called AE rejected' : /Calling AE/i.test(why) ? 'calling AE rejected' : 'rejected';
     return make('rejected', reason, `association rejected by ${where}: ${why}${hint}`);
   }
+  if (/Peer aborted Association/i.test(said)) {
+    return make(
+      'rejected',
+      'aborted by PACS',
+      `${where} aborted the association (${complaints[0]}): a PACS does this when it does not allow calling AE title "${settings.aet}" this service: list "${settings.aet}" among its modalities`,
+    );
+  }
   if (/timeout/i.test(said)) {
     return make('timeout', `timeout ${settings.timeout} s`, `no answer from ${where} within ${settings.timeout} s (${complaints[0]})`);
   }

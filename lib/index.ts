@@ -6,3 +6,6 @@ export { validatePacsSettings, mergePacsOverrides, SettingsError } from './setti
 export type { PacsSettings } from './settings';
 export { locateDcmtkTool, DcmtkNotFoundError } from './dcmtk';
 export type { PypxResult, PypxRecord, PypxField } from './result';
+export { move, runMove, parseMoveRequests, buildMoveArgs } from './move';
+export type { MoveRequest, MoveLevel, MoveOutcome, MovePayload, MoveProgress, MoveOptions } from './move';
+export { AssociationQueue } from './queue';

@@ -2,11 +2,14 @@
 // stop on close, and report failures to the flow. Knows Node-RED; knows nothing of DICOM.
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { PacsError, toPacsError } from '../lib/errors';
+import type { AssociationQueue } from '../lib/queue';
 import type { PacsSettings } from '../lib/settings';
 
 export interface PacsConfigNode extends Node {
   /** The config's settings with msg.pacs laid over them; throws SettingsError when the result is invalid. */
   resolveSettings(overrides?: unknown): PacsSettings;
+  /** Associations to this PACS wait here for a turn: at most the config's concurrency at once. */
+  queue: AssociationQueue;
 }
 
 export type SendFn = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | NodeMessageInFlow[] | null>) => void;

@@ -1,0 +1,78 @@
+// px-move's node status: instances completed/total of the moves running now, and the PACS queue's length.
+import type { Node } from 'node-red';
+import type { MoveOutcome, MoveProgress } from '../lib/move';
+import type { AssociationQueue } from '../lib/queue';
+
+const REFRESH_MS = 200;
+
+export class MoveStatus {
+  private readonly moves = new Map<number, MoveProgress | undefined>();
+  private nextId = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly onQueueChange = () => this.schedule();
+
+  constructor(private readonly node: Pick<Node, 'status'>, private readonly queue?: AssociationQueue) {
+    queue?.on('change', this.onQueueChange);
+  }
+
+  /** A move of this node begins (it may first wait in the queue). */
+  begin(): { progress(p: MoveProgress): void; end(): void } {
+    const id = this.nextId++;
+    this.moves.set(id, undefined);
+    this.schedule();
+    return {
+      progress: (p) => {
+        this.moves.set(id, p);
+        this.schedule();
+      },
+      end: () => {
+        this.moves.delete(id);
+        this.schedule();
+      },
+    };
+  }
+
+  /** The last moves of one input ended: say how they went, unless others are still running. */
+  finished(outcomes: MoveOutcome[]): void {
+    if (this.moves.size) return;
+    this.cancel();
+    const failures = outcomes.filter((o) => o.error);
+    const moved = outcomes.reduce((sum, o) => sum + o.completed, 0);
+    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: `${moved} moved` });
+    else if (outcomes.length === 1) this.node.status({ fill: 'red', shape: 'ring', text: failures[0].error?.reason ?? 'failed' });
+    else this.node.status({ fill: 'red', shape: 'ring', text: `${failures.length}/${outcomes.length} moves failed` });
+  }
+
+  show(status: { fill?: 'grey' | 'red'; shape?: 'ring'; text: string }): void {
+    this.cancel();
+    this.node.status(status);
+  }
+
+  close(): void {
+    this.cancel();
+    this.queue?.removeListener('change', this.onQueueChange);
+  }
+
+  private schedule(): void {
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.render();
+    }, REFRESH_MS);
+  }
+
+  private cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private render(): void {
+    if (!this.moves.size) return;
+    const known = [...this.moves.values()].filter((p): p is MoveProgress => p !== undefined);
+    const queued = this.queue?.waiting ?? 0;
+    const done = known.reduce((sum, p) => sum + p.completed + p.failed + p.warning, 0);
+    const total = known.reduce((sum, p) => sum + p.total, 0);
+    let text = known.length ? `${done}/${total}` : queued ? 'waiting' : 'moving…';
+    if (queued) text += `, ${queued} queued`;
+    this.node.status({ fill: 'blue', shape: known.length ? 'dot' : 'ring', text });
+  }
+}

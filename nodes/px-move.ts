@@ -1,0 +1,65 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
+import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
+import { MoveStatus } from './move-status';
+
+interface PxMoveDef extends NodeDef {
+  pacs: string;
+  destination: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PxMoveNode(this: Node, def: PxMoveDef) {
+    RED.nodes.createNode(this, def);
+    const pacs = findPacsConfig(RED, this, def.pacs);
+    const operations = new RunningOperations();
+    const status = new MoveStatus(this, pacs?.queue);
+    let closing = false;
+
+    /** One output per move; moves from a list carry msg.parts, so a join node always completes. */
+    const outputFor = (msg: NodeMessageInFlow, outcome: MoveOutcome, index: number, sequence?: { id: string; count: number }) => {
+      const out = sequence ? (RED.util.cloneMessage({ ...msg, payload: undefined }) as NodeMessageInFlow) : msg;
+      out.payload = movePayload(outcome);
+      out.move = { ...outcome.request, destination: outcome.destination };
+      // type 'array' makes a join node in automatic mode gather the payloads into an array, in input order.
+      if (sequence) out.parts = { id: sequence.id, index, count: sequence.count, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+      return out;
+    };
+
+    handleInput(this, async (msg, send, done) => {
+      const settings = settingsForMessage(pacs, msg);
+      const destination = moveDestination(settings, def.destination);
+      const requests = parseMoveRequests(msg.payload);
+      if (!requests.length) {
+        status.show({ fill: 'grey', shape: 'ring', text: 'nothing to move' });
+        return done();
+      }
+      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: requests.length } : undefined;
+      const outcomes = await Promise.all(
+        requests.map((request, index) =>
+          operations.run(async (signal) => {
+            const tracker = status.begin();
+            const outcome = await runMove(settings, request, { destination, signal, queue: pacs?.queue, onProgress: tracker.progress });
+            tracker.end();
+            if (closing) return outcome;
+            const out = outputFor(msg, outcome, index, sequence);
+            if (outcome.error) this.error(outcome.error, out);
+            send(out);
+            return outcome;
+          }),
+        ),
+      );
+      // Each failed move already went to Catch nodes with its own msg; done(err) would report it twice.
+      if (!closing) status.finished(outcomes);
+      done();
+    });
+
+    handleClose(this, async () => {
+      closing = true;
+      status.close();
+      if (operations.size) this.warn(`stopping ${operations.size} move${operations.size === 1 ? '' : 's'} (running or queued): the flow was stopped`);
+      await operations.stopAll();
+    });
+  }
+  RED.nodes.registerType('px-move', PxMoveNode);
+};
