@@ -41,7 +41,7 @@ export interface FindOutcome {
   result: PypxResult<PypxRecord[]>;
   /** Set when the find failed; result then holds pypx's error payload. */
   error?: PacsError;
-  /** True when `limit` cut the answer short. */
+  /** True when the answer reached `limit` (more may have matched). */
   limited: boolean;
   elapsedMs: number;
 }
@@ -83,7 +83,8 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
         : describeDcmtkFailure('findscu', trimmed, settings);
       return failedResult(error, Date.now() - started);
     }
-    const { records, limited } = await readResponses(outputDir, request.keys, limit, settings);
+    const { records, cut } = await readResponses(outputDir, request.keys, limit, settings);
+    const limited = cut || (limit > 0 && /Sending Cancel Request/.test(run.output));
     return { result: { status: 'success', command: run.command, data: records }, limited, elapsedMs: Date.now() - started };
   } catch (err) {
     return failedResult(toPacsError(err), Date.now() - started);
@@ -132,13 +133,13 @@ async function readResponses(
   keys: readonly FindKey[],
   limit: number,
   settings: Pick<PacsSettings, 'aec' | 'host' | 'port'>,
-): Promise<{ records: PypxRecord[]; limited: boolean }> {
+): Promise<{ records: PypxRecord[]; cut: boolean }> {
   const files = (await readdir(dir))
     .map((name) => ({ name, number: Number(RESPONSE_FILE.exec(name)?.[1] ?? NaN) }))
     .filter((f) => !Number.isNaN(f.number))
     .sort((a, b) => a.number - b.number);
-  const limited = limit > 0 && files.length > limit;
-  const wanted = limited ? files.slice(0, limit) : files;
+  const cut = limit > 0 && files.length > limit;
+  const wanted = cut ? files.slice(0, limit) : files;
   const recordKeys = keys.filter((k) => k.inRecord);
   const records: PypxRecord[] = new Array(wanted.length);
   let next = 0;
@@ -149,7 +150,7 @@ async function readResponses(
     }
   };
   await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, wanted.length) }, worker));
-  return { records, limited };
+  return { records, cut };
 }
 
 /** pypx's record: each key asked for, `{tag, value, label}`, and the `uid` counter. */

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import type { PypxRecord } from '../lib/result';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
@@ -19,6 +21,8 @@ interface RecordMsg extends NodeMessage {
 
 // The core join node, as a user wires it after a split.
 const sequenceNodes = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
+const injectNode = require('@node-red/nodes/core/common/20-inject.js') as (RED: unknown) => void;
+const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: unknown) => void;
 
 describe('px-find node in a Node-RED runtime', () => {
   const pacs = useOrthanc({ defaultEncoding: 'Utf8', modalities: { nodered: ['NODERED', '127.0.0.1', 11112] } });
@@ -174,5 +178,29 @@ describe('px-find node in a Node-RED runtime', () => {
     send({});
     assert.match((await caught).error?.message ?? '', /no PACS configured/);
     assert.ok((helper.getNode('find') as Node | null) !== null);
+  });
+
+  it('runs the example flow "02 - Find series" as shipped, against the PACS it is pointed at', async () => {
+    const file = path.resolve(__dirname, '..', '..', 'examples', '02 - Find series.json');
+    const example = JSON.parse(readFileSync(file, 'utf8')) as FlowNode[];
+    // Debug nodes become helper nodes (comments dropped) to read what reaches them; the config is pointed at this test's Orthanc.
+    const flow = example.filter((n) => n.type !== 'comment').map((n) => (n.type === 'debug' ? { ...n, type: 'helper' } : n.type === 'px-pacs' ? { ...n, port: String(pacs().dicomPort) } : n));
+    await helper.load([...nodeModules('px-pacs', 'px-find'), sequenceNodes, injectNode, catchNode], onTab(flow));
+    const byName = (type: string, name: string) => (example.find((n) => n.type === type && n.name === name) as FlowNode).id;
+    const click = (name: string) => helper.getNode(byName('inject', name))?.receive({} as NodeMessage);
+
+    const all = nextMessage<FindMsg>(byName('debug', 'find result'));
+    click('all series');
+    assert.equal((((await all).payload.data) as PypxRecord[]).length, instances.length);
+    const named = nextMessage<FindMsg>(byName('debug', 'find result'));
+    click('patients named Mü*');
+    assert.deepEqual(new Set(((await named).payload.data as PypxRecord[]).map((r) => r.PatientName?.value)), new Set(['Müller^Jürgen']));
+    const studies = nextMessage<FindMsg>(byName('debug', 'find result'));
+    click('studies of 2019');
+    const studyRecords = (await studies).payload.data as PypxRecord[];
+    assert.ok(studyRecords.length > 0 && studyRecords.every((r) => r.QueryRetrieveLevel?.value === 'STUDY' && r.StudyDate?.value?.toString().startsWith('2019')));
+    const joined = nextMessage<{ payload: PypxRecord[] }>(byName('debug', 'the list again'));
+    click('each series of Smith');
+    assert.deepEqual((await joined).payload.map((r) => r.PatientID?.value), ['PX0001', 'PX0001']);
   });
 });
