@@ -1,5 +1,6 @@
 // C-FIND: findscu writes each response as a DICOM file; we read those, never its text log.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runDcmtk, type RunResult } from './dcmtk';
@@ -83,7 +84,7 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
         : describeDcmtkFailure('findscu', trimmed, settings);
       return failedResult(error, Date.now() - started);
     }
-    const { records, cut } = await readResponses(outputDir, request.keys, limit, settings);
+    const { records, cut } = await readFindResponses(outputDir, request.keys, limit, settings);
     const limited = cut || (limit > 0 && /Sending Cancel Request/.test(run.output));
     return { result: { status: 'success', command: run.command, data: records }, limited, elapsedMs: Date.now() - started };
   } catch (err) {
@@ -124,11 +125,13 @@ async function runFindscu(settings: PacsSettings, args: string[], signal?: Abort
 }
 
 const RESPONSE_FILE = /^rsp(\d+)\.dcm$/;
-// Enough reads in flight to keep the thread pool busy, few enough to bound open files and memory.
-const READS_IN_FLIGHT = 16;
+// Responses are a few hundred bytes each: reading them synchronously is ten times faster than
+// through the thread pool. Batches keep the event loop free: each blocks it for about a millisecond.
+const FILES_PER_BATCH = 64;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The response files in the order the PACS sent them (rsp0001.dcm ... rsp10000.dcm), as records. */
-async function readResponses(
+export async function readFindResponses(
   dir: string,
   keys: readonly FindKey[],
   limit: number,
@@ -141,15 +144,12 @@ async function readResponses(
   const cut = limit > 0 && files.length > limit;
   const wanted = cut ? files.slice(0, limit) : files;
   const recordKeys = keys.filter((k) => k.inRecord);
-  const records: PypxRecord[] = new Array(wanted.length);
-  let next = 0;
-  const worker = async () => {
-    for (let index = next++; index < wanted.length; index = next++) {
-      const file = path.join(dir, (wanted[index] as { name: string }).name);
-      records[index] = toRecord(await readFile(file), recordKeys, index, settings);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, wanted.length) }, worker));
+  const records: PypxRecord[] = [];
+  for (let index = 0; index < wanted.length; index++) {
+    if (index % FILES_PER_BATCH === FILES_PER_BATCH - 1) await nextTurn();
+    const bytes = readFileSync(path.join(dir, (wanted[index] as { name: string }).name));
+    records.push(toRecord(bytes, recordKeys, index, settings));
+  }
   return { records, cut };
 }
 
