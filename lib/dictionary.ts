@@ -41,3 +41,48 @@ export function lookupTag(tag: string): DictionaryEntry | undefined {
   }
   return byTag.get(key);
 }
+
+/** Whether DICOM lets this element hold several values (VM other than 1), e.g. ModalitiesInStudy. */
+export function allowsMultipleValues(keyword: string): boolean {
+  if (!Object.prototype.hasOwnProperty.call(keywordTags, keyword)) return false;
+  const vm = getElement(keyword)?.vm ?? '1';
+  return vm.trim() !== '1';
+}
+
+let byLowerCase: Map<string, string> | undefined;
+/** The keyword a mistyped one most likely meant: same letters in another case, else the closest spelling. */
+export function nearestKeyword(typed: string): string | undefined {
+  byLowerCase ??= new Map(Object.keys(keywordTags).map((k) => [k.toLowerCase(), k]));
+  const lower = typed.toLowerCase();
+  const sameLetters = byLowerCase.get(lower);
+  if (sameLetters) return sameLetters;
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(typed.length / 4)) + 1;
+  for (const [candidate, keyword] of byLowerCase) {
+    if (Math.abs(candidate.length - lower.length) >= bestDistance) continue;
+    const distance = editDistance(lower, candidate, bestDistance);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = keyword;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, giving up (returning `limit`) once it cannot be under `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const value = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+      current.push(value);
+      rowMin = Math.min(rowMin, value);
+    }
+    if (rowMin >= limit) return limit;
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

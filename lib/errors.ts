@@ -1,5 +1,6 @@
 import { DcmtkNotFoundError, type DcmtkTool, type RunResult } from './dcmtk';
 import type { PypxResult } from './result';
+import { QueryError } from './query';
 import { type PacsSettings, SettingsError } from './settings';
 
 export type FailureKind =
@@ -71,17 +72,34 @@ export function describeDcmtkFailure(
     return make('rejected', reason, `association rejected by ${where}: ${why}${hint}`);
   }
   if (/Peer aborted Association/i.test(said)) {
-    return make(
-      'rejected',
-      'aborted by PACS',
-      `${where} aborted the association (${complaints[0]}): a PACS does this when it does not allow calling AE title "${settings.aet}" this service: list "${settings.aet}" among its modalities`,
-    );
+    // Orthanc, and many PACS, abort instead of answering a query or retrieve they will not serve.
+    return make('rejected', 'aborted by PACS', `${where} aborted the association instead of answering: it refuses this request, often because it does not allow calling AE title "${settings.aet}" to query or retrieve: list "${settings.aet}" among its modalities`);
   }
   if (/timeout/i.test(said)) {
     return make('timeout', `timeout ${settings.timeout} s`, `no answer from ${where} within ${settings.timeout} s (${complaints[0]})`);
   }
   const first = complaints[0] ?? `exited with code ${run.exitCode ?? 'unknown'}`;
   return make('failed', 'failed', `${where}: ${first}`);
+}
+
+/**
+ * A DIMSE operation the PACS answered with a failure status, e.g. "Failed: UnableToProcess" to a
+ * C-FIND. `status` is DCMTK's text for it.
+ */
+export function describeFailedStatus(
+  tool: DcmtkTool,
+  operation: string,
+  status: string,
+  run: RunResult,
+  settings: Pick<PacsSettings, 'aec' | 'host' | 'port'>,
+): PacsError {
+  const where = `${settings.aec} at ${settings.host}:${settings.port}`;
+  const message = `${where} answered the ${operation} with status "${status}"`;
+  return new PacsError('dicom-status', status.length > 24 ? `${status.slice(0, 23)}…` : status, `${tool}: ${message}`, {
+    status: 'error',
+    command: run.command,
+    data: run.output.trim() || message,
+  });
 }
 
 /** A failure before anything was sent: bad settings, a missing binary. */
@@ -94,6 +112,7 @@ export function toPacsError(err: unknown): PacsError {
   if (err instanceof PacsError) return err;
   if (err instanceof DcmtkNotFoundError) return failureBeforeRun('dcmtk-missing', `${err.tool} missing`, err.message);
   if (err instanceof SettingsError) return failureBeforeRun('bad-input', 'bad PACS settings', err.message);
+  if (err instanceof QueryError) return failureBeforeRun('bad-input', 'bad query', err.message);
   throw err;
 }
 

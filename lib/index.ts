@@ -1,5 +1,9 @@
 export { echo, runEcho, buildEchoArgs } from './echo';
 export type { EchoOutcome, OperationOptions } from './echo';
+export { find, runFind, buildFindArgs } from './find';
+export type { FindOptions, FindOutcome } from './find';
+export { buildFindQuery, QueryError, DEFAULT_RETURN_KEYS, QUERY_LEVELS } from './query';
+export type { QueryLevel, FindRequest } from './query';
 export { PacsError, describeDcmtkFailure } from './errors';
 export type { FailureKind } from './errors';
 export { validatePacsSettings, mergePacsOverrides, SettingsError } from './settings';

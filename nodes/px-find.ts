@@ -1,0 +1,78 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { failureBeforeRun } from '../lib/errors';
+import { runFind } from '../lib/find';
+import { isPlainObject } from '../lib/query';
+import { describeType } from '../lib/settings';
+import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
+
+interface PxFindDef extends NodeDef {
+  pacs: string;
+  level: string;
+  /** JSON text of an object: the default query keys. */
+  query: string;
+  /** Keywords separated by commas or spaces; empty means the level's default set. */
+  returnTags: string | string[];
+  split: boolean;
+  limit: string | number;
+}
+
+/** The node's query merged with msg.payload. A payload that only triggers (inject's timestamp, empty) adds nothing. */
+function queryForMessage(base: Record<string, unknown>, payload: unknown): Record<string, unknown> {
+  if (payload === undefined || payload === null || payload === '' || typeof payload === 'number') return base;
+  if (!isPlainObject(payload)) {
+    throw failureBeforeRun('bad-input', 'bad query', `msg.payload must be an object of DICOM keywords to values, e.g. {"PatientID": "32124"}, not ${describeType(payload)}`);
+  }
+  return { ...base, ...payload };
+}
+
+function parseReturnTags(value: string | string[] | undefined): string[] {
+  if (Array.isArray(value)) return value;
+  return (value ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+export = function register(RED: NodeAPI): void {
+  function PxFindNode(this: Node, def: PxFindDef) {
+    RED.nodes.createNode(this, def);
+    const pacs = findPacsConfig(RED, this, def.pacs);
+    const operations = new RunningOperations();
+    const returnTags = parseReturnTags(def.returnTags);
+    const limit = Number(def.limit) || 0;
+    let baseQuery: Record<string, unknown> | string = {};
+    try {
+      const parsed: unknown = def.query && def.query.trim() ? JSON.parse(def.query) : {};
+      baseQuery = isPlainObject(parsed) ? parsed : `the node's query must be a JSON object, not ${describeType(parsed)}`;
+    } catch (err) {
+      baseQuery = `the node's query is not valid JSON: ${(err as Error).message}`;
+    }
+    if (typeof baseQuery === 'string') this.status({ fill: 'red', shape: 'ring', text: 'bad query' });
+
+    handleInput(this, async (msg, send, done) => {
+      if (typeof baseQuery === 'string') throw failureBeforeRun('bad-input', 'bad query', baseQuery);
+      const settings = settingsForMessage(pacs, msg);
+      const query = queryForMessage(baseQuery, msg.payload);
+      this.status({ fill: 'blue', shape: 'dot', text: 'querying…' });
+      const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal }));
+      if (outcome.error) return reportFailure(this, msg, done, outcome.error);
+      const records = outcome.result.data;
+      const count = `${records.length} match${records.length === 1 ? '' : 'es'}${outcome.limited ? ' (limit)' : ''}`;
+      this.status({ fill: 'green', shape: 'dot', text: count });
+      if (!def.split || records.length === 0) {
+        msg.payload = outcome.result;
+        send(msg);
+      } else {
+        const id = RED.util.generateId();
+        const outer = msg.parts;
+        const messages = records.map((record, index) => ({
+          ...msg,
+          payload: record,
+          pypx: { status: outcome.result.status, command: outcome.result.command },
+          parts: { id, index, count: records.length, type: 'array', len: 1, ...(outer ? { parts: outer } : {}) },
+        })) as NodeMessageInFlow[];
+        send([messages]);
+      }
+      done();
+    });
+    handleClose(this, () => operations.stopAll());
+  }
+  RED.nodes.registerType('px-find', PxFindNode);
+};

@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import os from 'node:os';
+import { describeFailedStatus } from '../lib/errors';
+import { buildFindArgs, find, finalFindStatus, runFind } from '../lib/find';
+import { buildFindQuery, DEFAULT_RETURN_KEYS, QueryError } from '../lib/query';
+import type { PypxRecord } from '../lib/result';
+import { validatePacsSettings } from '../lib/settings';
+import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance } from '../testbed/generate';
+import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+import { dcmtkDescendants } from './support/processes';
+
+const values = (records: PypxRecord[], keyword: string) => records.map((r) => r[keyword]?.value);
+const sorted = (list: unknown[]) => [...list].map(String).sort();
+
+describe('C-FIND query keys', () => {
+  it('asks pypx 0.8\'s keys at SERIES level, with the level first', () => {
+    const request = buildFindQuery('SERIES', {});
+    assert.equal(request.keys[0]?.keyword, 'QueryRetrieveLevel');
+    assert.equal(request.keys[0]?.value, 'SERIES');
+    assert.deepEqual(sorted(request.keys.slice(1).map((k) => k.keyword)), sorted([...DEFAULT_RETURN_KEYS.SERIES]));
+  });
+
+  it('lets QueryRetrieveLevel in the query override the level, in any case, and always asks the level\'s unique keys', () => {
+    const request = buildFindQuery('SERIES', { QueryRetrieveLevel: 'image' }, ['PatientName']);
+    assert.equal(request.level, 'IMAGE');
+    assert.deepEqual(request.keys.map((k) => k.keyword), ['QueryRetrieveLevel', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID', 'PatientName']);
+    assert.throws(() => buildFindQuery('SERIES', { QueryRetrieveLevel: 'FRAME' }), /QueryRetrieveLevel must be one of PATIENT, STUDY, SERIES, IMAGE, not string "FRAME"/);
+  });
+
+  it('sends numbers as text, as pypx users pass PatientID: 32124', () => {
+    const key = buildFindQuery('STUDY', { PatientID: 32124 }).keys.find((k) => k.keyword === 'PatientID');
+    assert.equal(key?.value, '32124');
+  });
+
+  it('names every unknown keyword and wrongly typed value in one error, suggesting the keyword meant', () => {
+    assert.throws(
+      () => buildFindQuery('SERIES', { PatientNam: 'x', patientid: '1', StudyDate: true, SeriesDescription: { a: 1 }, Modality: null, AccessionNumber: ['1'] }),
+      (err: QueryError) => {
+        assert.ok(err instanceof QueryError);
+        assert.deepEqual(err.problems, [
+          '"PatientNam" is not a DICOM keyword (did you mean PatientName?)',
+          '"patientid" is not a DICOM keyword (did you mean PatientID?)',
+          'StudyDate must be text or a number, not boolean true',
+          'SeriesDescription must be text or a number, not an object',
+          'Modality must be text or a number, not null',
+          'AccessionNumber must be text or a number, not an array',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => buildFindQuery('SERIES', {}, ['SeriesInstanceUid']), /"SeriesInstanceUid" is not a DICOM keyword \(did you mean SeriesInstanceUID\?\)/);
+    assert.throws(() => buildFindQuery('SERIES', 'PatientID=1'), /the query must be an object of DICOM keywords to values, not string "PatientID=1"/);
+  });
+
+  it('refuses newlines, NULs and a backslash in a single-valued key, and passes UID lists and multi-valued keys through', () => {
+    assert.throws(() => buildFindQuery('SERIES', { PatientName: 'SMITH\nJOHN' }), /PatientName contains a newline/);
+    assert.throws(() => buildFindQuery('SERIES', { PatientID: 'A\0B' }), /PatientID contains a NUL/);
+    assert.throws(() => buildFindQuery('SERIES', { PatientID: 'A\\B' }), /PatientID contains a backslash, which DICOM reads as a value separator, but PatientID holds one value/);
+    const request = buildFindQuery('SERIES', { SeriesInstanceUID: '1.2.3\\1.2.4', ModalitiesInStudy: 'CT\\MR', PatientName: 'Yamada^Tarou=山田^太郎' });
+    const value = (keyword: string) => request.keys.find((k) => k.keyword === keyword)?.value;
+    assert.equal(value('SeriesInstanceUID'), '1.2.3\\1.2.4');
+    assert.equal(value('ModalitiesInStudy'), 'CT\\MR');
+    assert.equal(value('PatientName'), 'Yamada^Tarou=山田^太郎');
+    assert.equal(value('SpecificCharacterSet'), 'ISO_IR 192', 'a non-ASCII value is declared as UTF-8');
+    assert.equal(buildFindQuery('SERIES', { PatientName: 'SMITH*' }).keys.some((k) => k.keyword === 'SpecificCharacterSet'), false);
+  });
+
+  it('builds findscu\'s command line: responses as files, cancel after the limit, timeouts, then the association', () => {
+    const settings = validatePacsSettings({ aet: 'ME', aec: 'PACS', host: 'pacs.local', port: 104, timeout: 7 });
+    const args = buildFindArgs(settings, buildFindQuery('STUDY', { PatientID: 'X1' }, ['PatientName']), { outputDir: '/tmp/q', cancelAfter: 5 });
+    assert.deepEqual(args, [
+      '-v', '-S', '-X', '-od', '/tmp/q', '--cancel', '5',
+      '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID', '-k', 'PatientName', '-k', 'PatientID=X1',
+      '--timeout', '7', '--acse-timeout', '7', '--dimse-timeout', '7', '-aec', 'PACS', '-aet', 'ME', 'pacs.local', '104',
+    ]);
+  });
+
+  it('reads the final C-FIND status findscu prints, and turns a failed one into an error in the PACS\'s words', () => {
+    const output = 'I: Sending Find Request (MsgID 1)\nI: Received Final Find Response (Failed: UnableToProcess)\nI: Releasing Association\n';
+    assert.equal(finalFindStatus(output), 'Failed: UnableToProcess');
+    assert.equal(finalFindStatus('I: Received Final Find Response (Success)'), 'Success');
+    assert.equal(finalFindStatus('E: Association Request Failed'), undefined);
+    const run = { command: 'findscu ...', output, exitCode: 0, timedOut: false, aborted: false, elapsedMs: 1 };
+    const error = describeFailedStatus('findscu', 'C-FIND', 'Failed: UnableToProcess', run, { aec: 'PACS', host: 'h', port: 104 });
+    assert.equal(error.kind, 'dicom-status');
+    assert.equal(error.reason, 'Failed: UnableToProcess');
+    assert.equal(error.message, 'findscu: PACS at h:104 answered the C-FIND with status "Failed: UnableToProcess"');
+  });
+});
+
+describe('lib find against a real Orthanc answering in UTF-8', () => {
+  const pacs = useOrthanc({ defaultEncoding: 'Utf8', modalities: { test: ['PYPXTEST', '127.0.0.1', 11112] } });
+  let instances: SampleInstance[];
+  before(async function () {
+    this.timeout(60000);
+    instances = [...generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 1 })];
+    await pacs().upload(instances.map((i) => i.bytes));
+  });
+  const settings = (extra: Record<string, unknown> = {}) =>
+    validatePacsSettings({ aet: 'PYPXTEST', aec: pacs().aet, host: pacs().host, port: pacs().dicomPort, timeout: 5, ...extra });
+
+  it('finds every series with pypx records: tag, value and label per key, and the uid counter', async () => {
+    const outcome = await runFind(settings(), {});
+    assert.equal(outcome.error, undefined);
+    assert.equal(outcome.result.status, 'success');
+    const records = outcome.result.data;
+    assert.deepEqual(sorted(values(records, 'SeriesInstanceUID')), sorted(instances.map((i) => i.seriesInstanceUID)));
+    assert.deepEqual(records.map((r) => r.uid), records.map((_, index) => ({ tag: 0, value: index, label: 'uid' })));
+    const first = records[0] as PypxRecord;
+    const truth = instances.find((i) => i.seriesInstanceUID === first.SeriesInstanceUID?.value) as SampleInstance;
+    assert.deepEqual(first.PatientID, { tag: '0010,0020', value: truth.patientID, label: 'PatientID' });
+    assert.deepEqual(first.StudyInstanceUID, { tag: '0020,000d', value: truth.studyInstanceUID, label: 'StudyInstanceUID' });
+    assert.deepEqual(first.QueryRetrieveLevel, { tag: '0008,0052', value: 'SERIES', label: 'QueryRetrieveLevel' });
+    assert.equal(first.NumberOfSeriesRelatedInstances?.value, '1');
+    assert.equal(first.SeriesDescription?.value, truth.seriesDescription);
+    for (const keyword of DEFAULT_RETURN_KEYS.SERIES) assert.ok(keyword in first, `record lacks ${keyword}`);
+    assert.equal('SpecificCharacterSet' in first, false, 'only the keys asked for');
+  });
+
+  it('reads every patient name back exactly, in Cyrillic, Greek, Japanese, Korean, Chinese, Arabic and Hebrew', async () => {
+    const outcome = await runFind(settings(), {}, { level: 'PATIENT' });
+    const byId = new Map(outcome.result.data.map((r) => [r.PatientID?.value, r.PatientName?.value]));
+    assert.equal(byId.size, SAMPLE_PATIENTS.length);
+    for (const patient of SAMPLE_PATIENTS) assert.equal(byId.get(patient.id), patient.name, patient.charset);
+    assert.equal(outcome.result.data[0]?.NumberOfPatientRelatedStudies?.value, '2');
+  });
+
+  it('matches wildcards in non-Latin and accented names', async () => {
+    for (const [pattern, id] of [['Mü*', 'PX0002'], ['Иван*', 'PX0003'], ['Παπαδόπουλος*', 'PX0004'], ['*Zoë', 'PX0008'], ['Sm?th^*', 'PX0001']]) {
+      const outcome = await runFind(settings(), { PatientName: pattern }, { level: 'STUDY' });
+      assert.deepEqual(sorted(values(outcome.result.data, 'PatientID')), [id, id], `PatientName=${pattern}`);
+    }
+  });
+
+  it('matches a study date range', async () => {
+    const outcome = await runFind(settings(), { StudyDate: '20190101-20190301' }, { level: 'STUDY' });
+    const expected = new Set(instances.filter((i) => i.studyDate >= '20190101' && i.studyDate <= '20190301').map((i) => i.studyInstanceUID));
+    assert.ok(expected.size >= 2, 'the sample has studies in the range');
+    assert.deepEqual(sorted(values(outcome.result.data, 'StudyInstanceUID')), sorted([...expected]));
+    for (const record of outcome.result.data) assert.equal(record.QueryRetrieveLevel?.value, 'STUDY');
+  });
+
+  it('matches a list of UIDs, and finds images of one series', async () => {
+    const [a, b] = instances;
+    const series = await runFind(settings(), { SeriesInstanceUID: `${a?.seriesInstanceUID}\\${b?.seriesInstanceUID}` });
+    assert.deepEqual(sorted(values(series.result.data, 'SeriesInstanceUID')), sorted([a?.seriesInstanceUID, b?.seriesInstanceUID]));
+    const images = await runFind(settings(), { SeriesInstanceUID: a?.seriesInstanceUID }, { level: 'IMAGE' });
+    assert.deepEqual(values(images.result.data, 'SOPInstanceUID'), [a?.sopInstanceUID]);
+    assert.equal(images.result.data[0]?.StudyInstanceUID?.value, a?.studyInstanceUID);
+  });
+
+  it('answers no match with an empty list and success', async () => {
+    const outcome = await runFind(settings(), { PatientID: 'NOBODY' });
+    assert.equal(outcome.error, undefined);
+    assert.equal(outcome.result.status, 'success');
+    assert.deepEqual(outcome.result.data, []);
+  });
+
+  it('stops at the limit, asking the PACS to cancel', async () => {
+    const outcome = await runFind(settings(), {}, { limit: 5 });
+    assert.equal(outcome.result.data.length, 5);
+    assert.equal(outcome.limited, true);
+    assert.match(outcome.result.command, /--cancel 5 /);
+    assert.deepEqual(values(outcome.result.data, 'uid'), [0, 1, 2, 3, 4]);
+  });
+
+  it('is callable as pypx\'s find({...settings, ...query}) with pypx 0.8 keys and a numeric PatientID', async () => {
+    const result = await find({ aet: 'PYPXTEST', aec: 'ORTHANC', server_ip: '127.0.0.1', server_port: String(pacs().dicomPort), PatientID: 32124 });
+    assert.deepEqual(result.data, []);
+    assert.match(result.command, /-k PatientID=32124 /);
+    const found = await find({ aet: 'PYPXTEST', aec: 'ORTHANC', serverIP: '127.0.0.1', serverPort: pacs().dicomPort, PatientID: 'PX0005', QueryRetrieveLevel: 'PATIENT' });
+    assert.equal((found.data as PypxRecord[])[0]?.PatientName?.value, 'Yamada^Tarou=山田^太郎=やまだ^たろう');
+    const bad = await find({ aet: 'PYPXTEST', aec: 'ORTHANC', server_ip: '127.0.0.1', server_port: 104, PatientNam: 'x' });
+    assert.deepEqual(bad, { status: 'error', command: '', data: 'invalid C-FIND query: "PatientNam" is not a DICOM keyword (did you mean PatientName?)' });
+  });
+
+  it('reports a calling AE title the PACS does not allow to query', async () => {
+    const outcome = await runFind(settings({ aet: 'STRANGER' }), {});
+    assert.equal(outcome.error?.kind, 'rejected');
+    assert.equal(outcome.error?.reason, 'aborted by PACS');
+    assert.match(outcome.error?.message ?? '', /ORTHANC at 127\.0\.0\.1:\d+ aborted the association .*calling AE title "STRANGER"/);
+    assert.match(String(outcome.result.data), /Peer aborted Association/);
+  });
+
+  it('reports a PACS that is down as refused, and one that never answers as a timeout', async function () {
+    this.timeout(20000);
+    const refused = await runFind(settings({ port: await closedPort() }), {});
+    assert.equal(refused.error?.kind, 'refused');
+    assert.match(String(refused.result.data), /Connection refused/);
+    const silent = await startSilentServer();
+    try {
+      const started = Date.now();
+      const outcome = await runFind(settings({ port: silent.port, timeout: 2 }), {});
+      assert.equal(outcome.error?.kind, 'timeout');
+      assert.match(outcome.error?.message ?? '', /no answer from ORTHANC at 127\.0\.0\.1:\d+ within 2 s/);
+      assert.ok(Date.now() - started < 10000, 'the find did not give up within the timeout and its grace');
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  it('stops findscu when aborted, and leaves no temp folder behind', async () => {
+    const before = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
+    const silent = await startSilentServer();
+    try {
+      const controller = new AbortController();
+      const pending = runFind(settings({ port: silent.port, timeout: 60 }), {}, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 300);
+      assert.equal((await pending).error?.kind, 'aborted');
+      assert.deepEqual(dcmtkDescendants(), []);
+    } finally {
+      await silent.stop();
+    }
+    await runFind(settings(), {});
+    const after = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
+    assert.deepEqual(after, before);
+  });
+});
+
+describe('lib find against an Orthanc answering in Latin-1 (its default)', () => {
+  const pacs = useOrthanc({ modalities: { test: ['PYPXTEST', '127.0.0.1', 11112] } });
+  const latin = SAMPLE_PATIENTS.filter((p) => ['', 'ISO_IR 100', 'ISO_IR 192'].includes(p.charset));
+  before(async function () {
+    this.timeout(60000);
+    await pacs().upload([...generateSampleInstances({ patients: latin, seriesPerStudy: 1, instancesPerSeries: 1 })].map((i) => i.bytes));
+  });
+
+  it('reads Latin-1 names exactly and matches an accented wildcard', async () => {
+    const settings = validatePacsSettings({ aet: 'PYPXTEST', aec: pacs().aet, host: pacs().host, port: pacs().dicomPort, timeout: 5 });
+    const all = await runFind(settings, {}, { level: 'PATIENT' });
+    assert.deepEqual(sorted(values(all.result.data, 'PatientName')), sorted(latin.map((p) => p.name)));
+    const accented = await runFind(settings, { PatientName: 'Mü*' }, { level: 'PATIENT' });
+    assert.deepEqual(values(accented.result.data, 'PatientName'), ['Müller^Jürgen']);
+  });
+});
