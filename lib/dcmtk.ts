@@ -52,6 +52,11 @@ export function formatCommandLine(file: string, args: readonly string[]): string
 export interface RunOptions extends DcmtkLocation {
   /** Kill the process after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * Kill the process when it prints nothing for this many milliseconds: for finds and moves that
+   * may rightly take hours but must not hang. Reported as timedOut.
+   */
+  idleTimeoutMs?: number;
   signal?: AbortSignal;
   cwd?: string;
   /** Called with each line DCMTK prints (stdout and stderr), as it prints it. */
@@ -128,14 +133,45 @@ function forwardLines(stream: NodeJS.ReadableStream | undefined, onLine: (line: 
  */
 export async function runDcmtk(tool: DcmtkTool, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const started = Date.now();
-  const { command, process: child } = await spawnDcmtk(tool, args, options);
-  const done = await child;
+  const { idleTimeoutMs } = options;
+  if (!idleTimeoutMs) {
+    const { command, process: child } = await spawnDcmtk(tool, args, options);
+    return resultOf(command, await child, started, false);
+  }
+  const stop = new AbortController();
+  let stalled = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const rearm = () => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalled = true;
+      stop.abort();
+    }, idleTimeoutMs);
+  };
+  const forwardAbort = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener('abort', forwardAbort, { once: true });
+  rearm();
+  try {
+    const onLine = (line: string) => {
+      rearm();
+      options.onLine?.(line);
+    };
+    const { command, process: child } = await spawnDcmtk(tool, args, { ...options, signal: stop.signal, onLine });
+    return resultOf(command, await child, started, stalled && !options.signal?.aborted);
+  } finally {
+    clearTimeout(watchdog);
+    options.signal?.removeEventListener('abort', forwardAbort);
+  }
+}
+
+function resultOf(command: string, done: Awaited<DcmtkProcess>, started: number, stalled: boolean): RunResult {
   return {
     command,
     exitCode: done.exitCode,
     output: typeof done.all === 'string' ? done.all : '',
-    timedOut: done.timedOut,
-    aborted: done.isCanceled,
+    timedOut: done.timedOut || stalled,
+    aborted: done.isCanceled && !stalled,
     elapsedMs: Date.now() - started,
   };
 }

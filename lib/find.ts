@@ -4,11 +4,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runDcmtk, type RunResult } from './dcmtk';
+import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
 import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
-import { buildAssociationArgs, buildTimeoutArgs, describeType, PACS_SETTING_KEYS, type PacsSettings, validatePacsSettings } from './settings';
+import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, PACS_SETTING_KEYS, type PacsSettings, validatePacsSettings } from './settings';
 
 export interface FindArgsOptions {
   outputDir: string;
@@ -36,6 +37,8 @@ export interface FindOptions {
   /** 0 or absent: every match. Otherwise at most this many records, and the PACS is asked to cancel. */
   limit?: number;
   signal?: AbortSignal;
+  /** The PACS's association queue: the find waits its turn there. */
+  queue?: AssociationQueue;
 }
 
 export interface FindOutcome {
@@ -74,7 +77,17 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
   const outputDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-find-'));
   try {
-    const run = await runFindscu(settings, buildFindArgs(settings, request, { outputDir, cancelAfter: limit }), options.signal);
+    // No overall deadline: a large answer may take minutes. DCMTK's own timeouts bound each wait;
+    // a findscu that prints nothing for longer than that is killed.
+    const args = buildFindArgs(settings, request, { outputDir, cancelAfter: limit });
+    const run = await runQueued(
+      options.queue,
+      (signal) => runDcmtk('findscu', args, { ...settings, signal, idleTimeoutMs: idleDeadlineMs(settings) }),
+      options.signal,
+      (err) => {
+        throw failureBeforeRun('aborted', 'stopped', `findscu: the query never started: ${err.message}`);
+      },
+    );
     const status = finalFindStatus(run.output);
     const succeeded = !run.timedOut && !run.aborted && (status === 'Success' || (limit > 0 && /^Cancel/i.test(status ?? '')));
     if (!succeeded) {
@@ -91,36 +104,6 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     return failedResult(toPacsError(err), Date.now() - started);
   } finally {
     await rm(outputDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Runs findscu without an overall deadline: a large answer may take minutes. DCMTK's own
- * timeouts bound each wait; should findscu itself hang, it is killed after printing nothing for
- * the timeout and a grace period.
- */
-async function runFindscu(settings: PacsSettings, args: string[], signal?: AbortSignal): Promise<RunResult> {
-  const controller = new AbortController();
-  const stallMs = settings.timeout * 1000 + 5000;
-  let stalled = false;
-  let watchdog: NodeJS.Timeout | undefined;
-  const rearm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      stalled = true;
-      controller.abort();
-    }, stallMs);
-  };
-  const forwardAbort = () => controller.abort();
-  if (signal?.aborted) controller.abort();
-  signal?.addEventListener('abort', forwardAbort, { once: true });
-  rearm();
-  try {
-    const run = await runDcmtk('findscu', args, { ...settings, signal: controller.signal, onLine: rearm });
-    return stalled && !signal?.aborted ? { ...run, aborted: false, timedOut: true } : run;
-  } finally {
-    clearTimeout(watchdog);
-    signal?.removeEventListener('abort', forwardAbort);
   }
 }
 

@@ -2,7 +2,7 @@
 // PACS's answers read from movescu's debug log (sub-operation counts and the final DIMSE status).
 import { runDcmtk } from './dcmtk';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
-import { AssociationQueue, QueueAbortedError } from './queue';
+import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
 import {
   aeTitleProblem,
@@ -11,7 +11,7 @@ import {
   describeType,
   type PacsSettings,
   PACS_SETTING_KEYS,
-  processDeadlineMs,
+  idleDeadlineMs,
   validatePacsSettings,
 } from './settings';
 import { trimUid, uidProblem } from './uid';
@@ -308,41 +308,26 @@ export async function runMove(settings: PacsSettings, request: MoveRequest, opti
   } catch (err) {
     return failed(request, options.destination ?? '', toPacsError(err));
   }
-  if (!options.queue) return movescu(settings, request, destination, options);
-  try {
-    return await options.queue.run((signal) => movescu(settings, request, destination, { ...options, signal }), options.signal);
-  } catch (err) {
-    if (!(err instanceof QueueAbortedError)) throw err;
-    return failed(request, destination, failureBeforeRun('aborted', 'stopped', `movescu: the move of ${describeUids(request)} never started: ${err.message}`));
-  }
+  return runQueued(
+    options.queue,
+    (signal) => movescu(settings, request, destination, { ...options, signal }),
+    options.signal,
+    (err) => failed(request, destination, failureBeforeRun('aborted', 'stopped', `movescu: the move of ${describeUids(request)} never started: ${err.message}`)),
+  );
 }
 
 async function movescu(settings: PacsSettings, request: MoveRequest, destination: string, options: MoveOptions): Promise<MoveOutcome> {
   const args = buildMoveArgs(settings, request, destination);
   const reader = new MoveResponseReader();
-  // A move may take hours; what must not happen is silence. DCMTK's own timeouts come first, this is the backstop.
-  const stop = new AbortController();
-  let stalled = false;
-  let idle: NodeJS.Timeout | undefined;
-  const touch = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => {
-      stalled = true;
-      stop.abort();
-    }, processDeadlineMs(settings));
-  };
-  const abort = () => stop.abort();
-  options.signal?.addEventListener('abort', abort, { once: true });
-  if (options.signal?.aborted) stop.abort();
   try {
-    touch();
+    // A move may take hours; what must not happen is silence. DCMTK's own timeouts come first, this is the backstop.
     const run = await runDcmtk('movescu', args, {
       dcmtkDir: settings.dcmtkDir,
       executable: settings.executable,
-      signal: stop.signal,
+      signal: options.signal,
+      idleTimeoutMs: idleDeadlineMs(settings),
       buffer: false,
       onLine: (line) => {
-        touch();
         const response = reader.read(line);
         if (response && !reader.final) options.onProgress?.(progressOf(response));
       },
@@ -357,13 +342,10 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
       return { ...base, result: error.result as PypxResult<string>, error };
     }
     // No final response: the association failed, was aborted, or movescu was stopped.
-    const error = describeDcmtkFailure('movescu', { ...run, output: reader.log.join('\n'), timedOut: stalled, aborted: run.aborted && !stalled }, settings);
+    const error = describeDcmtkFailure('movescu', { ...run, output: reader.log.join('\n') }, settings);
     return { ...base, result: error.result as PypxResult<string>, error };
   } catch (err) {
     return failed(request, destination, toPacsError(err));
-  } finally {
-    clearTimeout(idle);
-    options.signal?.removeEventListener('abort', abort);
   }
 }
 

@@ -117,3 +117,22 @@ export class AssociationQueue extends EventEmitter {
     this.emit('change', counts);
   }
 }
+
+/**
+ * Runs the task through the queue when there is one, else at once. A task the queue never started
+ * (its caller gave up, or the queue closed) resolves to whatever `notStarted` makes of that.
+ */
+export async function runQueued<T>(
+  queue: AssociationQueue | undefined,
+  task: (signal: AbortSignal | undefined) => Promise<T>,
+  signal: AbortSignal | undefined,
+  notStarted: (err: QueueAbortedError) => T,
+): Promise<T> {
+  if (!queue) return task(signal);
+  try {
+    return await queue.run(task, signal);
+  } catch (err) {
+    if (err instanceof QueueAbortedError) return notStarted(err);
+    throw err;
+  }
+}

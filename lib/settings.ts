@@ -157,3 +157,8 @@ export function processDeadlineMs(settings: PacsSettings): number {
   return settings.timeout * 1000 + 2000;
 }
 
+
+/** How long a find or move may print nothing before it counts as hung: DCMTK's own timeouts fire first. */
+export function idleDeadlineMs(settings: PacsSettings): number {
+  return settings.timeout * 1000 + 5000;
+}

@@ -51,7 +51,7 @@ export = function register(RED: NodeAPI): void {
       const settings = settingsForMessage(pacs, msg);
       const query = queryForMessage(baseQuery, msg.payload);
       this.status({ fill: 'blue', shape: 'dot', text: 'querying…' });
-      const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal }));
+      const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
       if (outcome.error) return reportFailure(this, msg, done, outcome.error);
       const records = outcome.result.data;
       const count = `${records.length} match${records.length === 1 ? '' : 'es'}${outcome.limited ? ' (limit)' : ''}`;
