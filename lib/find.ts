@@ -9,7 +9,7 @@ import { DicomReadError, parseDicomBytes } from './dicom';
 import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
-import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, PACS_SETTING_KEYS, type PacsSettings, validatePacsSettings } from './settings';
+import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
 
 export interface FindArgsOptions {
   outputDir: string;
@@ -162,12 +162,7 @@ export async function find(
   if (!isPlainObject(settingsAndQuery)) {
     return failureBeforeRun('bad-input', 'bad query', `find() takes one object of PACS settings and query keys, not ${describeType(settingsAndQuery)}`).result as PypxResult<string>;
   }
-  const settingsPart: Record<string, unknown> = {};
-  const query: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(settingsAndQuery)) {
-    if (PACS_SETTING_KEYS.has(key)) settingsPart[key] = value;
-    else query[key] = value;
-  }
+  const { settings: settingsPart, query } = splitSettingsAndQuery(settingsAndQuery);
   let settings: PacsSettings;
   try {
     settings = validatePacsSettings(settingsPart);

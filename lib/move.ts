@@ -10,7 +10,7 @@ import {
   buildTimeoutArgs,
   describeType,
   type PacsSettings,
-  PACS_SETTING_KEYS,
+  splitSettingsAndQuery,
   idleDeadlineMs,
   validatePacsSettings,
 } from './settings';
@@ -355,9 +355,7 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
  * final sub-operation counts added.
  */
 export async function move(input: Record<string, unknown>, options: Pick<MoveOptions, 'signal' | 'onProgress'> = {}): Promise<MovePayload> {
-  const settingsPart: Record<string, unknown> = {};
-  const query: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input ?? {})) (PACS_SETTING_KEYS.has(key) ? settingsPart : query)[key] = value;
+  const { settings: settingsPart, query } = splitSettingsAndQuery(input ?? {});
   let settings: PacsSettings;
   let requests: MoveRequest[];
   try {

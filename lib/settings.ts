@@ -162,3 +162,11 @@ export function processDeadlineMs(settings: PacsSettings): number {
 export function idleDeadlineMs(settings: PacsSettings): number {
   return settings.timeout * 1000 + 5000;
 }
+
+/** pypx's calls take PACS settings and query keys in one object (`{...pacs, PatientID: 32124}`): this parts them. */
+export function splitSettingsAndQuery(input: Record<string, unknown>): { settings: Record<string, unknown>; query: Record<string, unknown> } {
+  const settings: Record<string, unknown> = {};
+  const query: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) (PACS_SETTING_KEYS.has(key) ? settings : query)[key] = value;
+  return { settings, query };
+}
