@@ -56,6 +56,11 @@ export interface RunOptions extends DcmtkLocation {
   cwd?: string;
   /** Called with each line DCMTK prints (stdout and stderr), as it prints it. */
   onLine?: (line: string) => void;
+  /**
+   * A long-running server (storescp): its output is handed to onLine and not kept in memory, and it
+   * leads its own process group, so that it and every child it forks can be signalled together.
+   */
+  service?: boolean;
 }
 
 export interface RunResult {
@@ -99,7 +104,9 @@ export async function spawnDcmtk(
     cancelSignal: options.signal,
     forceKillAfterDelay: 2000,
     stripFinalNewline: false,
-  });
+    buffer: !options.service,
+    detached: options.service === true,
+  }) as DcmtkProcess;
   if (options.onLine) forwardLines(child.all, options.onLine);
   return { command: formatCommandLine(file, args), process: child };
 }

@@ -20,6 +20,8 @@ export class DicomReadError extends Error {
 /** A parsed dataset whose values come out as the strings a person would read. */
 export class DicomDataset {
   readonly specificCharacterSet: string;
+  /** Size of the file the dataset was read from, when read by readDicomHeader. */
+  fileSize?: number;
 
   constructor(private readonly parsed: dicomParser.DataSet) {
     this.specificCharacterSet = this.raw(SPECIFIC_CHARACTER_SET, 'CS') ?? '';
@@ -32,6 +34,12 @@ export class DicomDataset {
 
   has(tag: string): boolean {
     return tag in this.parsed.elements;
+  }
+
+  /** Where an element's value lies in the bytes read: offset, and length (undefined length: 0xffffffff). */
+  extent(tag: string): { offset: number; length: number } | undefined {
+    const element = this.parsed.elements[tag];
+    return element ? { offset: element.dataOffset, length: element.length } : undefined;
   }
 
   /** The value's VR: from the file when it is explicit, else from the dictionary. */
@@ -108,7 +116,9 @@ export async function readDicomHeader(file: string): Promise<DicomDataset> {
       const { bytesRead } = await handle.read(buffer, 0, length, 0);
       const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
       try {
-        return parseDicomBytes(bytes, { untilPixelData: true, source: file });
+        const dataset = parseDicomBytes(bytes, { untilPixelData: true, source: file });
+        dataset.fileSize = size;
+        return dataset;
       } catch (err) {
         if (length >= size) throw err;
         length = Math.min(size, length * 4);
