@@ -165,8 +165,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (this.started) throw new Error('listener already started');
     this.started = true;
     const { dataDir, tmpDir, logDir } = this.options;
-    for (const dir of [dataDir, tmpDir, logDir]) if (dir) await mkdir(dir, { recursive: true });
-    await writeFile(path.join(tmpDir, LOG_CONFIG), LOG_CONFIG_TEXT);
+    for (const dir of [dataDir, tmpDir, logDir]) {
+      if (!dir) continue;
+      try {
+        await mkdir(dir, { recursive: true });
+        if (dir === tmpDir) await writeFile(path.join(tmpDir, LOG_CONFIG), LOG_CONFIG_TEXT);
+      } catch (err) {
+        throw failureBeforeRun('bad-input', 'folder not writable', `cannot use folder ${dir}: ${(err as Error).message}`);
+      }
+    }
     await this.series.restore();
     await this.recoverLeftovers();
     this.spawning = this.spawnStorescp();
