@@ -5,7 +5,10 @@ import path from 'node:path';
 import type { Figure } from './figures';
 
 type Benchmark = () => Promise<Figure[]>;
-const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {};
+const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
+  // require, not import(): this package compiles to CommonJS, whose import() would wrap module.exports.
+  listen: async () => (require('./listen') as typeof import('./listen')).default,
+};
 
 function verdict(figure: Figure): string {
   if (figure.target === undefined) return '';

@@ -1,4 +1,5 @@
 // Reading DICOM with dicom-parser, every string decoded by the dataset's own Specific Character Set.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { convertBytes } from 'dicom-character-set';
 import dicomParser from 'dicom-parser';
@@ -126,5 +127,31 @@ export async function readDicomHeader(file: string): Promise<DicomDataset> {
     }
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * readDicomHeader without the thread pool: for a receiver filing many small files, where a few
+ * synchronous reads of at most 64 KB cost less than the hand-offs.
+ */
+export function readDicomHeaderSync(file: string): DicomDataset {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    let length = Math.min(size, FIRST_READ);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(length);
+      const bytesRead = readSync(fd, buffer, 0, length, 0);
+      try {
+        const dataset = parseDicomBytes(buffer.subarray(0, bytesRead), { untilPixelData: true, source: file });
+        dataset.fileSize = size;
+        return dataset;
+      } catch (err) {
+        if (length >= size) throw err;
+        length = Math.min(size, length * 4);
+      }
+    }
+  } finally {
+    closeSync(fd);
   }
 }

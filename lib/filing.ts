@@ -1,9 +1,9 @@
 // Filing a received DICOM file the way pypx did: <dataDir>/<patient>/<study>/<series>/<instance>.dcm,
 // with patient.info, study.info and series.info beside it. Every tag value comes from a sender and
 // is cleaned before it becomes part of a path.
-import { open, mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type DicomDataset, DicomReadError, readDicomHeader } from './dicom';
+import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
@@ -113,7 +113,7 @@ function iniFile(section: string, entries: Record<string, string>): string {
 }
 
 /** Writes pypx's patient.info, study.info and series.info for a new folder; `known` remembers folders done. */
-export async function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: Set<string>): Promise<void> {
+export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: Set<string>): void {
   const files: Array<[string, string]> = [
     [path.join(where.patientDir, 'patient.info'), iniFile('PATIENT', { PatientID: header.PatientID, PatientName: header.PatientName, Location: where.patientDir })],
     [path.join(where.studyDir, 'study.info'), iniFile('STUDY', { StudyDescription: header.StudyDescription, StudyDate: header.StudyDate, StudyInstanceUID: header.StudyInstanceUID, Location: where.studyDir })],
@@ -122,9 +122,11 @@ export async function writeInfoFiles(where: FiledPath, header: InstanceHeader, k
   for (const [file, text] of files) {
     if (known.has(file)) continue;
     // 'wx' keeps what an earlier run wrote; a folder is described by the first instance filed in it.
-    await writeFile(file, text, { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
+    try {
+      writeFileSync(file, text, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     known.add(file);
   }
 }
@@ -138,18 +140,18 @@ const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
  * encapsulated, the file ends with the sequence delimiter). For files whose writer may have been
  * stopped mid-write: a header can parse while the image behind it is cut short.
  */
-export async function isWholeFile(file: string, dataset: DicomDataset): Promise<boolean> {
+export function isWholeFile(file: string, dataset: DicomDataset): boolean {
   const pixels = dataset.extent(PIXEL_DATA);
-  const size = dataset.fileSize ?? (await stat(file)).size;
+  const size = dataset.fileSize ?? statSync(file).size;
   if (!pixels) return true;
   if (pixels.length !== UNDEFINED_LENGTH) return pixels.offset + pixels.length <= size;
-  const handle = await open(file, 'r');
+  const fd = openSync(file, 'r');
   try {
     const tail = Buffer.alloc(8);
-    await handle.read(tail, 0, 8, Math.max(0, size - 8));
+    readSync(fd, tail, 0, 8, Math.max(0, size - 8));
     return tail.equals(SEQUENCE_DELIMITER);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -184,15 +186,15 @@ export class MalformedFileError extends Error {
 }
 
 /** Reads a file's header and checks it can be filed; MalformedFileError when it cannot. */
-export async function readReceivedHeader(file: string, checkWhole: boolean): Promise<{ header: InstanceHeader; dataset: DicomDataset }> {
+export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset } {
   let dataset: DicomDataset;
   try {
-    dataset = await readDicomHeader(file);
+    dataset = readDicomHeaderSync(file);
   } catch (err) {
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
   }
-  if (checkWhole && !(await isWholeFile(file, dataset))) throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  if (checkWhole && !isWholeFile(file, dataset)) throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
   const header = instanceHeader(dataset);
   if (!header.SOPInstanceUID) throw new MalformedFileError(file, 'no SOP Instance UID (0008,0018)');
   return { header, dataset };
@@ -200,26 +202,41 @@ export async function readReceivedHeader(file: string, checkWhole: boolean): Pro
 
 /**
  * Moves a received file into pypx's layout and describes it. The same SOP Instance filed again
- * replaces the earlier copy (rename is atomic) and is flagged duplicate.
+ * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
+ * check to the rename, so that two copies of one instance can never both look new.
  */
-export async function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Promise<Filed> {
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Filed {
   const where = buildFiledPath(dirs.dataDir, header);
-  if (!dirs.knownDirs.has(where.seriesDir)) {
-    await mkdir(where.seriesDir, { recursive: true });
-    dirs.knownDirs.add(where.seriesDir);
+  const prepare = () => {
+    if (!dirs.knownDirs.has(where.seriesDir)) {
+      mkdirSync(where.seriesDir, { recursive: true });
+      dirs.knownDirs.add(where.seriesDir);
+    }
+    writeInfoFiles(where, header, dirs.knownInfo);
+  };
+  prepare();
+  const duplicate = existsSync(where.file);
+  try {
+    renameSync(file, where.file);
+  } catch (err) {
+    // The series folder was moved or deleted since it was made (downstream processing): make it again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(file)) throw err;
+    for (const known of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownDirs.delete(known);
+    for (const info of ['patient.info', 'study.info', 'series.info']) {
+      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownInfo.delete(path.join(dir, info));
+    }
+    prepare();
+    renameSync(file, where.file);
   }
-  await writeInfoFiles(where, header, dirs.knownInfo);
-  const duplicate = await stat(where.file).then(() => true, () => false);
-  await rename(file, where.file);
   const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
   return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
 }
 
 /** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */
-export async function quarantine(file: string, dataDir: string): Promise<string> {
+export function quarantine(file: string, dataDir: string): string {
   const folder = path.join(path.resolve(dataDir), 'quarantine');
-  await mkdir(folder, { recursive: true });
+  mkdirSync(folder, { recursive: true });
   const target = path.join(folder, path.basename(file));
-  await rename(file, target);
+  renameSync(file, target);
   return target;
 }

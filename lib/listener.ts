@@ -9,15 +9,14 @@
 // holds the file open, the file is final. Files found in tmpDir at start (left by a redeploy or a
 // crash) are filed too; each file is checked whole before it is filed, else quarantined.
 import { EventEmitter } from 'node:events';
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, readlink, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { type DcmtkProcess, spawnDcmtk } from './dcmtk';
 import { failureBeforeRun, PacsError } from './errors';
 import {
-  buildFiledPath, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError,
-  quarantine, readReceivedHeader, writeInfoFiles,
+  fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader,
 } from './filing';
 import { type SeriesComplete, SeriesTracker } from './series';
 import { aeTitleProblem } from './settings';
@@ -38,16 +37,24 @@ export interface ListenerOptions {
   executable?: string;
   /** Waits before each restart of a storescp that died, in ms; the last one repeats. */
   restartDelaysMs?: number[];
+  /**
+   * The consumer hands each instance on at the next turn of the event loop, as Node-RED delivers
+   * messages. A close() that comes first would drop it there: such files go back to tmpDir and are
+   * emitted again at the next start.
+   */
+  handOffNextTurn?: boolean;
 }
 
-export type ResolvedListenerOptions = Required<Omit<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir'>> &
-  Pick<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir'>;
+export type ResolvedListenerOptions = Required<Omit<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'handOffNextTurn'>> &
+  Pick<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'handOffNextTurn'>;
 
 export const DEFAULT_SERIES_TIMEOUT = 10;
 const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
 const STOP_GRACE_MS = 2000;
 const SWEEP_INTERVAL_MS = 1000;
-const CONCURRENT_READS = 4;
+const BATCH = 64;
+/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
+const KNOWN_FOLDERS_KEPT = 10000;
 const LOG_CONFIG = '.px-listen-log.cfg';
 const SERIES_JOURNAL = '.px-listen-series.json';
 
@@ -76,6 +83,7 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
     dcmtkDir: input.dcmtkDir?.trim() || undefined,
     executable: input.executable?.trim() || undefined,
     restartDelaysMs: input.restartDelaysMs?.length ? input.restartDelaysMs : DEFAULT_RESTART_DELAYS_MS,
+    handOffNextTurn: input.handOffNextTurn === true,
   };
 }
 
@@ -140,8 +148,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly calledAET = new Map<number, string>();
   private readonly queue: Array<{ file: string; calledAET: string; abandoned: boolean }> = [];
   private readonly claimed = new Set<string>();
-  private reading = 0;
-  private idle: Array<() => void> = [];
+  private pumping = false;
+  /** Filed and emitted this turn, not yet handed on: filed path -> where it came from. */
+  private readonly handingOff = new Map<string, string>();
   private readonly series: SeriesTracker;
   private readonly filing: FilingDirs;
   private storescpExited: Promise<void> = Promise.resolve();
@@ -185,12 +194,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.takeBackUnhanded();
     clearTimeout(this.restartTimer);
     clearInterval(this.sweepTimer);
     await this.spawning.catch(() => undefined);
     await this.stopStorescp();
     await this.settleUnfinished();
-    await this.drained();
     await this.series.stop();
   }
 
@@ -390,29 +399,50 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.pump();
   }
 
+  /** Files what is queued, a batch per turn of the event loop: each file is a few small synchronous reads and a rename. */
   private pump(): void {
-    while (this.reading < CONCURRENT_READS && this.queue.length && !this.closing) {
-      const job = this.queue.shift() as { file: string; calledAET: string; abandoned: boolean };
-      this.reading++;
-      this.fileOne(job.file, job.calledAET, job.abandoned)
-        .catch((err: unknown) => this.fail('failed', 'filing failed', `cannot file ${job.file}: ${err instanceof Error ? err.message : String(err)}; it stays in ${this.options.tmpDir} and is filed at the next start`))
-        .finally(() => {
-          this.claimed.delete(job.file);
-          this.reading--;
-          this.pump();
-          if (this.reading === 0) for (const resolve of this.idle.splice(0)) resolve();
-        });
-    }
-    if (this.closing) for (const { file } of this.queue.splice(0)) this.claimed.delete(file);
+    if (this.pumping || this.closing) return;
+    this.pumping = true;
+    setImmediate(() => {
+      for (let n = 0; n < BATCH && this.queue.length && !this.closing; n++) {
+        const job = this.queue.shift() as { file: string; calledAET: string; abandoned: boolean };
+        try {
+          this.fileOne(job.file, job.calledAET, job.abandoned);
+        } catch (err) {
+          this.fail('failed', 'filing failed', `cannot file ${job.file}: ${err instanceof Error ? err.message : String(err)}; it stays in ${this.options.tmpDir} and is filed at the next start`);
+        }
+        this.claimed.delete(job.file);
+      }
+      this.pumping = false;
+      if (this.closing) for (const { file } of this.queue.splice(0)) this.claimed.delete(file);
+      else if (this.queue.length) this.pump();
+    });
   }
 
   /**
    * A file whose writer was killed mid-write: storescp answers the sender only after the write, so
    * the sender was told it failed and this partial copy is removed rather than quarantined.
    */
-  private async discardUnfinished(file: string, err: Error): Promise<void> {
-    await unlink(file).catch(() => undefined);
+  private discardUnfinished(file: string, err: Error): void {
+    try {
+      unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
     void this.log(`removed unfinished ${file} (its writer was stopped: ${err.message})`);
+  }
+
+  /** Files emitted in the turn close() began in were never handed on: back to tmpDir for the next start. */
+  private takeBackUnhanded(): void {
+    for (const [filed, original] of this.handingOff) {
+      try {
+        renameSync(filed, original);
+        this.received--;
+      } catch {
+        /* moved on already */
+      }
+    }
+    this.handingOff.clear();
   }
 
   /** At close: what the stopped children were writing stays for the next start when whole. */
@@ -420,42 +450,39 @@ export class Listener extends EventEmitter<ListenerEvents> {
     for (const [pid, { file }] of this.writing) {
       this.writing.delete(pid);
       try {
-        await readReceivedHeader(file, true);
+        readReceivedHeader(file, true);
       } catch (err) {
-        if (err instanceof MalformedFileError) await this.discardUnfinished(file, err);
+        if (err instanceof MalformedFileError) this.discardUnfinished(file, err);
       }
     }
   }
 
-  private drained(): Promise<void> {
-    return this.reading === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
-  }
-
-  private async fileOne(file: string, calledAET: string, abandoned: boolean): Promise<void> {
+  private fileOne(file: string, calledAET: string, abandoned: boolean): void {
     let header: InstanceHeader;
     try {
-      ({ header } = await readReceivedHeader(file, true));
+      ({ header } = readReceivedHeader(file, true));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // filed meanwhile by another path
       if (!(err instanceof MalformedFileError)) throw err;
-      if (this.closing) return;
       if (abandoned) return this.discardUnfinished(file, err);
-      const kept = await quarantine(file, this.options.dataDir);
+      const kept = quarantine(file, this.options.dataDir);
       this.fail('malformed', 'malformed file', `received file cannot be read as DICOM (${err.message.replace(`${file}: `, '')}); kept as ${kept}`,
         { file: kept, reason: err.message });
       return;
     }
-    const where = buildFiledPath(this.options.dataDir, header);
-    await mkdir(where.seriesDir, { recursive: true });
-    await writeInfoFiles(where, header, this.filing.knownInfo);
-    // From here to emit nothing awaits: a close() that begins now finds the file either still in
-    // tmpDir (filed at the next start) or filed and emitted, never in between.
-    if (this.closing) return;
-    const duplicate = existsSync(where.file);
-    renameSync(file, where.file);
-    const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
+    if (this.filing.knownDirs.size > KNOWN_FOLDERS_KEPT) {
+      this.filing.knownDirs.clear();
+      this.filing.knownInfo.clear();
+    }
+    // Synchronous from read to emit: close() finds each file either still in tmpDir (filed at the
+    // next start) or filed and emitted, never in between.
+    const { payload, where } = fileReceivedInstance(file, header, { ...this.filing, calledAET });
     this.received++;
-    this.emit('instance', { path: where.file, callingAET, calledAET, ...fields, duplicate });
+    this.emit('instance', payload);
+    if (this.options.handOffNextTurn) {
+      if (this.handingOff.size === 0) setImmediate(() => this.handingOff.clear());
+      this.handingOff.set(payload.path, file);
+    }
     this.series.touch({ StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir });
   }
 }

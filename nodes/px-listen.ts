@@ -25,7 +25,7 @@ export = function register(RED: NodeAPI): void {
 
     let listener: Listener | undefined;
     try {
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir });
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
     } catch (err) {
       report(toPacsError(err));
     }
