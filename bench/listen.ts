@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import path from 'node:path';
 import { type Figure, median, timed } from './figures';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
@@ -83,7 +85,8 @@ async function pxListen(root: string, folders: string[], total: number): Promise
 }
 
 async function memory(root: string): Promise<Figure[]> {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
   const listener = await deployListener(root);
   try {
     const folders = await senderFolders(root, 500, 'memory');

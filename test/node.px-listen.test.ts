@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -166,5 +166,28 @@ describe('px-listen node in a Node-RED runtime', function () {
     assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: 'bad settings' });
     const errors = (helper.getNode('listen') as unknown as { error: { args: unknown[][] } }).error.args.map((a) => String(a[0]));
     assert.match(errors.join('\n'), /AE title .* at most 16; port must be a whole number .*; data folder \(dataDir\) is empty/);
+  });
+
+  it('runs the example flow: a series arriving starts the downstream step', async () => {
+    const file = path.join(__dirname, '..', '..', 'examples', '04 - Listen and process series.json');
+    const flow = (JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, unknown>>).map((n) => {
+      if (n.type === 'px-listen') return { ...n, port, dataDir: path.join(work, 'data'), seriesTimeout: 1 };
+      if (n.type === 'debug') return { id: n.id, z: n.z, type: 'helper' };
+      return n;
+    });
+    const functionNode = require('@node-red/nodes/core/function/10-function.js') as (RED: unknown) => void;
+    const commentNode = require('@node-red/nodes/core/common/90-comment.js') as (RED: unknown) => void;
+    await helper.load([...nodeModules('px-listen'), functionNode, commentNode], flow);
+    const job = new Promise<Out<unknown>>((resolve) => (helper.getNode('e4debug') as unknown as InputNode<Out<unknown>>).on('input', resolve));
+    await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(1, 2), seriesPerStudy: 1, instancesPerSeries: 3 });
+    for (let i = 0; i < 100 && !statusLog('e4listen').some((st) => st.fill === 'green'); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await storescu(port, [path.join(work, 'send')])).stored.length, 3);
+    const msg = await job;
+    const payload = msg.payload as unknown as { patient: string; series: string; folder: string; images: number; firstImage: string };
+    assert.equal(payload.patient, 'PX0002');
+    assert.equal(payload.images, 3);
+    assert.equal(payload.series, msg.topic);
+    assert.ok(payload.firstImage.startsWith(`${payload.folder}/00001-`));
+    assert.ok(payload.folder.startsWith(path.join(work, 'data')));
   });
 });
