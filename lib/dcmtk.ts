@@ -63,6 +63,11 @@ export interface RunOptions extends DcmtkLocation {
   onLine?: (line: string) => void;
   /** Keep the output in memory for RunResult.output (default true). A long move's debug log need not be. */
   buffer?: boolean;
+  /**
+   * A long-running server (storescp): its output is handed to onLine and not kept in memory, and it
+   * leads its own process group, so that it and every child it forks can be signalled together.
+   */
+  service?: boolean;
 }
 
 export interface RunResult {
@@ -106,8 +111,9 @@ export async function spawnDcmtk(
     cancelSignal: options.signal,
     forceKillAfterDelay: 2000,
     stripFinalNewline: false,
-    buffer: options.buffer ?? true,
-  });
+    buffer: options.buffer ?? !options.service,
+    detached: options.service === true,
+  }) as DcmtkProcess;
   if (options.onLine) forwardLines(child.all, options.onLine);
   return { command: formatCommandLine(file, args), process: child };
 }

@@ -12,6 +12,9 @@ export type FailureKind =
   | 'dcmtk-missing'
   | 'bad-input'
   | 'dicom-status'
+  | 'port-in-use'
+  | 'malformed'
+  | 'receiver-died'
   | 'failed';
 
 /**

@@ -38,6 +38,8 @@ export interface SampleOptions {
   seed?: string;
   /** Rows and columns of the (blank) image; default 8. */
   imageSize?: number;
+  /** Elements that replace (same tag) or join every instance's dataset: for hostile or odd values. */
+  tags?: Element[];
 }
 
 export interface SampleInstance {
@@ -126,6 +128,11 @@ export function* generateSampleInstances(options: SampleOptions = {}): Generator
             { tag: 0x7fe00010, vr: 'OW', value: pixels },
           ];
           if (!patient.charset) dataset.shift();
+          for (const extra of options.tags ?? []) {
+            const at = dataset.findIndex((e) => e.tag === extra.tag);
+            if (at >= 0) dataset[at] = extra;
+            else dataset.push(extra);
+          }
           yield {
             patientID: patient.id,
             patientName: patient.name,

@@ -1,0 +1,134 @@
+// px-listen against storescp alone: 4 parallel storescu senders of 2,000 small instances in all,
+// instances per second received (and, for px-listen, filed and emitted) in a running Node-RED.
+// Then Node-RED's memory over 10,000 instances.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import path from 'node:path';
+import { type Figure, median, timed } from './figures';
+import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
+import { helper, nodeModules, onTab } from '../test/support/flow';
+import { freeTcpPort, storescu } from '../test/support/store';
+
+const SENDERS = 4;
+const RUNS = 3;
+
+async function senderFolders(root: string, perSender: number, seed: string): Promise<string[]> {
+  return Promise.all(Array.from({ length: SENDERS }, async (_, i) => {
+    const dir = path.join(root, `${seed}-send${i}`);
+    await writeSampleInstances(dir, { patients: [SAMPLE_PATIENTS[i] as (typeof SAMPLE_PATIENTS)[number]], seriesPerStudy: 4, instancesPerSeries: perSender / 4, seed });
+    return dir;
+  }));
+}
+
+async function sendAll(port: number, folders: string[]): Promise<number> {
+  const sent = await Promise.all(folders.map((dir) => storescu(port, [dir])));
+  return sent.reduce((n, s) => n + s.stored.length, 0);
+}
+
+/** storescp in its fastest configuration: --fork, TCP_NODELAY=1, nothing else. */
+async function storescpAlone(root: string, folders: string[], total: number): Promise<number> {
+  const port = await freeTcpPort();
+  const out = await mkdtemp(path.join(root, 'scp-'));
+  const scp = spawn('storescp', ['--fork', '-od', out, String(port)], { env: { ...process.env, TCP_NODELAY: '1' }, detached: true, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    const ms = await timed(async () => {
+      const stored = await sendAll(port, folders);
+      if (stored !== total) throw new Error(`storescp alone stored ${stored} of ${total}`);
+    });
+    return total / (ms / 1000);
+  } finally {
+    process.kill(-(scp.pid as number), 'SIGKILL');
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+async function deployListener(root: string): Promise<{ port: number; emitted: () => number; stop: () => Promise<void> }> {
+  const port = await freeTcpPort();
+  const dataDir = await mkdtemp(path.join(root, 'data-'));
+  await helper.load(nodeModules('px-listen'), onTab([
+    { id: 'listen', type: 'px-listen', aet: 'NODERED', port, dataDir, tmpDir: '', logDir: '', seriesTimeout: 5, wires: [['count'], []] },
+    { id: 'count', type: 'helper' },
+  ]));
+  let emitted = 0;
+  (helper.getNode('count') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => emitted++);
+  for (let i = 0; i < 100; i++) {
+    const status = (helper.getNode('listen') as unknown as { status: { args: Array<[{ fill?: string }]> } }).status.args;
+    if (status.some(([s]) => s.fill === 'green')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, emitted: () => emitted, stop: async () => { await helper.unload(); await rm(dataDir, { recursive: true, force: true }); } };
+}
+
+async function until(check: () => boolean): Promise<void> {
+  for (const end = Date.now() + 300000; !check(); ) {
+    if (Date.now() > end) throw new Error('px-listen did not emit every instance within 5 minutes');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function pxListen(root: string, folders: string[], total: number): Promise<number> {
+  const listener = await deployListener(root);
+  try {
+    const ms = await timed(async () => {
+      const stored = await sendAll(listener.port, folders);
+      if (stored !== total) throw new Error(`px-listen stored ${stored} of ${total}`);
+      await until(() => listener.emitted() >= total);
+    });
+    return total / (ms / 1000);
+  } finally {
+    await listener.stop();
+  }
+}
+
+async function memory(root: string): Promise<Figure[]> {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  const listener = await deployListener(root);
+  try {
+    const folders = await senderFolders(root, 500, 'memory');
+    gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+    // 10,000 instances: the same 2,000 five times (re-sends are filed again as duplicates).
+    for (let round = 1; round <= 5; round++) {
+      await sendAll(listener.port, folders);
+      await until(() => listener.emitted() >= round * 2000);
+    }
+    clearInterval(sampler);
+    gc?.();
+    const after = process.memoryUsage().rss;
+    return [
+      { name: 'listen: Node-RED peak RSS over 10,000 instances', value: peak / 2 ** 20, unit: 'MB' },
+      { name: `listen: Node-RED RSS growth over 10,000 instances${gc ? '' : ' (no --expose-gc)'}`, value: (after - before) / 2 ** 20, unit: 'MB', target: 50, better: 'lower' },
+    ];
+  } finally {
+    await listener.stop();
+  }
+}
+
+export default async function run(): Promise<Figure[]> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'bench-listen-'));
+  try {
+    const total = 2000;
+    const folders = await senderFolders(root, total / SENDERS, 'speed');
+    const alone: number[] = [];
+    const listen: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      alone.push(await storescpAlone(root, folders, total));
+      listen.push(await pxListen(root, folders, total));
+    }
+    return [
+      { name: 'listen: storescp alone, 4 senders', value: median(alone), unit: 'instances/s' },
+      { name: 'listen: px-listen received+filed+emitted, 4 senders', value: median(listen), unit: 'instances/s' },
+      { name: 'listen: px-listen / storescp alone', value: median(listen.map((v, i) => v / (alone[i] as number))), unit: 'ratio', target: 0.8, better: 'higher' },
+      ...(await memory(root)),
+    ];
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

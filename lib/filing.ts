@@ -1,0 +1,242 @@
+// Filing a received DICOM file the way pypx did: <dataDir>/<patient>/<study>/<series>/<instance>.dcm,
+// with patient.info, study.info and series.info beside it. Every tag value comes from a sender and
+// is cleaned before it becomes part of a path.
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
+
+export const PLACEHOLDER = 'UNKNOWN';
+/** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
+export const MAX_PART_BYTES = 64;
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let out = '';
+  for (const char of text) {
+    bytes += Buffer.byteLength(char, 'utf8');
+    if (bytes > maxBytes) break;
+    out += char;
+  }
+  return out;
+}
+
+/**
+ * Makes one tag value safe as part of a file name. As pypx did, every character that is not a letter
+ * or a digit becomes "."; unlike pypx, letters and digits of every script are kept (Müller, 山田).
+ * Runs of dots collapse and none lead or trail, so no part is ".", ".." or hidden; a Windows device
+ * name gets a leading "_"; the result is at most MAX_PART_BYTES of UTF-8; empty becomes UNKNOWN.
+ */
+export function cleanPathPart(value: string | undefined, maxBytes = MAX_PART_BYTES): string {
+  let text = (value ?? '').normalize('NFC').replace(/[^\p{L}\p{M}\p{N}]+/gu, '.');
+  text = truncateUtf8(text.replace(/^\.+/, ''), maxBytes).replace(/\.+$/, '');
+  if (!text) return PLACEHOLDER;
+  return WINDOWS_RESERVED.test(text) ? `_${text}`.slice(0, maxBytes) : text;
+}
+
+/** The tag values filing and the flow need, decoded by the file's own Specific Character Set. */
+export interface InstanceHeader {
+  PatientID: string;
+  PatientName: string;
+  StudyInstanceUID: string;
+  SeriesInstanceUID: string;
+  SOPInstanceUID: string;
+  SOPClassUID: string;
+  Modality: string;
+  StudyDate: string;
+  StudyDescription: string;
+  SeriesDate: string;
+  SeriesDescription: string;
+  SeriesNumber: string;
+  InstanceNumber: string;
+  /** (0002,0016) Source Application Entity Title: storescp records the calling AE title there. */
+  callingAET: string;
+}
+
+const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
+  PatientID: 'x00100020',
+  PatientName: 'x00100010',
+  StudyInstanceUID: 'x0020000d',
+  SeriesInstanceUID: 'x0020000e',
+  SOPInstanceUID: 'x00080018',
+  SOPClassUID: 'x00080016',
+  Modality: 'x00080060',
+  StudyDate: 'x00080020',
+  StudyDescription: 'x00081030',
+  SeriesDate: 'x00080021',
+  SeriesDescription: 'x0008103e',
+  SeriesNumber: 'x00200011',
+  InstanceNumber: 'x00200013',
+  callingAET: 'x00020016',
+};
+
+export function instanceHeader(dataset: DicomDataset): InstanceHeader {
+  const header = {} as InstanceHeader;
+  for (const [key, tag] of Object.entries(HEADER_TAGS)) header[key as keyof InstanceHeader] = dataset.text(tag) ?? '';
+  return header;
+}
+
+export interface FiledPath {
+  patientDir: string;
+  studyDir: string;
+  seriesDir: string;
+  file: string;
+}
+
+export class UnsafePathError extends Error {
+  constructor(readonly target: string, readonly dataDir: string) {
+    super(`refusing to file outside the data folder: ${target} is not inside ${dataDir}`);
+    this.name = 'UnsafePathError';
+  }
+}
+
+/** Where pypx filed an instance. The result is checked to lie inside dataDir, whatever the tags say. */
+export function buildFiledPath(dataDir: string, header: InstanceHeader): FiledPath {
+  const root = path.resolve(dataDir);
+  const join = (...parts: Array<string | undefined>) => parts.map((p) => cleanPathPart(p)).join('-');
+  const patientDir = path.join(root, join(header.PatientID, header.PatientName));
+  const studyDir = path.join(patientDir, join(header.StudyDescription, header.StudyDate, header.StudyInstanceUID));
+  const seriesDir = path.join(studyDir, join(header.SeriesDescription, header.SeriesDate, header.SeriesInstanceUID));
+  const number = /^\s*[+-]?\d+\s*$/.test(header.InstanceNumber) ? String(Math.abs(parseInt(header.InstanceNumber, 10))) : '0';
+  const file = path.join(seriesDir, `${number.padStart(5, '0').slice(-9)}-${cleanPathPart(header.SOPInstanceUID)}.dcm`);
+  if (!path.resolve(file).startsWith(root + path.sep)) throw new UnsafePathError(file, root);
+  return { patientDir, studyDir, seriesDir, file };
+}
+
+/** One INI value on one line: a sender's newline must not start a new key or section. */
+function iniValue(value: string): string {
+  return value.replace(/[\x00-\x1f\x7f]+/g, ' ');
+}
+
+function iniFile(section: string, entries: Record<string, string>): string {
+  return `[${section}]\n${Object.entries(entries).map(([k, v]) => `${k} = ${iniValue(v)}`).join('\n')}\n`;
+}
+
+/** Writes pypx's patient.info, study.info and series.info for a new folder; `known` remembers folders done. */
+export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: Set<string>): void {
+  const files: Array<[string, string]> = [
+    [path.join(where.patientDir, 'patient.info'), iniFile('PATIENT', { PatientID: header.PatientID, PatientName: header.PatientName, Location: where.patientDir })],
+    [path.join(where.studyDir, 'study.info'), iniFile('STUDY', { StudyDescription: header.StudyDescription, StudyDate: header.StudyDate, StudyInstanceUID: header.StudyInstanceUID, Location: where.studyDir })],
+    [path.join(where.seriesDir, 'series.info'), iniFile('SERIES', { SeriesDescription: header.SeriesDescription, SeriesDate: header.SeriesDate, SeriesInstanceUID: header.SeriesInstanceUID, SeriesNumber: header.SeriesNumber, Modality: header.Modality, Location: where.seriesDir })],
+  ];
+  for (const [file, text] of files) {
+    if (known.has(file)) continue;
+    // 'wx' keeps what an earlier run wrote; a folder is described by the first instance filed in it.
+    try {
+      writeFileSync(file, text, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    known.add(file);
+  }
+}
+
+const PIXEL_DATA = 'x7fe00010';
+const UNDEFINED_LENGTH = 0xffffffff;
+const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+
+/**
+ * Whether a file whose header parsed is also whole: its pixel data ends within the file (or, when
+ * encapsulated, the file ends with the sequence delimiter). For files whose writer may have been
+ * stopped mid-write: a header can parse while the image behind it is cut short.
+ */
+export function isWholeFile(file: string, dataset: DicomDataset): boolean {
+  const pixels = dataset.extent(PIXEL_DATA);
+  const size = dataset.fileSize ?? statSync(file).size;
+  if (!pixels) return true;
+  if (pixels.length !== UNDEFINED_LENGTH) return pixels.offset + pixels.length <= size;
+  const fd = openSync(file, 'r');
+  try {
+    const tail = Buffer.alloc(8);
+    readSync(fd, tail, 0, 8, Math.max(0, size - 8));
+    return tail.equals(SEQUENCE_DELIMITER);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface InstancePayload extends Omit<InstanceHeader, 'SeriesDate' | 'callingAET'> {
+  path: string;
+  callingAET: string;
+  calledAET: string;
+  duplicate: boolean;
+}
+
+export interface FilingDirs {
+  dataDir: string;
+  /** AE title the sender called, when known; else the listener's own. */
+  calledAET: string;
+  /** .info files already written, shared across calls. */
+  knownInfo: Set<string>;
+  /** Folders already created, shared across calls. */
+  knownDirs: Set<string>;
+}
+
+export interface Filed {
+  payload: InstancePayload;
+  header: InstanceHeader;
+  where: FiledPath;
+}
+
+export class MalformedFileError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'MalformedFileError';
+  }
+}
+
+/** Reads a file's header and checks it can be filed; MalformedFileError when it cannot. */
+export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset } {
+  let dataset: DicomDataset;
+  try {
+    dataset = readDicomHeaderSync(file);
+  } catch (err) {
+    if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
+    throw err;
+  }
+  if (checkWhole && !isWholeFile(file, dataset)) throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  const header = instanceHeader(dataset);
+  if (!header.SOPInstanceUID) throw new MalformedFileError(file, 'no SOP Instance UID (0008,0018)');
+  return { header, dataset };
+}
+
+/**
+ * Moves a received file into pypx's layout and describes it. The same SOP Instance filed again
+ * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
+ * check to the rename, so that two copies of one instance can never both look new.
+ */
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Filed {
+  const where = buildFiledPath(dirs.dataDir, header);
+  const prepare = () => {
+    if (!dirs.knownDirs.has(where.seriesDir)) {
+      mkdirSync(where.seriesDir, { recursive: true });
+      dirs.knownDirs.add(where.seriesDir);
+    }
+    writeInfoFiles(where, header, dirs.knownInfo);
+  };
+  prepare();
+  const duplicate = existsSync(where.file);
+  try {
+    renameSync(file, where.file);
+  } catch (err) {
+    // The series folder was moved or deleted since it was made (downstream processing): make it again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(file)) throw err;
+    for (const known of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownDirs.delete(known);
+    for (const info of ['patient.info', 'study.info', 'series.info']) {
+      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownInfo.delete(path.join(dir, info));
+    }
+    prepare();
+    renameSync(file, where.file);
+  }
+  const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
+  return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
+}
+
+/** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */
+export function quarantine(file: string, dataDir: string): string {
+  const folder = path.join(path.resolve(dataDir), 'quarantine');
+  mkdirSync(folder, { recursive: true });
+  const target = path.join(folder, path.basename(file));
+  renameSync(file, target);
+  return target;
+}

@@ -1,0 +1,57 @@
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { PacsError, toPacsError } from '../lib/errors';
+import { Listener } from '../lib/listener';
+import { handleClose } from './glue';
+
+interface PxListenDef extends NodeDef {
+  aet: string;
+  port: string | number;
+  dataDir: string;
+  tmpDir: string;
+  logDir: string;
+  seriesTimeout: string | number;
+  dcmtkDir?: string;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PxListenNode(this: Node, def: PxListenDef) {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const received = () => ({ fill: 'green' as const, shape: 'dot' as const, text: `${listener?.received ?? 0} received` });
+    const report = (error: PacsError) => {
+      node.status({ fill: 'red', shape: 'ring', text: error.reason });
+      node.error(error, { payload: error.result } as NodeMessage);
+    };
+
+    let listener: Listener | undefined;
+    try {
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
+    } catch (err) {
+      report(toPacsError(err));
+    }
+    if (!listener) return;
+    const started = listener;
+    started.on('instance', (data) => {
+      node.send([{ payload: { status: 'success', data } } as NodeMessage, null]);
+      node.status(received());
+    });
+    started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
+    started.on('error', report);
+    started.on('restarting', ({ delayMs }) => node.status({ fill: 'red', shape: 'ring', text: `restarting in ${delayMs / 1000} s` }));
+    started.on('listening', () => node.status(received()));
+    node.status({ fill: 'grey', shape: 'ring', text: 'starting…' });
+    const starting = started.start().catch((err: unknown) => {
+      try {
+        report(toPacsError(err));
+      } catch (bug) {
+        node.status({ fill: 'red', shape: 'ring', text: 'internal error' });
+        node.error(bug instanceof Error ? bug : String(bug));
+      }
+    });
+    handleClose(node, async () => {
+      await starting;
+      await started.close();
+    });
+  }
+  RED.nodes.registerType('px-listen', PxListenNode);
+};
