@@ -4,12 +4,14 @@ import path from 'node:path';
 import { exampleFlows, type RunningNodeRed, startNodeRed } from '../testbed/node-red';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { DebugSidebar, packagedUserDir } from './support/packaged';
+import { dcmtkDescendants, exemptFromLeakCheck } from './support/processes';
 
 describe('the package installed from npm pack into a clean Node-RED user folder', function () {
   this.timeout(180000);
   let orthanc: RunningOrthanc;
   let nodeRed: RunningNodeRed;
   let sidebar: DebugSidebar;
+  let unexempt = () => undefined as unknown;
 
   before(async () => {
     const userDir = await packagedUserDir();
@@ -19,12 +21,15 @@ describe('the package installed from npm pack into a clean Node-RED user folder'
       node.type === 'px-pacs' ? { ...node, aec: orthanc.aet, host: orthanc.host, port: String(orthanc.dicomPort) } : node,
     );
     nodeRed = await startNodeRed({ userDir, port: await freePort(), flows });
+    unexempt = exemptFromLeakCheck(nodeRed.process.pid);
     sidebar = await DebugSidebar.open(nodeRed.url);
   });
   after(async () => {
     sidebar?.close();
     await nodeRed?.stop();
+    unexempt();
     await orthanc?.stop();
+    assert.deepEqual(dcmtkDescendants(), [], 'stopping Node-RED left DCMTK processes behind');
   });
 
   it('ships only what runs: compiled nodes with their html and icons, examples, no sources or tests', async () => {

@@ -10,8 +10,12 @@ import { startOrthanc } from './orthanc';
 export const DEMO = {
   nodeRedPort: 1880,
   pacs: { aet: 'ORTHANC', host: '127.0.0.1', dicomPort: 4242, httpPort: 8042 },
-  /** The AE title and port of the example flows' px-listen, known to the demo PACS as a move destination. */
-  listener: { aet: 'NODERED', port: 11113 },
+  /** The example flows' px-listen nodes, known to the demo PACS as move destinations: AE title and port. */
+  listeners: [
+    { aet: 'NODERED', port: 11113 }, // 03 - Find then move
+    { aet: 'LISTENER', port: 11114 }, // 04 - Listen and process series
+    { aet: 'PIPELINE', port: 11115 }, // 05 - Retrieval pipeline
+  ],
 };
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -24,7 +28,7 @@ async function portIsFree(port: number): Promise<boolean> {
 
 async function main(): Promise<void> {
   const busy: number[] = [];
-  for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.listener.port]) {
+  for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, ...DEMO.listeners.map((l) => l.port)]) {
     if (!(await portIsFree(port))) busy.push(port);
   }
   if (busy.length) throw new Error(`port ${busy.join(', ')} already in use on 127.0.0.1: stop whatever uses it (another demo?) and run again`);
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
     dicomPort: DEMO.pacs.dicomPort,
     httpPort: DEMO.pacs.httpPort,
     defaultEncoding: 'Utf8',
-    modalities: { nodered: [DEMO.listener.aet, '127.0.0.1', DEMO.listener.port] },
+    modalities: Object.fromEntries(DEMO.listeners.map((l) => [l.aet.toLowerCase(), [l.aet, '127.0.0.1', l.port]])),
   });
   const count = await orthanc.upload(
     (function* () {

@@ -2,8 +2,20 @@ import { execFileSync } from 'node:child_process';
 
 const DCMTK_TOOLS = new Set(['echoscu', 'findscu', 'movescu', 'storescp', 'storescu', 'getscu']);
 
+const exempt = new Set<number>();
+
+/**
+ * A runtime the test keeps for a whole describe block (a Node-RED child process): its DCMTK
+ * processes are its own business until it stops, and are not counted against each test.
+ */
+export function exemptFromLeakCheck(pid: number | undefined): () => void {
+  if (pid === undefined) return () => undefined;
+  exempt.add(pid);
+  return () => exempt.delete(pid);
+}
+
 /** DCMTK processes descended from this test process (Orthanc's own are not DCMTK tools). */
-export function dcmtkDescendants(root = process.pid): Array<{ pid: number; command: string }> {
+export function dcmtkDescendants(root = process.pid, honourExemptions = true): Array<{ pid: number; command: string }> {
   const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,comm='], { encoding: 'utf8' })
     .trim()
     .split('\n')
@@ -15,6 +27,7 @@ export function dcmtkDescendants(root = process.pid): Array<{ pid: number; comma
     const parent = parents.pop();
     for (const row of rows) {
       if (row.ppid !== parent) continue;
+      if (honourExemptions && exempt.has(row.pid)) continue;
       parents.push(row.pid);
       if (DCMTK_TOOLS.has(row.command)) found.push({ pid: row.pid, command: row.command });
     }
