@@ -108,31 +108,12 @@ const FIRST_READ = 64 * 1024;
  * size: the first 64 KB, and more only when the header runs past it.
  */
 export async function readDicomHeader(file: string): Promise<DicomDataset> {
-  const handle = await open(file, 'r');
-  try {
-    const { size } = await handle.stat();
-    let length = Math.min(size, FIRST_READ);
-    for (;;) {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, 0);
-      const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
-      try {
-        const dataset = parseDicomBytes(bytes, { untilPixelData: true, source: file });
-        dataset.fileSize = size;
-        return dataset;
-      } catch (err) {
-        if (length >= size) throw err;
-        length = Math.min(size, length * 4);
-      }
-    }
-  } finally {
-    await handle.close();
-  }
+  return readDicomHeaderSync(file);
 }
 
 /**
- * readDicomHeader without the thread pool: for a receiver filing many small files, where a few
- * synchronous reads of at most 64 KB cost less than the hand-offs.
+ * Synchronous underneath: a few reads of at most 64 KB cost less than the thread pool's hand-offs,
+ * which matters to a receiver filing thousands of small files.
  */
 export function readDicomHeaderSync(file: string): DicomDataset {
   const fd = openSync(file, 'r');
