@@ -17,7 +17,7 @@ if [[ $(id -u) -eq 0 ]]; then
   echo "Installing ${missing[*]} with apt-get..." >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 else
   echo "Missing Debian packages: ${missing[*]}. Install them, then run this again:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
