@@ -19,7 +19,23 @@ describe('the package in the Node-RED editor (chromium)', function () {
   let browser: Browser;
   let page: Page;
   let unexempt = () => undefined as unknown;
-  const shot = (name: string) => page.screenshot({ path: path.join(ARTIFACTS, `editor-${name}.png`) });
+  // A short settle wait lets the edit tray finish sliding in before the picture.
+  const shot = async (name: string) => {
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: path.join(ARTIFACTS, `editor-${name}.png`) });
+  };
+  /** Double-clicks a node on the canvas until its edit dialog shows `field` (a double click can be taken for the end of an earlier click). */
+  async function openEditor(label: string, field: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await canvasNode(label).dblclick();
+      try {
+        await page.locator(field).waitFor({ timeout: 3000 });
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
+  }
   /** A node on the canvas by its whole label. */
   const canvasNode = (label: string) =>
     page.locator('g.red-ui-flow-node-group').filter({ has: page.locator('text', { hasText: new RegExp(`^${label}$`) }) });
@@ -83,16 +99,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
   });
 
   it('opens px-find\'s edit dialog and the px-pacs config dialog from it, with labelled fields', async () => {
-    // A double click the canvas takes for the end of an earlier click is tried again.
-    for (let attempt = 1; ; attempt++) {
-      await canvasNode('studies of the patient').dblclick();
-      try {
-        await page.locator('#node-input-level').waitFor({ timeout: 3000 });
-        break;
-      } catch (err) {
-        if (attempt === 3) throw err;
-      }
-    }
+    await openEditor('studies of the patient', '#node-input-level');
     assert.equal(await page.inputValue('#node-input-level'), 'STUDY');
     assert.equal(await page.inputValue('#node-input-name'), 'studies of the patient');
     assert.equal((await page.locator('label[for="node-input-level"]').innerText()).trim(), 'Level');
@@ -120,6 +127,14 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-level').waitFor({ state: 'detached' });
+
+    await openEditor('PIPELINE:11115', '#node-input-dataDir');
+    assert.equal(await page.inputValue('#node-input-dataDir'), 'pypx-data/pipeline');
+    assert.equal((await page.locator('label[for="node-input-dataDir"]').innerText()).trim(), 'Data folder');
+    assert.match(await page.getAttribute('#node-input-tmpDir', 'placeholder') ?? '', /incoming/);
+    await shot('px-listen-dialog');
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-input-dataDir').waitFor({ state: 'detached' });
   });
 
   it('shows px-move\'s help in the help sidebar, in Node-RED\'s layout', async () => {
