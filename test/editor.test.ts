@@ -88,7 +88,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.click('#red-ui-header-button-deploy');
     await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
     await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } }); // clears the imported selection
-    await page.locator('g.red-ui-flow-node-group text', { hasText: /received|in use/ }).first().waitFor(); // px-listen's status
+    await page.locator('g.red-ui-flow-node-group text', { hasText: /^0 received$|^port \d+ in use$/ }).first().waitFor(); // px-listen's status, from its catalog
     await shot('pipeline-deployed');
 
     const response = await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
