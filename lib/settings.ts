@@ -46,6 +46,15 @@ export function aeTitleProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A field that still reads `${NAME}` after deploy: Node-RED replaces a whole-field `${NAME}` by the
+ * environment variable's value and leaves it as written when the variable is not set.
+ */
+export function unsetEnvVariableProblem(field: string, value: unknown): string | undefined {
+  const name = typeof value === 'string' ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value.trim())?.[1] : undefined;
+  return name ? `${field} is \${${name}}, but the environment variable ${name} is not set where Node-RED runs` : undefined;
+}
+
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -71,6 +80,8 @@ export function canonicalSettingKeys(input: Record<string, unknown>): Record<str
  */
 export function validatePacsSettings(input: Record<string, unknown>): PacsSettings {
   const raw = canonicalSettingKeys(input);
+  const unset = Object.entries(raw).map(([key, value]) => unsetEnvVariableProblem(key, value)).filter((p): p is string => !!p);
+  if (unset.length) throw new SettingsError(unset);
   const problems: string[] = [];
   const text = (key: string): string | undefined => {
     const value = raw[key];

@@ -4,6 +4,7 @@ import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { PacsError, toPacsError } from '../lib/errors';
 import type { AssociationQueue } from '../lib/queue';
 import type { PacsSettings } from '../lib/settings';
+import type { Say } from './i18n';
 
 export interface PacsConfigNode extends Node {
   /** The config's settings with msg.pacs laid over them; throws SettingsError when the result is invalid. */
@@ -15,9 +16,9 @@ export interface PacsConfigNode extends Node {
 export type SendFn = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | NodeMessageInFlow[] | null>) => void;
 export type DoneFn = (err?: Error) => void;
 
-export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined): PacsConfigNode | undefined {
+export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined, say: Say): PacsConfigNode | undefined {
   const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
-  if (!pacs) node.status({ fill: 'red', shape: 'ring', text: 'no PACS set' });
+  if (!pacs) node.status({ fill: 'red', shape: 'ring', text: say('status.noPacs') });
   return pacs ?? undefined;
 }
 
@@ -67,12 +68,13 @@ export function reportFailure(node: Node, msg: NodeMessageInFlow, done: DoneFn, 
  */
 export function handleInput(
   node: Node,
+  say: Say,
   handler: (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => Promise<void>,
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
     handler(msg, send, done).catch((err: unknown) => {
       if (err instanceof PacsError) return reportFailure(node, msg, done, err);
-      node.status({ fill: 'red', shape: 'ring', text: 'internal error' });
+      node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
       done(err instanceof Error ? err : new Error(String(err)));
     });
   });

@@ -2,6 +2,7 @@
 import type { Node } from 'node-red';
 import type { MoveOutcome, MoveProgress } from '../lib/move';
 import type { AssociationQueue } from '../lib/queue';
+import type { Say } from './i18n';
 
 const REFRESH_MS = 200;
 
@@ -11,7 +12,7 @@ export class MoveStatus {
   private timer?: NodeJS.Timeout;
   private readonly onQueueChange = () => this.schedule();
 
-  constructor(private readonly node: Pick<Node, 'status'>, private readonly queue?: AssociationQueue) {
+  constructor(private readonly node: Pick<Node, 'status'>, private readonly say: Say, private readonly queue?: AssociationQueue) {
     queue?.on('change', this.onQueueChange);
   }
 
@@ -38,9 +39,9 @@ export class MoveStatus {
     this.cancel();
     const failures = outcomes.filter((o) => o.error);
     const moved = outcomes.reduce((sum, o) => sum + o.completed, 0);
-    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: `${moved} moved` });
-    else if (outcomes.length === 1) this.node.status({ fill: 'red', shape: 'ring', text: failures[0].error?.reason ?? 'failed' });
-    else this.node.status({ fill: 'red', shape: 'ring', text: `${failures.length}/${outcomes.length} moves failed` });
+    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: this.say('status.moved', { count: moved }) });
+    else if (outcomes.length === 1) this.node.status({ fill: 'red', shape: 'ring', text: failures[0].error?.reason ?? this.say('status.failed') });
+    else this.node.status({ fill: 'red', shape: 'ring', text: this.say('status.someFailed', { failed: failures.length, count: outcomes.length }) });
   }
 
   show(status: { fill?: 'grey' | 'red'; shape?: 'ring'; text: string }): void {
@@ -71,8 +72,8 @@ export class MoveStatus {
     const queued = this.queue?.waiting ?? 0;
     const done = known.reduce((sum, p) => sum + p.completed + p.failed + p.warning, 0);
     const total = known.reduce((sum, p) => sum + p.total, 0);
-    let text = known.length ? `${done}/${total}` : queued ? 'waiting' : 'moving…';
-    if (queued) text += `, ${queued} queued`;
+    let text = known.length ? this.say('status.progress', { done, total }) : queued ? this.say('status.waiting') : this.say('status.moving');
+    if (queued) text = this.say('status.queued', { text, count: queued });
     this.node.status({ fill: 'blue', shape: known.length ? 'dot' : 'ring', text });
   }
 }

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { runEcho } from '../lib/echo';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
+import { catalog } from './i18n';
 
 interface PxEchoDef extends NodeDef {
   pacs: string;
@@ -9,15 +10,16 @@ interface PxEchoDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function PxEchoNode(this: Node, def: PxEchoDef) {
     RED.nodes.createNode(this, def);
-    const pacs = findPacsConfig(RED, this, def.pacs);
+    const say = catalog(RED, 'px-echo');
+    const pacs = findPacsConfig(RED, this, def.pacs, say);
     const operations = new RunningOperations();
 
-    handleInput(this, async (msg, send, done) => {
+    handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
-      this.status({ fill: 'blue', shape: 'dot', text: 'echoing…' });
+      this.status({ fill: 'blue', shape: 'dot', text: say('status.echoing') });
       const outcome = await operations.run((signal) => runEcho(settings, { signal }));
       if (outcome.error) return reportFailure(this, msg, done, outcome.error);
-      this.status({ fill: 'green', shape: 'dot', text: `ok ${outcome.elapsedMs} ms` });
+      this.status({ fill: 'green', shape: 'dot', text: say('status.ok', { ms: outcome.elapsedMs }) });
       msg.payload = outcome.result;
       send(msg);
       done();

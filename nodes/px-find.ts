@@ -4,6 +4,7 @@ import { runFind } from '../lib/find';
 import { isPlainObject } from '../lib/query';
 import { describeType } from '../lib/settings';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
+import { catalog } from './i18n';
 
 interface PxFindDef extends NodeDef {
   pacs: string;
@@ -33,7 +34,8 @@ function parseReturnTags(value: string | string[] | undefined): string[] {
 export = function register(RED: NodeAPI): void {
   function PxFindNode(this: Node, def: PxFindDef) {
     RED.nodes.createNode(this, def);
-    const pacs = findPacsConfig(RED, this, def.pacs);
+    const say = catalog(RED, 'px-find');
+    const pacs = findPacsConfig(RED, this, def.pacs, say);
     const operations = new RunningOperations();
     const returnTags = parseReturnTags(def.returnTags);
     const limit = Number(def.limit) || 0;
@@ -44,17 +46,18 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       baseQuery = `the node's query is not valid JSON: ${(err as Error).message}`;
     }
-    if (typeof baseQuery === 'string') this.status({ fill: 'red', shape: 'ring', text: 'bad query' });
+    if (typeof baseQuery === 'string') this.status({ fill: 'red', shape: 'ring', text: say('status.badQuery') });
 
-    handleInput(this, async (msg, send, done) => {
+    handleInput(this, say, async (msg, send, done) => {
       if (typeof baseQuery === 'string') throw failureBeforeRun('bad-input', 'bad query', baseQuery);
       const settings = settingsForMessage(pacs, msg);
       const query = queryForMessage(baseQuery, msg.payload);
-      this.status({ fill: 'blue', shape: 'dot', text: 'querying…' });
+      this.status({ fill: 'blue', shape: 'dot', text: say('status.querying') });
       const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
       if (outcome.error) return reportFailure(this, msg, done, outcome.error);
       const records = outcome.result.data;
-      const count = `${records.length} match${records.length === 1 ? '' : 'es'}${outcome.limited ? ' (limit)' : ''}`;
+      const matches = records.length === 1 ? say('status.oneMatch') : say('status.matches', { count: records.length });
+      const count = outcome.limited ? say('status.limited', { count: matches }) : matches;
       this.status({ fill: 'green', shape: 'dot', text: count });
       if (!def.split || records.length === 0) {
         msg.payload = outcome.result;

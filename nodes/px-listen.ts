@@ -1,7 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { PacsError, toPacsError } from '../lib/errors';
+import { failureBeforeRun, PacsError, toPacsError } from '../lib/errors';
+import { unsetEnvVariableProblem } from '../lib/settings';
 import { Listener } from '../lib/listener';
 import { handleClose } from './glue';
+import { catalog } from './i18n';
 
 interface PxListenDef extends NodeDef {
   aet: string;
@@ -17,7 +19,8 @@ export = function register(RED: NodeAPI): void {
   function PxListenNode(this: Node, def: PxListenDef) {
     RED.nodes.createNode(this, def);
     const node = this;
-    const received = () => ({ fill: 'green' as const, shape: 'dot' as const, text: `${listener?.received ?? 0} received` });
+    const say = catalog(RED, 'px-listen');
+    const received = () => ({ fill: 'green' as const, shape: 'dot' as const, text: say('status.received', { count: listener?.received ?? 0 }) });
     const report = (error: PacsError) => {
       node.status({ fill: 'red', shape: 'ring', text: error.reason });
       node.error(error, { payload: error.result } as NodeMessage);
@@ -25,6 +28,8 @@ export = function register(RED: NodeAPI): void {
 
     let listener: Listener | undefined;
     try {
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
+      if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
     } catch (err) {
       report(toPacsError(err));
@@ -37,14 +42,14 @@ export = function register(RED: NodeAPI): void {
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
-    started.on('restarting', ({ delayMs }) => node.status({ fill: 'red', shape: 'ring', text: `restarting in ${delayMs / 1000} s` }));
+    started.on('restarting', ({ delayMs }) => node.status({ fill: 'red', shape: 'ring', text: say('status.restarting', { seconds: delayMs / 1000 }) }));
     started.on('listening', () => node.status(received()));
-    node.status({ fill: 'grey', shape: 'ring', text: 'starting…' });
+    node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
     const starting = started.start().catch((err: unknown) => {
       try {
         report(toPacsError(err));
       } catch (bug) {
-        node.status({ fill: 'red', shape: 'ring', text: 'internal error' });
+        node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
         node.error(bug instanceof Error ? bug : String(bug));
       }
     });

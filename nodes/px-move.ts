@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
+import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
 
 interface PxMoveDef extends NodeDef {
@@ -11,9 +12,10 @@ interface PxMoveDef extends NodeDef {
 export = function register(RED: NodeAPI): void {
   function PxMoveNode(this: Node, def: PxMoveDef) {
     RED.nodes.createNode(this, def);
-    const pacs = findPacsConfig(RED, this, def.pacs);
+    const say = catalog(RED, 'px-move');
+    const pacs = findPacsConfig(RED, this, def.pacs, say);
     const operations = new RunningOperations();
-    const status = new MoveStatus(this, pacs?.queue);
+    const status = new MoveStatus(this, say, pacs?.queue);
     let closing = false;
 
     /** One output per move; moves from a list carry msg.parts, so a join node always completes. */
@@ -26,12 +28,12 @@ export = function register(RED: NodeAPI): void {
       return out;
     };
 
-    handleInput(this, async (msg, send, done) => {
+    handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
       if (!requests.length) {
-        status.show({ fill: 'grey', shape: 'ring', text: 'nothing to move' });
+        status.show({ fill: 'grey', shape: 'ring', text: say('status.nothingToMove') });
         return done();
       }
       const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: requests.length } : undefined;
@@ -57,7 +59,7 @@ export = function register(RED: NodeAPI): void {
     handleClose(this, async () => {
       closing = true;
       status.close();
-      if (operations.size) this.warn(`stopping ${operations.size} move${operations.size === 1 ? '' : 's'} (running or queued): the flow was stopped`);
+      if (operations.size) this.warn(operations.size === 1 ? say('warn.stoppingOne') : say('warn.stopping', { count: operations.size }));
       await operations.stopAll();
     });
   }

@@ -109,6 +109,30 @@ describe('px-echo node in a Node-RED runtime', () => {
     assert.equal((await received).payload.status, 'success');
   });
 
+  it('reads host and port written as ${ENV_VAR} from the environment at deploy, and names a variable that is not set', async () => {
+    process.env.PYPX_TEST_HOST = '127.0.0.1';
+    process.env.PYPX_TEST_PORT = String(pacs().dicomPort);
+    delete process.env.PYPX_TEST_UNSET_AET;
+    try {
+      await load({ host: '${PYPX_TEST_HOST}', port: '${PYPX_TEST_PORT}' });
+      const received = nextMessage<EchoMsg>('out');
+      helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+      const msg = await received;
+      assert.equal(msg.payload.status, 'success');
+      assert.match(msg.payload.command, new RegExp(` 127\\.0\\.0\\.1 ${pacs().dicomPort}$`));
+      await helper.unload();
+
+      await load({ aet: '${PYPX_TEST_UNSET_AET}' });
+      const caught = nextMessage<EchoMsg>('caught');
+      helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+      assert.match((await caught).error?.message ?? '', /aet is \$\{PYPX_TEST_UNSET_AET\}, but the environment variable PYPX_TEST_UNSET_AET is not set/);
+      assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'bad PACS settings' });
+    } finally {
+      delete process.env.PYPX_TEST_HOST;
+      delete process.env.PYPX_TEST_PORT;
+    }
+  });
+
   it('lets msg.pacs point one node at another PACS, and refuses a malformed msg.pacs', async () => {
     await load();
     const refused = nextMessage<EchoMsg>('caught');

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage } from 'node-red';
 
@@ -6,9 +8,26 @@ helper.init(require.resolve('node-red'));
 export { helper };
 
 type NodeModule = (RED: unknown) => void;
-/** The compiled node modules of these types, as the runtime loads them. */
+/**
+ * The compiled node modules of these types, as the runtime loads them. The test helper's RED._ returns
+ * the key it is given; here it reads the node file's English catalog, as the runtime does.
+ */
 export function nodeModules(...types: string[]): NodeModule[] {
-  return types.map((type) => require(`../../nodes/${type}`) as NodeModule);
+  return types.map((type) => {
+    const register = require(`../../nodes/${type}`) as NodeModule;
+    const translate = englishCatalog(type);
+    return (RED: unknown) => register(Object.assign(Object.create(RED as object) as object, { _: translate }));
+  });
+}
+
+/** RED._ over locales/en-US/<type>.json, with Node-RED's __name__ interpolation; a missing key is an error. */
+export function englishCatalog(type: string): (key: string, vars?: Record<string, unknown>) => string {
+  const messages = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8')) as Record<string, unknown>;
+  return (key, vars = {}) => {
+    const text = key.split('.').reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], messages);
+    if (typeof text !== 'string') throw new Error(`no text "${key}" in locales/en-US/${type}.json`);
+    return text.replace(/__(\w+)__/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+  };
 }
 
 export interface FlowNode {

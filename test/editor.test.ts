@@ -1,0 +1,155 @@
+// The package in the Node-RED editor, in a real browser: palette, import of the pipeline example
+// through the editor's own dialog, deploy, the edit and config dialogs, help. Screenshots go to test-artifacts/.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { REPO_ROOT, type RunningNodeRed, startNodeRed } from '../testbed/node-red';
+import { freePort } from '../testbed/orthanc';
+import { packagedUserDir } from './support/packaged';
+import { exemptFromLeakCheck } from './support/processes';
+
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen'];
+
+describe('the package in the Node-RED editor (chromium)', function () {
+  this.timeout(120000);
+  let nodeRed: RunningNodeRed;
+  let browser: Browser;
+  let page: Page;
+  let unexempt = () => undefined as unknown;
+  // A short settle wait lets the edit tray finish sliding in before the picture.
+  const shot = async (name: string) => {
+    await page.waitForTimeout(400);
+    await page.screenshot({ path: path.join(ARTIFACTS, `editor-${name}.png`) });
+  };
+  /** Double-clicks a node on the canvas until its edit dialog shows `field` (a double click can be taken for the end of an earlier click). */
+  async function openEditor(label: string, field: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await canvasNode(label).dblclick();
+      try {
+        await page.locator(field).waitFor({ timeout: 3000 });
+        return;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
+  }
+  /** A node on the canvas by its whole label. */
+  const canvasNode = (label: string) =>
+    page.locator('g.red-ui-flow-node-group').filter({ has: page.locator('text', { hasText: new RegExp(`^${label}$`) }) });
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    nodeRed = await startNodeRed({ userDir: await packagedUserDir(), port: await freePort(), flows: [] });
+    unexempt = exemptFromLeakCheck(nodeRed.process.pid);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    page.setDefaultTimeout(15000);
+    await page.goto(nodeRed.url);
+    await page.waitForSelector('#red-ui-palette-container-DICOM');
+  });
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+    unexempt();
+  });
+
+  it('shows px-echo, px-find, px-move and px-listen in the palette under DICOM, with their labels and icons', async () => {
+    for (const type of NODE_TYPES) {
+      const entry = page.locator(`#red-ui-palette-container-DICOM .red-ui-palette-node[data-palette-type="${type}"]`);
+      await entry.waitFor();
+      assert.equal((await entry.locator('.red-ui-palette-label').textContent())?.trim(), type.replace('-', '\u2011'), 'one line, as typed');
+      const icon = await entry.locator('.red-ui-palette-icon').getAttribute('style');
+      assert.match(icon ?? '', new RegExp(`${type}\\.svg`), `${type} has its own icon`);
+    }
+    assert.match(await page.locator('#red-ui-palette-header-DICOM').innerText(), /DICOM/i);
+    const category = page.locator('#red-ui-palette-DICOM');
+    await category.scrollIntoViewIfNeeded();
+    await category.screenshot({ path: path.join(ARTIFACTS, 'editor-palette-dicom.png') });
+  });
+
+  it('imports "05 - Retrieval pipeline" from Import > Examples and deploys it', async () => {
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.click('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
+    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await examples.locator('.red-ui-treeList-label', { hasText: 'node-red-contrib-pypx' }).click();
+    await examples.locator('.red-ui-treeList-label', { hasText: '05 - Retrieval pipeline' }).click();
+    await shot('import-examples');
+    await page.click('#red-ui-clipboard-dialog-import-opt-new');
+    await page.click('#red-ui-clipboard-dialog-ok');
+    // Imported nodes follow the mouse until dropped on the canvas.
+    const finder = canvasNode('studies of the patient');
+    await page.mouse.move(300, 300);
+    await page.mouse.click(300, 300);
+    await finder.waitFor();
+    await page.click('#red-ui-header-button-deploy');
+    await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+    await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } }); // clears the imported selection
+    await page.locator('g.red-ui-flow-node-group text', { hasText: /^0 received$|^port \d+ in use$/ }).first().waitFor(); // px-listen's status, from its catalog
+    await shot('pipeline-deployed');
+
+    const response = await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+    const { flows } = (await response.json()) as { flows: Array<{ type: string; name?: string; aetl?: string }> };
+    for (const type of ['px-find', 'px-move', 'px-listen', 'px-pacs', 'file']) assert.ok(flows.some((n) => n.type === type), `the runtime runs a ${type}`);
+    assert.equal(flows.find((n) => n.type === 'px-pacs')?.aetl, 'PIPELINE');
+    assert.equal(flows.filter((n) => n.type === 'px-find').length, 2);
+  });
+
+  it('opens px-find\'s edit dialog and the px-pacs config dialog from it, with labelled fields', async () => {
+    await openEditor('studies of the patient', '#node-input-level');
+    assert.equal(await page.inputValue('#node-input-level'), 'STUDY');
+    assert.equal(await page.inputValue('#node-input-name'), 'studies of the patient');
+    assert.equal((await page.locator('label[for="node-input-level"]').innerText()).trim(), 'Level');
+    assert.equal((await page.locator('label[for="node-input-split"]').innerText()).trim(), 'Send one message per match');
+    assert.ok(await page.isChecked('#node-input-split'));
+    assert.match(await page.locator('#node-input-pacs option:checked').innerText(), /demo Orthanc/);
+    await shot('px-find-dialog');
+
+    await page.click('#node-input-btn-pacs-edit');
+    await page.locator('#node-config-input-host').waitFor();
+    assert.equal(await page.inputValue('#node-config-input-host'), '127.0.0.1');
+    assert.equal(await page.inputValue('#node-config-input-port'), '4242');
+    assert.equal(await page.inputValue('#node-config-input-aec'), 'ORTHANC');
+    assert.equal(await page.inputValue('#node-config-input-aetl'), 'PIPELINE');
+    assert.equal((await page.locator('label[for="node-config-input-aec"]').innerText()).trim(), 'Called AE');
+    assert.match(await page.getAttribute('#node-config-input-host', 'placeholder') ?? '', /\$\{PACS_HOST\}/);
+    // An environment variable as the whole host or port is valid in the editor too.
+    await page.fill('#node-config-input-port', '${PACS_PORT}');
+    await page.locator('#node-config-input-port').blur();
+    assert.equal(await page.locator('#node-config-input-port.input-error').count(), 0, '${PACS_PORT} is accepted');
+    await page.fill('#node-config-input-port', 'x');
+    await page.locator('#node-config-input-port').blur();
+    await page.locator('#node-config-input-port.input-error').waitFor();
+    await shot('px-pacs-dialog');
+    await page.click('#node-config-dialog-cancel');
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-input-level').waitFor({ state: 'detached' });
+
+    await openEditor('PIPELINE:11115', '#node-input-dataDir');
+    assert.equal(await page.inputValue('#node-input-dataDir'), 'pypx-data/pipeline');
+    assert.equal((await page.locator('label[for="node-input-dataDir"]').innerText()).trim(), 'Data folder');
+    assert.match(await page.getAttribute('#node-input-tmpDir', 'placeholder') ?? '', /incoming/);
+    await shot('px-listen-dialog');
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-input-dataDir').waitFor({ state: 'detached' });
+  });
+
+  it('shows px-move\'s help in the help sidebar, in Node-RED\'s layout', async () => {
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('info'));
+    await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } }); // clears the imported selection
+    await canvasNode('move each series').click();
+    // The info tab's book button opens the selected node's help in the help tab.
+    await page.locator('button.red-ui-button-small:has(i.fa-book):visible').first().click();
+    // The help of the selected node, the way the help tab shows it.
+    const help = page.locator('.red-ui-help', { hasText: 'Asks a PACS to send' }).last();
+    await help.locator('h3', { hasText: 'Inputs' }).waitFor();
+    const text = await help.innerText();
+    assert.match(text, /Asks a PACS to send studies, series or single instances to an AE title \(DICOM C-MOVE\)/);
+    for (const heading of ['Inputs', 'Outputs', 'Details', 'References']) assert.match(text, new RegExp(`\\b${heading}\\b`));
+    assert.ok(await help.locator('dl.message-properties .property-type').count() >= 3, 'message properties have types');
+    await shot('px-move-help');
+  });
+});
