@@ -13,7 +13,7 @@ import { helper, nodeModules, onTab } from '../test/support/flow';
 import { freeTcpPort, storescu } from '../test/support/store';
 
 const SENDERS = 4;
-const RUNS = 3;
+const RUNS = 5;
 
 async function senderFolders(root: string, perSender: number, seed: string): Promise<string[]> {
   return Promise.all(Array.from({ length: SENDERS }, async (_, i) => {
@@ -121,6 +121,7 @@ export default async function run(): Promise<Figure[]> {
     for (let i = 0; i < RUNS; i++) {
       alone.push(await storescpAlone(root, folders, total));
       listen.push(await pxListen(root, folders, total));
+      process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone[i]?.toFixed(0)}/s, px-listen ${listen[i]?.toFixed(0)}/s\n`);
     }
     return [
       { name: 'listen: storescp alone, 4 senders', value: median(alone), unit: 'instances/s' },
