@@ -1,6 +1,7 @@
 // px-listen against storescp alone: 4 parallel storescu senders of 2,000 small instances in all,
 // instances per second received (and, for px-listen, filed and emitted) in a running Node-RED.
-// Then Node-RED's memory over 10,000 instances.
+// Then Node-RED's memory over 10,000 instances. The Node-RED is node-red-node-test-helper's runtime
+// without its test spies (bench/runtime.ts).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
 import { type Figure, median, timed } from './figures';
+import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
 import { freeTcpPort, storescu } from '../test/support/store';
@@ -60,6 +62,7 @@ async function deployListener(root: string): Promise<{ port: number; emitted: ()
     if (status.some(([s]) => s.fill === 'green')) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  withoutTestSpies();
   return { port, emitted: () => emitted, stop: async () => { await helper.unload(); await rm(dataDir, { recursive: true, force: true }); } };
 }
 
