@@ -1,6 +1,7 @@
 // px-listen against storescp alone: 4 parallel storescu senders of 2,000 small instances in all,
 // instances per second received (and, for px-listen, filed and emitted) in a running Node-RED.
-// Then Node-RED's memory over 10,000 instances.
+// Then Node-RED's memory over 10,000 instances. The Node-RED is node-red-node-test-helper's runtime
+// without its test spies (bench/runtime.ts).
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,12 +9,13 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
 import { type Figure, median, timed } from './figures';
+import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
 import { freeTcpPort, storescu } from '../test/support/store';
 
 const SENDERS = 4;
-const RUNS = 3;
+const RUNS = 5;
 
 async function senderFolders(root: string, perSender: number, seed: string): Promise<string[]> {
   return Promise.all(Array.from({ length: SENDERS }, async (_, i) => {
@@ -60,6 +62,7 @@ async function deployListener(root: string): Promise<{ port: number; emitted: ()
     if (status.some(([s]) => s.fill === 'green')) break;
     await new Promise((r) => setTimeout(r, 50));
   }
+  withoutTestSpies();
   return { port, emitted: () => emitted, stop: async () => { await helper.unload(); await rm(dataDir, { recursive: true, force: true }); } };
 }
 
@@ -121,6 +124,7 @@ export default async function run(): Promise<Figure[]> {
     for (let i = 0; i < RUNS; i++) {
       alone.push(await storescpAlone(root, folders, total));
       listen.push(await pxListen(root, folders, total));
+      process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone[i]?.toFixed(0)}/s, px-listen ${listen[i]?.toFixed(0)}/s\n`);
     }
     return [
       { name: 'listen: storescp alone, 4 senders', value: median(alone), unit: 'instances/s' },

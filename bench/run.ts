@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   // require, not import(): this package compiles to CommonJS, whose import() would wrap module.exports.
   find: async () => (require('./find') as typeof import('./find')).default,
   listen: async () => (require('./listen') as typeof import('./listen')).default,
+  move: async () => (require('./move') as typeof import('./move')).default,
 };
 
 function verdict(figure: Figure): string {

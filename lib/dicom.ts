@@ -10,6 +10,17 @@ const SPECIFIC_CHARACTER_SET = 'x00080005';
 const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
 // Values in these VRs are never in a non-default character set (PS3.5 6.1.2.3).
 const ASCII_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'TM', 'UI', 'UR']);
+// Character sets whose first (G0) code element is ASCII, so printable ASCII bytes decode as themselves
+// (not ISO_IR 13, whose G0 reads backslash as yen, nor a double-byte set named first).
+const ASCII_FIRST = /^(|ISO_IR 6|ISO 2022 IR 6|ISO_IR 192|GB18030|GBK|(ISO_IR|ISO 2022 IR) (100|101|109|110|126|127|138|144|148|166|203))$/;
+
+function printableAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x20 || byte > 0x7e) return byte === 0 && i === bytes.length - 1;
+  }
+  return true;
+}
 
 export class DicomReadError extends Error {
   constructor(message: string, readonly source?: string) {
@@ -21,11 +32,13 @@ export class DicomReadError extends Error {
 /** A parsed dataset whose values come out as the strings a person would read. */
 export class DicomDataset {
   readonly specificCharacterSet: string;
+  private readonly asciiFirst: boolean;
   /** Size of the file the dataset was read from, when read by readDicomHeader. */
   fileSize?: number;
 
   constructor(private readonly parsed: dicomParser.DataSet) {
     this.specificCharacterSet = this.raw(SPECIFIC_CHARACTER_SET, 'CS') ?? '';
+    this.asciiFirst = ASCII_FIRST.test((this.specificCharacterSet.split('\\')[0] ?? '').trim());
   }
 
   /** Tags present at the top level, as "xggggeeee", in file order. */
@@ -52,7 +65,7 @@ export class DicomDataset {
     const element = this.parsed.elements[tag];
     if (!element) return undefined;
     const bytes = this.parsed.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
-    const text = ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET
+    const text = ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET || (this.asciiFirst && printableAscii(bytes))
       ? Buffer.from(bytes).toString('latin1')
       : convertBytes(this.specificCharacterSet || undefined, bytes, { vr });
     return text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
@@ -102,6 +115,7 @@ export function parseDicomBytes(bytes: Uint8Array, options: ParseOptions = {}): 
 }
 
 const FIRST_READ = 64 * 1024;
+const firstRead = Buffer.allocUnsafe(FIRST_READ);
 
 /**
  * Reads a file's DICOM header without its pixel data, so that memory does not grow with image
@@ -118,18 +132,23 @@ export async function readDicomHeader(file: string): Promise<DicomDataset> {
 export function readDicomHeaderSync(file: string): DicomDataset {
   const fd = openSync(file, 'r');
   try {
-    const size = fstatSync(fd).size;
-    let length = Math.min(size, FIRST_READ);
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(length);
-      const bytesRead = readSync(fd, buffer, 0, length, 0);
+    // One read into a shared buffer, copied out at its true size: most headers (and small files)
+    // fit, and neither a stat nor a 64 KB allocation per file is needed.
+    let bytesRead = readSync(fd, firstRead, 0, FIRST_READ, 0);
+    let size = bytesRead < FIRST_READ ? bytesRead : fstatSync(fd).size;
+    let bytes: Uint8Array = Buffer.from(firstRead.subarray(0, bytesRead));
+    for (let length = bytesRead; ; ) {
       try {
-        const dataset = parseDicomBytes(buffer.subarray(0, bytesRead), { untilPixelData: true, source: file });
+        const dataset = parseDicomBytes(bytes, { untilPixelData: true, source: file });
         dataset.fileSize = size;
         return dataset;
       } catch (err) {
         if (length >= size) throw err;
         length = Math.min(size, length * 4);
+        const buffer = Buffer.allocUnsafe(length);
+        bytesRead = readSync(fd, buffer, 0, length, 0);
+        if (bytesRead < length) size = bytesRead;
+        bytes = buffer.subarray(0, bytesRead);
       }
     }
   } finally {

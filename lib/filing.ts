@@ -8,6 +8,7 @@ import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom'
 export const PLACEHOLDER = 'UNKNOWN';
 /** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
 export const MAX_PART_BYTES = 64;
+const ALREADY_CLEAN = /^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*$/;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
 
 function truncateUtf8(text: string, maxBytes: number): string {
@@ -28,6 +29,8 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * name gets a leading "_"; the result is at most MAX_PART_BYTES of UTF-8; empty becomes UNKNOWN.
  */
 export function cleanPathPart(value: string | undefined, maxBytes = MAX_PART_BYTES): string {
+  // Already clean (a UID, a plain ID): nothing to change.
+  if (value && value.length <= maxBytes && ALREADY_CLEAN.test(value) && !WINDOWS_RESERVED.test(value)) return value;
   let text = (value ?? '').normalize('NFC').replace(/[^\p{L}\p{M}\p{N}]+/gu, '.');
   text = truncateUtf8(text.replace(/^\.+/, ''), maxBytes).replace(/\.+$/, '');
   if (!text) return PLACEHOLDER;
@@ -90,13 +93,30 @@ export class UnsafePathError extends Error {
   }
 }
 
-/** Where pypx filed an instance. The result is checked to lie inside dataDir, whatever the tags say. */
-export function buildFiledPath(dataDir: string, header: InstanceHeader): FiledPath {
-  const root = path.resolve(dataDir);
+type SeriesFolders = Omit<FiledPath, 'file'>;
+/** The folders of series filed lately, by their tag values: cleaning is the same for every instance. */
+const recentFolders = new Map<string, SeriesFolders>();
+const RECENT_FOLDERS_KEPT = 1000;
+
+function seriesFolders(root: string, header: InstanceHeader): SeriesFolders {
+  const key = [root, header.PatientID, header.PatientName, header.StudyDescription, header.StudyDate, header.StudyInstanceUID,
+    header.SeriesDescription, header.SeriesDate, header.SeriesInstanceUID].join('\0');
+  const known = recentFolders.get(key);
+  if (known) return known;
   const join = (...parts: Array<string | undefined>) => parts.map((p) => cleanPathPart(p)).join('-');
   const patientDir = path.join(root, join(header.PatientID, header.PatientName));
   const studyDir = path.join(patientDir, join(header.StudyDescription, header.StudyDate, header.StudyInstanceUID));
   const seriesDir = path.join(studyDir, join(header.SeriesDescription, header.SeriesDate, header.SeriesInstanceUID));
+  if (recentFolders.size >= RECENT_FOLDERS_KEPT) recentFolders.clear();
+  const folders = { patientDir, studyDir, seriesDir };
+  recentFolders.set(key, folders);
+  return folders;
+}
+
+/** Where pypx filed an instance. The result is checked to lie inside dataDir, whatever the tags say. */
+export function buildFiledPath(dataDir: string, header: InstanceHeader): FiledPath {
+  const root = path.resolve(dataDir);
+  const { patientDir, studyDir, seriesDir } = seriesFolders(root, header);
   const number = /^\s*[+-]?\d+\s*$/.test(header.InstanceNumber) ? String(Math.abs(parseInt(header.InstanceNumber, 10))) : '0';
   const file = path.join(seriesDir, `${number.padStart(5, '0').slice(-9)}-${cleanPathPart(header.SOPInstanceUID)}.dcm`);
   if (!path.resolve(file).startsWith(root + path.sep)) throw new UnsafePathError(file, root);
@@ -114,16 +134,16 @@ function iniFile(section: string, entries: Record<string, string>): string {
 
 /** Writes pypx's patient.info, study.info and series.info for a new folder; `known` remembers folders done. */
 export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: Set<string>): void {
-  const files: Array<[string, string]> = [
-    [path.join(where.patientDir, 'patient.info'), iniFile('PATIENT', { PatientID: header.PatientID, PatientName: header.PatientName, Location: where.patientDir })],
-    [path.join(where.studyDir, 'study.info'), iniFile('STUDY', { StudyDescription: header.StudyDescription, StudyDate: header.StudyDate, StudyInstanceUID: header.StudyInstanceUID, Location: where.studyDir })],
-    [path.join(where.seriesDir, 'series.info'), iniFile('SERIES', { SeriesDescription: header.SeriesDescription, SeriesDate: header.SeriesDate, SeriesInstanceUID: header.SeriesInstanceUID, SeriesNumber: header.SeriesNumber, Modality: header.Modality, Location: where.seriesDir })],
+  const files: Array<[string, () => string]> = [
+    [path.join(where.patientDir, 'patient.info'), () => iniFile('PATIENT', { PatientID: header.PatientID, PatientName: header.PatientName, Location: where.patientDir })],
+    [path.join(where.studyDir, 'study.info'), () => iniFile('STUDY', { StudyDescription: header.StudyDescription, StudyDate: header.StudyDate, StudyInstanceUID: header.StudyInstanceUID, Location: where.studyDir })],
+    [path.join(where.seriesDir, 'series.info'), () => iniFile('SERIES', { SeriesDescription: header.SeriesDescription, SeriesDate: header.SeriesDate, SeriesInstanceUID: header.SeriesInstanceUID, SeriesNumber: header.SeriesNumber, Modality: header.Modality, Location: where.seriesDir })],
   ];
   for (const [file, text] of files) {
     if (known.has(file)) continue;
     // 'wx' keeps what an earlier run wrote; a folder is described by the first instance filed in it.
     try {
-      writeFileSync(file, text, { flag: 'wx' });
+      writeFileSync(file, text(), { flag: 'wx' });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -89,7 +89,8 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
 
 /**
  * storescp's log: INFO and above, plus dcmnet's trace of the AE titles (one short line each; the
- * association dumps are many kilobytes and would be split across pipe writes). Each line starts with
+ * association dumps are many kilobytes and would be split across pipe writes), less "Received Store
+ * Request": the next "storing" line or the association's end says as well that a file is written. Each line starts with
  * the process id and the logger, as "<pid> <level> <logger>: <message>".
  */
 const LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
@@ -103,10 +104,13 @@ log4cplus.appender.console.layout.ConversionPattern = %i %P %c: %m%n
 log4cplus.appender.console.filters.1 = log4cplus::spi::StringMatchFilter
 log4cplus.appender.console.filters.1.StringToMatch = Called AP Title:
 log4cplus.appender.console.filters.1.AcceptOnMatch = true
-log4cplus.appender.console.filters.2 = log4cplus::spi::LogLevelRangeFilter
-log4cplus.appender.console.filters.2.LogLevelMin = INFO
-log4cplus.appender.console.filters.2.LogLevelMax = FATAL
-log4cplus.appender.console.filters.2.AcceptOnMatch = true
+log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.2.StringToMatch = Received Store Request
+log4cplus.appender.console.filters.2.AcceptOnMatch = false
+log4cplus.appender.console.filters.3 = log4cplus::spi::LogLevelRangeFilter
+log4cplus.appender.console.filters.3.LogLevelMin = INFO
+log4cplus.appender.console.filters.3.LogLevelMax = FATAL
+log4cplus.appender.console.filters.3.AcceptOnMatch = true
 `;
 
 export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: string): string[] {

@@ -5,6 +5,8 @@ import { Listener } from '../lib/listener';
 import { handleClose } from './glue';
 import { catalog } from './i18n';
 
+const STATUS_EVERY_MS = 250;
+
 interface PxListenDef extends NodeDef {
   aet: string;
   port: string | number;
@@ -36,9 +38,14 @@ export = function register(RED: NodeAPI): void {
     }
     if (!listener) return;
     const started = listener;
+    // The count is shown at most every STATUS_EVERY_MS: one status per instance costs the editor more than the filing.
+    let statusTimer: NodeJS.Timeout | undefined;
     started.on('instance', (data) => {
       node.send([{ payload: { status: 'success', data } } as NodeMessage, null]);
-      node.status(received());
+      statusTimer ??= setTimeout(() => {
+        statusTimer = undefined;
+        node.status(received());
+      }, STATUS_EVERY_MS);
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
@@ -54,6 +61,7 @@ export = function register(RED: NodeAPI): void {
       }
     });
     handleClose(node, async () => {
+      clearTimeout(statusTimer);
       await starting;
       await started.close();
     });

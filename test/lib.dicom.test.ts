@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readDicomHeader, parseDicomBytes } from '../lib/dicom';
 import { lookupKeyword, lookupTag } from '../lib/dictionary';
+import { writeDicomFile } from '../testbed/dicom-writer';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 
 describe('reading DICOM', () => {
@@ -15,6 +16,25 @@ describe('reading DICOM', () => {
       seen.set(instance.charset, dataset.text('x00100010') ?? '');
     }
     for (const patient of SAMPLE_PATIENTS) assert.equal(seen.get(patient.charset), patient.name, patient.charset);
+  });
+
+  it('decodes plain ASCII text by the character set too: ISO_IR 13 reads a backslash in LT as a yen sign', () => {
+    const file = () => writeDicomFile([
+      { tag: 0x00080005, vr: 'CS', value: 'ISO_IR 100' },
+      { tag: 0x00080018, vr: 'UI', value: '1.2.3' },
+      { tag: 0x00100010, vr: 'PN', value: 'Doe^Jane' },
+      { tag: 0x00204000, vr: 'LT', value: 'C:\\images' },
+    ], '1.2.840.10008.5.1.4.1.1.7', '1.2.3');
+    const latin1 = parseDicomBytes(file());
+    assert.equal(latin1.text('x00204000'), 'C:\\images');
+    // Same length as 'ISO_IR 100' once padded: only the character set differs.
+    const bytes = file();
+    const at = bytes.indexOf('ISO_IR 100', 0, 'latin1');
+    bytes.write('ISO_IR 13 ', at, 'latin1');
+    const katakana = parseDicomBytes(bytes);
+    assert.equal(katakana.specificCharacterSet, 'ISO_IR 13');
+    assert.equal(katakana.text('x00204000'), 'C:¥images');
+    assert.equal(katakana.text('x00100010'), 'Doe^Jane');
   });
 
   it('reads a header from disk without the pixel data, and gives numbers in binary VRs as text', async () => {
