@@ -1,5 +1,7 @@
 // npm run bench: every benchmark side by side with DCMTK alone, in one run; prints a table and
-// writes bench/results.json. Pass names (find, move, listen) to run only some.
+// writes bench/results.json. Pass names (find, move, listen) to run only some. Each benchmark runs in
+// a process of its own, so that one's memory figures do not carry another's heap.
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Figure } from './figures';
@@ -18,15 +20,37 @@ function verdict(figure: Figure): string {
   return `${ok ? 'meets' : 'MISSES'} target ${figure.better === 'higher' ? '>=' : '<='} ${figure.target}`;
 }
 
+const CHILD_FLAG = '--one';
+const FIGURES_MARK = 'figures: ';
+
+/** Runs one benchmark in a fresh Node process; its progress goes to stderr, its figures come back as JSON. */
+function runAlone(name: string): Promise<Figure[]> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(process.execPath, [__filename, CHILD_FLAG, name], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
+      if (err) return reject(new Error(`benchmark ${name} failed: ${err.message}`));
+      const line = stdout.split('\n').reverse().find((l) => l.startsWith(FIGURES_MARK));
+      if (!line) return reject(new Error(`benchmark ${name} reported no figures`));
+      resolve(JSON.parse(line.slice(FIGURES_MARK.length)) as Figure[]);
+    });
+    child.stderr?.pipe(process.stderr);
+  });
+}
+
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
-  const names = wanted.length ? wanted : Object.keys(BENCHMARKS);
+  const args = process.argv.slice(2);
+  if (args[0] === CHILD_FLAG) {
+    const load = BENCHMARKS[args[1] ?? ''];
+    if (!load) throw new Error(`no benchmark named ${args[1]}`);
+    process.stdout.write(`\n${FIGURES_MARK}${JSON.stringify(await (await load())())}\n`);
+    process.exit(0);
+  }
+  const names = args.length ? args : Object.keys(BENCHMARKS);
+  const unknown = names.filter((name) => !BENCHMARKS[name]);
+  if (unknown.length) throw new Error(`no benchmark named ${unknown.join(', ')} (have: ${Object.keys(BENCHMARKS).join(', ')})`);
   const figures: Figure[] = [];
   for (const name of names) {
-    const load = BENCHMARKS[name];
-    if (!load) throw new Error(`no benchmark named ${name} (have: ${Object.keys(BENCHMARKS).join(', ')})`);
     process.stderr.write(`running ${name}...\n`);
-    figures.push(...(await (await load())()));
+    figures.push(...(await runAlone(name)));
   }
   const rows = figures.map((f) => [f.name, f.value.toFixed(f.unit === 'ratio' ? 2 : 1), f.unit, verdict(f)]);
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] as string).length), 4));
