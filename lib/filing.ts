@@ -2,7 +2,6 @@
 // with patient.info, study.info and series.info beside it. Every tag value comes from a sender and
 // is cleaned before it becomes part of a path.
 import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
 
@@ -191,8 +190,6 @@ export interface FilingDirs {
   knownInfo: Set<string>;
   /** Folders already created, shared across calls. */
   knownDirs: Set<string>;
-  /** Renames in flight, by the path they file to. */
-  renaming: Map<string, Promise<unknown>>;
 }
 
 export interface Filed {
@@ -225,11 +222,10 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
 
 /**
  * Moves a received file into pypx's layout and describes it. The same SOP Instance filed again
- * replaces the earlier copy (rename is atomic) and is flagged duplicate. The rename runs in libuv's
- * pool (off the main thread); renames to one path run one after another (dirs.renaming), so that two
- * copies of one instance can never both look new.
+ * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
+ * check to the rename, so that two copies of one instance can never both look new.
  */
-export async function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Promise<Filed> {
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Filed {
   const where = buildFiledPath(dirs.dataDir, header);
   const prepare = () => {
     if (!dirs.knownDirs.has(where.seriesDir)) {
@@ -238,33 +234,22 @@ export async function fileReceivedInstance(file: string, header: InstanceHeader,
     }
     writeInfoFiles(where, header, dirs.knownInfo);
   };
-  const earlier = dirs.renaming.get(where.file);
-  const moved = (async () => {
-    if (earlier) await earlier.catch(() => undefined);
-    prepare();
-    const duplicate = existsSync(where.file);
-    try {
-      await rename(file, where.file);
-    } catch (err) {
-      // The series folder was moved or deleted since it was made (downstream processing): make it again.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(file)) throw err;
-      for (const known of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownDirs.delete(known);
-      for (const info of ['patient.info', 'study.info', 'series.info']) {
-        for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownInfo.delete(path.join(dir, info));
-      }
-      prepare();
-      await rename(file, where.file);
-    }
-    return duplicate;
-  })();
-  dirs.renaming.set(where.file, moved);
+  prepare();
+  const duplicate = existsSync(where.file);
   try {
-    const duplicate = await moved;
-    const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
-    return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
-  } finally {
-    if (dirs.renaming.get(where.file) === moved) dirs.renaming.delete(where.file);
+    renameSync(file, where.file);
+  } catch (err) {
+    // The series folder was moved or deleted since it was made (downstream processing): make it again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(file)) throw err;
+    for (const known of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownDirs.delete(known);
+    for (const info of ['patient.info', 'study.info', 'series.info']) {
+      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownInfo.delete(path.join(dir, info));
+    }
+    prepare();
+    renameSync(file, where.file);
   }
+  const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
+  return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
 }
 
 /** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { type DcmtkProcess, spawnDcmtk } from './dcmtk';
 import { failureBeforeRun, PacsError } from './errors';
 import {
-  type Filed, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader,
+  fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader,
 } from './filing';
 import { type SeriesComplete, SeriesTracker } from './series';
 import { aeTitleProblem } from './settings';
@@ -53,11 +53,6 @@ const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
 const STOP_GRACE_MS = 2000;
 const SWEEP_INTERVAL_MS = 1000;
 const BATCH = 64;
-/**
- * Renames out of tmpDir in flight at once, in libuv's pool (4 threads): storescp's children lock the
- * same folder, and a rename waiting for that lock must not hold up the main thread.
- */
-const RENAMES_IN_FLIGHT = 4;
 /** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
 const KNOWN_FOLDERS_KEPT = 10000;
 const LOG_CONFIG = '.px-listen-log.cfg';
@@ -158,8 +153,6 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly queue: Array<{ file: string; calledAET: string; abandoned: boolean }> = [];
   private readonly claimed = new Set<string>();
   private pumping = false;
-  /** Files being renamed into place; each is emitted when its rename completes. */
-  private readonly filingNow = new Set<Promise<void>>();
   /** Filed and emitted this turn, not yet handed on: filed path -> where it came from. */
   private readonly handingOff = new Map<string, string>();
   private readonly series: SeriesTracker;
@@ -171,7 +164,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   constructor(options: ListenerOptions) {
     super();
     this.options = resolveListenerOptions(options);
-    this.filing = { dataDir: this.options.dataDir, calledAET: this.options.aet, knownDirs: new Set(), knownInfo: new Set(), renaming: new Map() };
+    this.filing = { dataDir: this.options.dataDir, calledAET: this.options.aet, knownDirs: new Set(), knownInfo: new Set() };
     this.series = new SeriesTracker(
       this.options.seriesTimeout * 1000,
       path.join(this.options.tmpDir, SERIES_JOURNAL),
@@ -207,7 +200,6 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.closing = true;
     this.takeBackUnhanded();
     clearTimeout(this.restartTimer);
-    while (this.filingNow.size) await Promise.all(this.filingNow);
     clearInterval(this.sweepTimer);
     await this.spawning.catch(() => undefined);
     await this.stopStorescp();
@@ -411,38 +403,24 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.pump();
   }
 
-  /** Files what is queued, a batch per turn of the event loop: each file is a few small synchronous reads, then a rename in libuv's pool. */
+  /** Files what is queued, a batch per turn of the event loop: each file is a few small synchronous reads and a rename. */
   private pump(): void {
     if (this.pumping || this.closing) return;
     this.pumping = true;
     setImmediate(() => {
-      for (let n = 0; n < BATCH && this.queue.length && !this.closing && this.filingNow.size < RENAMES_IN_FLIGHT; n++) {
+      for (let n = 0; n < BATCH && this.queue.length && !this.closing; n++) {
         const job = this.queue.shift() as { file: string; calledAET: string; abandoned: boolean };
-        let filing: Promise<void> | undefined;
         try {
-          filing = this.fileOne(job.file, job.calledAET, job.abandoned);
+          this.fileOne(job.file, job.calledAET, job.abandoned);
         } catch (err) {
-          this.filingFailed(job.file, err);
+          this.fail('failed', 'filing failed', `cannot file ${job.file}: ${err instanceof Error ? err.message : String(err)}; it stays in ${this.options.tmpDir} and is filed at the next start`);
         }
-        if (!filing) {
-          this.claimed.delete(job.file);
-          continue;
-        }
-        const tracked: Promise<void> = filing.finally(() => {
-          this.filingNow.delete(tracked);
-          this.claimed.delete(job.file);
-          if (this.queue.length) this.pump();
-        });
-        this.filingNow.add(tracked);
+        this.claimed.delete(job.file);
       }
       this.pumping = false;
       if (this.closing) for (const { file } of this.queue.splice(0)) this.claimed.delete(file);
-      else if (this.queue.length && this.filingNow.size < RENAMES_IN_FLIGHT) this.pump();
+      else if (this.queue.length) this.pump();
     });
-  }
-
-  private filingFailed(file: string, err: unknown): void {
-    this.fail('failed', 'filing failed', `cannot file ${file}: ${err instanceof Error ? err.message : String(err)}; it stays in ${this.options.tmpDir} and is filed at the next start`);
   }
 
   /**
@@ -483,44 +461,26 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
   }
 
-  /** Reads and checks the header here; the rename into place runs in libuv's pool, and the instance is emitted when it completes. */
-  private fileOne(file: string, calledAET: string, abandoned: boolean): Promise<void> | undefined {
+  private fileOne(file: string, calledAET: string, abandoned: boolean): void {
     let header: InstanceHeader;
     try {
       ({ header } = readReceivedHeader(file, true));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // filed meanwhile by another path
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // filed meanwhile by another path
       if (!(err instanceof MalformedFileError)) throw err;
-      if (abandoned) {
-        this.discardUnfinished(file, err);
-        return undefined;
-      }
+      if (abandoned) return this.discardUnfinished(file, err);
       const kept = quarantine(file, this.options.dataDir);
       this.fail('malformed', 'malformed file', `received file cannot be read as DICOM (${err.message.replace(`${file}: `, '')}); kept as ${kept}`,
         { file: kept, reason: err.message });
-      return undefined;
+      return;
     }
     if (this.filing.knownDirs.size > KNOWN_FOLDERS_KEPT) {
       this.filing.knownDirs.clear();
       this.filing.knownInfo.clear();
     }
-    // A rename is atomic: close() finds each file either still in tmpDir (filed at the next start) or
-    // filed; one filed once close() began is emitted no more and goes back to tmpDir (see onFiled).
-    return fileReceivedInstance(file, header, { ...this.filing, calledAET }).then(
-      (filed) => this.onFiled(file, filed),
-      (err: unknown) => this.filingFailed(file, err),
-    );
-  }
-
-  private onFiled(file: string, { payload, header, where }: Filed): void {
-    if (this.closing && this.options.handOffNextTurn) {
-      try {
-        renameSync(payload.path, file);
-      } catch (err) {
-        this.fail('failed', 'filing failed', `${file} was filed as ${payload.path} while px-listen closed, and not announced: ${(err as Error).message}`);
-      }
-      return;
-    }
+    // Synchronous from read to emit: close() finds each file either still in tmpDir (filed at the
+    // next start) or filed and emitted, never in between.
+    const { payload, where } = fileReceivedInstance(file, header, { ...this.filing, calledAET });
     this.received++;
     this.emit('instance', payload);
     if (this.options.handOffNextTurn) {
