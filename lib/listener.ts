@@ -88,13 +88,16 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
 }
 
 /**
- * storescp's log: INFO and above, plus dcmnet's trace of the AE titles (one short line each; the
- * association dumps are many kilobytes and would be split across pipe writes), less "Received Store
- * Request": the next "storing" line or the association's end says as well that a file is written. Each line starts with
- * the process id and the logger, as "<pid> <level> <logger>: <message>".
+ * storescp's log: INFO and above, less "Received Store Request" (the next "storing" line or the
+ * association's end says as well that a file is written), plus dcmnet's DEBUG words, which are per
+ * association only: among them the start of each A-ASSOCIATE-RQ in hex, whose bytes 10-25 are the
+ * called AE title. (dcmnet's TRACE would name it in words, but also dumps every DIMSE command: ~40
+ * lines per instance, formatted by each storescp child and thrown away.) Each line starts with the
+ * process id and the logger, as "<pid> <level> <logger>: <message>".
  */
 const LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
-log4cplus.logger.dcmtk.dcmnet = TRACE
+log4cplus.logger.dcmtk.dcmnet = DEBUG, dcmnet
+log4cplus.additivity.dcmtk.dcmnet = false
 log4cplus.logger.dcmtk.apps.storescp.progress = WARN
 log4cplus.appender.console = log4cplus::ConsoleAppender
 log4cplus.appender.console.logToStderr = false
@@ -102,15 +105,17 @@ log4cplus.appender.console.ImmediateFlush = true
 log4cplus.appender.console.layout = log4cplus::PatternLayout
 log4cplus.appender.console.layout.ConversionPattern = %i %P %c: %m%n
 log4cplus.appender.console.filters.1 = log4cplus::spi::StringMatchFilter
-log4cplus.appender.console.filters.1.StringToMatch = Called AP Title:
-log4cplus.appender.console.filters.1.AcceptOnMatch = true
-log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
-log4cplus.appender.console.filters.2.StringToMatch = Received Store Request
-log4cplus.appender.console.filters.2.AcceptOnMatch = false
-log4cplus.appender.console.filters.3 = log4cplus::spi::LogLevelRangeFilter
-log4cplus.appender.console.filters.3.LogLevelMin = INFO
-log4cplus.appender.console.filters.3.LogLevelMax = FATAL
-log4cplus.appender.console.filters.3.AcceptOnMatch = true
+log4cplus.appender.console.filters.1.StringToMatch = Received Store Request
+log4cplus.appender.console.filters.1.AcceptOnMatch = false
+log4cplus.appender.console.filters.2 = log4cplus::spi::LogLevelRangeFilter
+log4cplus.appender.console.filters.2.LogLevelMin = INFO
+log4cplus.appender.console.filters.2.LogLevelMax = FATAL
+log4cplus.appender.console.filters.2.AcceptOnMatch = true
+log4cplus.appender.dcmnet = log4cplus::ConsoleAppender
+log4cplus.appender.dcmnet.logToStderr = false
+log4cplus.appender.dcmnet.ImmediateFlush = true
+log4cplus.appender.dcmnet.layout = log4cplus::PatternLayout
+log4cplus.appender.dcmnet.layout.ConversionPattern = %i %P %c: %m%n
 `;
 
 export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: string): string[] {
@@ -120,6 +125,10 @@ export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: s
 
 const LINE = /^(\d+) ([TDIWEF]) (\S+): (.*)$/;
 const STORING = 'storing DICOM file: ';
+const HEX_DUMP_LINE = /^\s+[0-9a-f]{2}(?:\s+[0-9a-f]{2})*\s*$/i;
+/** Where an A-ASSOCIATE-RQ PDU holds the called AE title (PS3.8 9.3.2), header included. */
+const CALLED_AE_START = 10;
+const CALLED_AE_END = 26;
 
 interface Writing {
   file: string;
@@ -150,6 +159,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private sweepTimer?: NodeJS.Timeout;
   private readonly writing = new Map<number, Writing>();
   private readonly calledAET = new Map<number, string>();
+  /** A-ASSOCIATE-RQ bytes read so far, by the storescp child that received it. */
+  private readonly associateBytes = new Map<number, number[]>();
   private readonly queue: Array<{ file: string; calledAET: string; abandoned: boolean }> = [];
   private readonly claimed = new Set<string>();
   private pumping = false;
@@ -341,8 +352,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const logger = match[3] as string;
     const text = match[4] as string;
     if (logger === 'dcmtk.dcmnet') {
-      const called = /^Called AP Title:\s*(.*)$/.exec(text);
-      if (called) this.calledAET.set(pid, (called[1] ?? '').trim());
+      this.readAssociateRequest(pid, text);
+      if (level === 'W' || level === 'E' || level === 'F') void this.log(line);
       return;
     }
     if (logger !== 'dcmtk.apps.storescp') {
@@ -360,10 +371,25 @@ export class Listener extends EventEmitter<ListenerEvents> {
       if (path.dirname(file) === this.options.tmpDir) this.writing.set(pid, { file, since: Date.now() });
     } else if (/^Association (Release|Aborted)|^Association Request Failed|^DIMSE failure/.test(text)) {
       this.calledAET.delete(pid);
+      this.associateBytes.delete(pid);
       void this.log(`${pid}: ${text}`);
     } else if (level !== 'I' || text.startsWith('Association Received')) {
       void this.log(`${pid}: ${text}`);
     }
+  }
+
+  /** The called AE title, from dcmnet's hex dump of the A-ASSOCIATE-RQ that follows "PDU Type: Associate Request". */
+  private readAssociateRequest(pid: number, text: string): void {
+    if (text.startsWith('PDU Type: Associate Request')) {
+      this.associateBytes.set(pid, []);
+      return;
+    }
+    const bytes = this.associateBytes.get(pid);
+    if (!bytes || !HEX_DUMP_LINE.test(text)) return;
+    for (const hex of text.trim().split(/\s+/)) bytes.push(parseInt(hex, 16));
+    if (bytes.length < CALLED_AE_END) return;
+    this.associateBytes.delete(pid);
+    this.calledAET.set(pid, Buffer.from(bytes.slice(CALLED_AE_START, CALLED_AE_END)).toString('latin1').trim());
   }
 
   /** Files whose writer went quiet: final once the child has died or no longer holds them open. */
@@ -386,6 +412,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       this.enqueue(written.file, this.calledAET.get(pid), true);
     }
     this.calledAET.clear();
+    this.associateBytes.clear();
   }
 
   private async recoverLeftovers(): Promise<void> {
