@@ -82,11 +82,30 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.click('#red-ui-clipboard-dialog-ok');
     // Imported nodes follow the mouse until dropped on the canvas.
     const finder = canvasNode('studies of the patient');
-    await page.mouse.move(300, 300);
-    await page.mouse.click(300, 300);
     await finder.waitFor();
-    await page.click('#red-ui-header-button-deploy');
-    await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+    // Click to drop them, until the editor is back in its default state (not still dragging the import).
+    const dragging = () => page.evaluate(() => {
+      const red = (window as unknown as { RED: { view: { state(): number }; state: { DEFAULT: number } } }).RED;
+      return red.view.state() !== red.state.DEFAULT;
+    });
+    for (let attempt = 0; attempt < 10 && (await dragging()); attempt++) {
+      await page.mouse.move(300, 300);
+      await page.mouse.click(300, 300);
+      await page.waitForTimeout(200);
+    }
+    assert.equal(await dragging(), false, 'the imported flow never dropped onto the canvas');
+    // The runtime is the judge of a deploy; the button is clicked again if a first click landed while
+    // the editor was still settling the drop (seen once in a dozen runs).
+    const deployed = async () => {
+      const response = await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+      return ((await response.json()) as { flows: Array<{ type: string }> }).flows.some((n) => n.type === 'px-listen');
+    };
+    for (let attempt = 0; attempt < 3 && !(await deployed()); attempt++) {
+      await page.click('#red-ui-header-button-deploy');
+      for (let i = 0; i < 25 && !(await deployed()); i++) await page.waitForTimeout(200);
+    }
+    if (!(await deployed())) await shot('deploy-failed');
+    assert.ok(await deployed(), 'the Deploy button did not deploy the imported pipeline');
     await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } }); // clears the imported selection
     await page.locator('g.red-ui-flow-node-group text', { hasText: /^0 received$|^port \d+ in use$/ }).first().waitFor(); // px-listen's status, from its catalog
     await shot('pipeline-deployed');
