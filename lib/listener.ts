@@ -230,14 +230,6 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await appendFile(path.join(this.options.logDir, 'px-listen.log'), `${new Date().toISOString()} ${text}\n`).catch(() => undefined);
   }
 
-  private async portInUse(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const probe = net.createServer();
-      probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
-      probe.listen(this.options.port, () => probe.close(() => resolve(false)));
-    });
-  }
-
   private portInUseError(): PacsError {
     const { port, aet } = this.options;
     return failureBeforeRun('port-in-use', `port ${port} in use`,
@@ -245,7 +237,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   private async spawnStorescp(): Promise<void> {
-    if (await this.portInUse()) throw this.portInUseError();
+    if (await isPortInUse(this.options.port)) throw this.portInUseError();
     const output: string[] = [];
     const { command, process: child } = await spawnDcmtk('storescp', buildStorescpArgs(this.options, path.join(this.options.tmpDir, LOG_CONFIG)), {
       dcmtkDir: this.options.dcmtkDir,
@@ -516,6 +508,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
     this.series.touch({ StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir });
   }
+}
+
+/** Whether another program already listens on this TCP port (on any interface). */
+export function isPortInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE'));
+    probe.listen(port, () => probe.close(() => resolve(false)));
+  });
 }
 
 /** State letter and process group of a process, from /proc; undefined where /proc cannot tell. */

@@ -1,7 +1,7 @@
 // What every px node does the same way around the pypx core: find its PACS, run operations it can
 // stop on close, and report failures to the flow. Knows Node-RED; knows nothing of DICOM.
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
-import { PacsError, toPacsError } from '../lib/errors';
+import { failureBeforeRun, PacsError, toPacsError } from '../lib/errors';
 import type { AssociationQueue } from '../lib/queue';
 import type { PacsSettings } from '../lib/settings';
 import type { Say } from './i18n';
@@ -25,7 +25,7 @@ export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined,
 /** Settings for one message: the node's PACS with msg.pacs over it. Bad settings become a PacsError. */
 export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMessageInFlow): PacsSettings {
   try {
-    if (!pacs) throw new PacsError('bad-input', 'no PACS set', 'no PACS configured: choose a px-pacs config in the node', { status: 'error', command: '', data: 'no PACS configured' });
+    if (!pacs) throw failureBeforeRun('bad-input', 'no PACS set', 'no PACS configured: choose a px-pacs config in the node');
     return pacs.resolveSettings(msg.pacs);
   } catch (err) {
     throw toPacsError(err);

@@ -1,8 +1,8 @@
 // npm run demo: a local Orthanc seeded with sample studies, and Node-RED with this package and
 // its example flows on http://127.0.0.1:1880.
 import { rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
+import { isPortInUse } from '../lib/listener';
 import { generateSampleInstances } from './generate';
 import { exampleFlows, REPO_ROOT, startNodeRed } from './node-red';
 import { startOrthanc } from './orthanc';
@@ -18,18 +18,10 @@ export const DEMO = {
   ],
 };
 
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 async function main(): Promise<void> {
   const busy: number[] = [];
   for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, ...DEMO.listeners.map((l) => l.port)]) {
-    if (!(await portIsFree(port))) busy.push(port);
+    if (await isPortInUse(port)) busy.push(port);
   }
   if (busy.length) throw new Error(`port ${busy.join(', ')} already in use on 127.0.0.1: stop whatever uses it (another demo?) and run again`);
 
