@@ -1,12 +1,17 @@
 // Reading DICOM with dicom-parser, every string decoded by the dataset's own Specific Character Set.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { convertBytes } from 'dicom-character-set';
 import dicomParser from 'dicom-parser';
 import { lookupTag } from './dictionary';
 
 const PIXEL_DATA = 'x7fe00010';
 const SPECIFIC_CHARACTER_SET = 'x00080005';
+const TRANSFER_SYNTAX = 'x00020010';
+export const DEFLATED_EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
+/** What a deflated header may inflate to: the dataset before Pixel Data, never the image itself. */
+const MAX_INFLATED_HEADER = 4 * 1024 * 1024;
 const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
 // Values in these VRs are never in a non-default character set (PS3.5 6.1.2.3).
 const ASCII_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'TM', 'UI', 'UR']);
@@ -35,10 +40,17 @@ export class DicomDataset {
   private readonly asciiFirst: boolean;
   /** Size of the file the dataset was read from, when read by readDicomHeader. */
   fileSize?: number;
+  /** Where the deflated part starts in the file, for a Deflated Explicit VR Little Endian file. */
+  deflatedFrom?: number;
 
   constructor(private readonly parsed: dicomParser.DataSet) {
     this.specificCharacterSet = this.raw(SPECIFIC_CHARACTER_SET, 'CS') ?? '';
     this.asciiFirst = ASCII_FIRST.test((this.specificCharacterSet.split('\\')[0] ?? '').trim());
+  }
+
+  /** (0002,0010) Transfer Syntax UID of the file's meta header; empty when it has none. */
+  get transferSyntax(): string {
+    return this.raw(TRANSFER_SYNTAX, 'UI') ?? '';
   }
 
   /** Tags present at the top level, as "xggggeeee", in file order. */
@@ -104,10 +116,32 @@ export interface ParseOptions {
   source?: string;
 }
 
+/**
+ * dicom-parser's hook for Deflated Explicit VR Little Endian: inflates what was read of the deflated
+ * part, as far as it goes (a sync flush: a prefix of the stream inflates without error), and never
+ * more than MAX_INFLATED_HEADER, so that an image that compresses well is not inflated into memory.
+ */
+function inflatePrefix(bytes: Uint8Array, position: number, deflatedFrom: (at: number) => void): Uint8Array {
+  deflatedFrom(position);
+  const meta = Buffer.from(bytes.buffer, bytes.byteOffset, position);
+  for (let length = bytes.length - position; ; length = Math.floor(length / 8)) {
+    try {
+      const inflated = inflateRawSync(bytes.subarray(position, position + length), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED_HEADER });
+      return Buffer.concat([meta, inflated]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE' || length < 64) throw err;
+    }
+  }
+}
+
 export function parseDicomBytes(bytes: Uint8Array, options: ParseOptions = {}): DicomDataset {
   try {
-    const parsed = dicomParser.parseDicom(bytes, options.untilPixelData ? { untilTag: PIXEL_DATA } : {});
-    return new DicomDataset(parsed);
+    let deflatedFrom: number | undefined;
+    const inflater = (array: Uint8Array, position: number) => inflatePrefix(array, position, (at) => { deflatedFrom = at; });
+    const parsed = dicomParser.parseDicom(bytes, { ...(options.untilPixelData ? { untilTag: PIXEL_DATA } : {}), inflater } as dicomParser.ParseDicomOptions);
+    const dataset = new DicomDataset(parsed);
+    dataset.deflatedFrom = deflatedFrom;
+    return dataset;
   } catch (err) {
     const reason = err instanceof Error ? err.message : typeof err === 'string' ? err : 'not a DICOM file';
     throw new DicomReadError(`cannot read DICOM: ${reason}`, options.source);
@@ -123,6 +157,22 @@ const firstRead = Buffer.allocUnsafe(FIRST_READ);
  */
 export async function readDicomHeader(file: string): Promise<DicomDataset> {
   return readDicomHeaderSync(file);
+}
+
+/**
+ * Whether the deflated part of a file ends as a deflate stream must: read and inflated in chunks,
+ * the output thrown away, so memory stays flat whatever the image size. A file cut short fails.
+ */
+export async function deflatedStreamComplete(file: string, from: number): Promise<boolean> {
+  let inflated = 0;
+  try {
+    await pipeline(createReadStream(file, { start: from }), createInflateRaw(), async function* count(source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) inflated += chunk.length;
+    });
+    return inflated > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**

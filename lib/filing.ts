@@ -1,11 +1,35 @@
 // Filing a received DICOM file the way pypx did: <dataDir>/<patient>/<study>/<series>/<instance>.dcm,
 // with patient.info, study.info and series.info beside it. Every tag value comes from a sender and
 // is cleaned before it becomes part of a path.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
+/** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
+export const FILE_MODE = 0o640;
+export const FOLDER_MODE = 0o750;
+
+/** mkdir -p, with every folder it creates set to FOLDER_MODE. */
+export function makeFolder(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (!first) return;
+  for (let made = dir; ; made = path.dirname(made)) {
+    chmodSync(made, FOLDER_MODE);
+    if (made === first || made === path.dirname(made)) break;
+  }
+}
+
+/** One folder below one that exists (never its parents: a data folder that is gone stays gone). */
+function makeSubfolder(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  chmodSync(dir, FOLDER_MODE);
+}
 /** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
 export const MAX_PART_BYTES = 64;
 const ALREADY_CLEAN = /^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*$/;
@@ -142,10 +166,15 @@ export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: 
   for (const [file, text] of files) {
     if (known.has(file)) continue;
     // 'wx' keeps what an earlier run wrote; a folder is described by the first instance filed in it.
+    let fd: number | undefined;
     try {
-      writeFileSync(file, text(), { flag: 'wx' });
+      fd = openSync(file, 'wx', FILE_MODE);
+      fchmodSync(fd, FILE_MODE);
+      writeSync(fd, text());
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     known.add(file);
   }
@@ -161,6 +190,8 @@ const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
  * stopped mid-write: a header can parse while the image behind it is cut short.
  */
 export function isWholeFile(file: string, dataset: DicomDataset): boolean {
+  // Offsets in a deflated file's dataset are in its inflated bytes: see deflatedStreamComplete.
+  if (dataset.deflatedFrom !== undefined) return true;
   const pixels = dataset.extent(PIXEL_DATA);
   const size = dataset.fileSize ?? statSync(file).size;
   if (!pixels) return true;
@@ -205,7 +236,11 @@ export class MalformedFileError extends Error {
   }
 }
 
-/** Reads a file's header and checks it can be filed; MalformedFileError when it cannot. */
+/**
+ * Reads a file's header and checks it can be filed; MalformedFileError when it cannot. checkWhole
+ * checks that the pixel data ends within the file, except in a deflated file (dataset.deflatedFrom
+ * set), whose whole stream must be inflated to know: deflatedStreamComplete in lib/dicom does that.
+ */
 export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset } {
   let dataset: DicomDataset;
   try {
@@ -229,12 +264,13 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
   const where = buildFiledPath(dirs.dataDir, header);
   const prepare = () => {
     if (!dirs.knownDirs.has(where.seriesDir)) {
-      mkdirSync(where.seriesDir, { recursive: true });
+      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) makeSubfolder(dir);
       dirs.knownDirs.add(where.seriesDir);
     }
     writeInfoFiles(where, header, dirs.knownInfo);
   };
   prepare();
+  chmodSync(file, FILE_MODE);
   const duplicate = existsSync(where.file);
   try {
     renameSync(file, where.file);
@@ -248,15 +284,21 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
     prepare();
     renameSync(file, where.file);
   }
+  return { where, header, payload: instancePayload(header, where.file, dirs.calledAET, duplicate) };
+}
+
+/** What px-listen announces for a filed instance. */
+export function instancePayload(header: InstanceHeader, filed: string, calledAET: string, duplicate: boolean): InstancePayload {
   const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
-  return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
+  return { path: filed, callingAET, calledAET, ...fields, duplicate };
 }
 
 /** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */
 export function quarantine(file: string, dataDir: string): string {
   const folder = path.join(path.resolve(dataDir), 'quarantine');
-  mkdirSync(folder, { recursive: true });
+  makeFolder(folder);
   const target = path.join(folder, path.basename(file));
+  chmodSync(file, FILE_MODE);
   renameSync(file, target);
   return target;
 }

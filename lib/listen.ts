@@ -25,7 +25,7 @@ export interface PypxListener extends EventEmitter<{ instance: [ReceivedInstance
   /** Instances filed since start. */
   readonly received: number;
   close(): Promise<void>;
-  /** Every instance and completed series, in order, until close(). */
+  /** Every instance and completed series from the moment iteration starts, in order, until close(). */
   [Symbol.asyncIterator](): AsyncIterator<ListenEvent>;
 }
 
@@ -33,6 +33,8 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
   private readonly pending: ListenEvent[] = [];
   private readonly waiting: Array<(result: IteratorResult<ListenEvent>) => void> = [];
   private closed = false;
+  /** Events are kept for the iterator only once someone iterates: a caller using .on() alone keeps nothing. */
+  private iterating = false;
 
   constructor(private readonly listener: Listener) {
     super();
@@ -57,7 +59,7 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
     else this.emit('series', item.payload);
     const next = this.waiting.shift();
     if (next) next({ value: item, done: false });
-    else this.pending.push(item);
+    else if (this.iterating) this.pending.push(item);
   }
 
   async close(): Promise<void> {
@@ -67,6 +69,7 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ListenEvent> {
+    this.iterating = true;
     return {
       next: () => {
         const item = this.pending.shift();

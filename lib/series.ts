@@ -1,6 +1,7 @@
 // When a series counts as complete: seriesTimeout seconds with no new instance. Series still
 // arriving are written to a journal, so that a restart or redeploy still ends them with a message.
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface SeriesKey {
@@ -19,8 +20,6 @@ export interface SeriesComplete extends SeriesKey {
 
 export class SeriesTracker {
   private readonly open = new Map<string, { key: SeriesKey; timer: NodeJS.Timeout; touched: number }>();
-  private journalWrite: Promise<void> = Promise.resolve();
-  private journalDirty = false;
   private stopped = false;
 
   constructor(
@@ -34,7 +33,11 @@ export class SeriesTracker {
     return this.open.size;
   }
 
-  /** An instance of this series was filed: its timeout starts again. */
+  /**
+   * An instance of this series was filed: its timeout starts again. A series not seen before is in
+   * the journal when this returns: call it before announcing the instance, so that a crash right
+   * after cannot lose the series' message.
+   */
   touch(key: SeriesKey): void {
     if (this.stopped) return;
     const id = key.path;
@@ -45,7 +48,20 @@ export class SeriesTracker {
       return;
     }
     this.open.set(id, { key, touched: 0, timer: setTimeout(() => this.complete(id), this.timeoutMs) });
-    this.saveJournal();
+    this.saveJournalNow();
+  }
+
+  private journalText(): string {
+    return JSON.stringify([...this.open.values()].map((e) => e.key));
+  }
+
+  private saveJournalNow(): void {
+    try {
+      writeFileSync(`${this.journal}.new`, this.journalText());
+      renameSync(`${this.journal}.new`, this.journal);
+    } catch (err) {
+      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`));
+    }
   }
 
   private complete(id: string): void {
@@ -57,13 +73,13 @@ export class SeriesTracker {
         // Stopped: the series stays in the journal. Touched meanwhile: its timer runs again.
         if (this.stopped || entry.touched !== touched) return;
         this.open.delete(id);
-        this.saveJournal();
+        this.saveJournalNow();
         const files = names.filter((n) => n.endsWith('.dcm')).sort().map((n) => path.join(entry.key.path, n));
         this.onComplete({ ...entry.key, files, count: files.length });
       })
       .catch((err: Error) => {
         this.open.delete(id);
-        this.saveJournal();
+        this.saveJournalNow();
         this.onError(new Error(`series ${entry.key.SeriesInstanceUID} completed but its folder cannot be listed: ${err.message}`));
       });
   }
@@ -81,23 +97,10 @@ export class SeriesTracker {
     }
   }
 
-  private saveJournal(): void {
-    if (this.journalDirty) return;
-    this.journalDirty = true;
-    this.journalWrite = this.journalWrite.then(async () => {
-      this.journalDirty = false;
-      const text = JSON.stringify([...this.open.values()].map((e) => e.key));
-      const temporary = `${this.journal}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, this.journal);
-    }).catch((err: Error) => this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${err.message}`)));
-  }
-
   /** Stops the timers and leaves the open series in the journal for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const { timer } of this.open.values()) clearTimeout(timer);
-    this.saveJournal();
-    await this.journalWrite;
+    this.saveJournalNow();
   }
 }

@@ -28,11 +28,14 @@ export = function register(RED: NodeAPI): void {
       node.error(error, { payload: error.result } as NodeMessage);
     };
 
+    node.status({});
     let listener: Listener | undefined;
     try {
       const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
+      // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
+      // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true });
     } catch (err) {
       report(toPacsError(err));
     }
@@ -40,8 +43,17 @@ export = function register(RED: NodeAPI): void {
     const started = listener;
     // The count is shown at most every STATUS_EVERY_MS: one status per instance costs the editor more than the filing.
     let statusTimer: NodeJS.Timeout | undefined;
+    let confirming = false;
+    const confirm = () => {
+      confirming = false;
+      started.confirmAnnounced();
+    };
     started.on('instance', (data) => {
       node.send([{ payload: { status: 'success', data } } as NodeMessage, null]);
+      if (!confirming) {
+        confirming = true;
+        setImmediate(confirm);
+      }
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
         node.status(received());
@@ -49,7 +61,8 @@ export = function register(RED: NodeAPI): void {
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
-    started.on('restarting', ({ delayMs }) => node.status({ fill: 'red', shape: 'ring', text: say('status.restarting', { seconds: delayMs / 1000 }) }));
+    started.on('restarting', ({ delayMs, error }) => node.status({ fill: 'red', shape: 'ring',
+      text: error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 }) }));
     started.on('listening', () => node.status(received()));
     node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
     const starting = started.start().catch((err: unknown) => {
