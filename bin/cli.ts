@@ -86,7 +86,9 @@ export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknow
 
 export function helpText(command: string, summary: string, specs: FlagSpec[], footer = ''): string {
   const rows = specs.map((s) => {
-    const left = `  --${s.name}${s.alias ? `, --${s.alias}` : ''}${s.value ? ` ${s.value}` : ''}`;
+    // pypx spells its one-letter options with one dash (-d, -t, -l).
+    const dashes = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+    const left = `  ${dashes(s.name)}${s.alias ? `, ${dashes(s.alias)}` : ''}${s.value ? ` ${s.value}` : ''}`;
     return `${left.padEnd(30)} ${s.help}${s.default !== undefined ? ` (default ${s.default})` : ''}`;
   });
   return `usage: ${command} [options]\n\n${summary}\n\noptions:\n${rows.join('\n')}\n  --help                       show this help and exit\n${footer ? `\n${footer}\n` : ''}`;

@@ -81,6 +81,10 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
       assert.equal(ran.code, 0);
       assert.match(ran.stdout, new RegExp(`^usage: ${command} \\[options\\]`));
       assert.match(ran.stdout, /--aet/);
+      if (command === 'px-listen') {
+        assert.match(ran.stdout, /^  -d DIR, --dataDir DIR .*\n  -t DIR, --tmpDir DIR .*\n  -l DIR, --logDir DIR /m, 'pypx spells its letters with one dash');
+        assert.doesNotMatch(ran.stdout, /--[dtl] /);
+      }
     }
   });
 
