@@ -51,10 +51,12 @@ export class StorescpRun {
   /** Resolves once storescp and every process it forked have ended, with how it ended. */
   readonly ended: Promise<string>;
 
-  private constructor(readonly command: string, readonly group: number, child: DcmtkProcess, private readonly tmpDir: string) {
-    this.ended = child.then(async (result) => {
+  private constructor(readonly command: string, readonly group: number, child: DcmtkProcess, exited: Promise<string>, private readonly tmpDir: string) {
+    // storescp's children keep its output open: its exit is the 'exit' event, not the end of its output.
+    this.ended = exited.then(async (how) => {
       await endGroup(group, STOP_GRACE_MS);
-      return result.signal ?? `code ${result.exitCode}`;
+      await Promise.race([child, new Promise((r) => setTimeout(r, 1000))]);
+      return how;
     });
   }
 
@@ -74,10 +76,13 @@ export class StorescpRun {
         onLine(line);
       },
     });
-    let exited: Awaited<DcmtkProcess> | undefined;
-    void child.then((result) => { exited = result; });
+    let exitedHow: string | undefined;
+    const exited = new Promise<string>((resolve) => {
+      child.once('exit', (code, signal) => resolve((exitedHow = signal ?? `code ${code}`)));
+      child.once('error', (err) => resolve((exitedHow = err.message)));
+    });
     const group = child.pid;
-    const listening = group !== undefined && (await waitUntilListening(options.port, group, () => exited !== undefined));
+    const listening = group !== undefined && (await waitUntilListening(options.port, group, () => exitedHow !== undefined));
     if (!listening) {
       if (group !== undefined) await endGroup(group, STOP_GRACE_MS);
       const result = await child;
@@ -90,7 +95,7 @@ export class StorescpRun {
         { status: 'error', command, data: output });
     }
     writeFileSync(path.join(options.tmpDir, PIDFILE), JSON.stringify({ group, commands: [[...GROUP_REAPER, storescp, ...args], [storescp, ...args]] } satisfies Pidfile));
-    return new StorescpRun(command, group as number, child, options.tmpDir);
+    return new StorescpRun(command, group as number, child, exited, options.tmpDir);
   }
 
   /** Ends storescp and every child it forked; resolves once all are gone. */
