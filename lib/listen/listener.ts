@@ -1,18 +1,18 @@
 // A DICOM receiver: storescp --fork writes each instance into tmpDir; this files it in pypx's layout
-// and tells whoever listens, once per instance and once per completed series. The parts: storescp's
-// run and its pidfile (storescp-run), its log telling when a file is whole (storescp-log), filing
-// (filer), the announcement journal (announcements), and the series journal (../series).
+// and tells whoever listens, once per instance and once per completed series. The parts: keeping
+// storescp running (supervisor, storescp-run), its log telling when a file is whole (storescp-log),
+// filing (filer), the announcement journal (announcements), and the series journal (../series).
 import { EventEmitter } from 'node:events';
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failureBeforeRun, PacsError } from '../errors';
-import { type FilingDirs, type InstancePayload, makeFolder, readReceivedHeader, instancePayload } from '../filing';
-import { type SeriesComplete, SeriesTracker } from '../series';
+import { type FilingDirs, type InstancePayload, instancePayload, makeFolder, readReceivedHeader } from '../filing';
+import { type SeriesComplete, type SeriesKey, SeriesTracker } from '../series';
 import { AnnouncementJournal } from './announcements';
 import { Filer } from './filer';
 import { type ListenerOptions, type ResolvedListenerOptions, resolveListenerOptions } from './options';
-import { StorescpLog, QUIET_MS } from './storescp-log';
-import { endPreviousRun, StorescpRun } from './storescp-run';
+import { QUIET_MS } from './storescp-log';
+import { StorescpSupervisor } from './supervisor';
 
 const SERIES_JOURNAL = '.px-listen-series.json';
 const ANNOUNCEMENTS = '.px-listen-announced.jsonl';
@@ -30,19 +30,13 @@ export interface ListenerEvents {
 
 export class Listener extends EventEmitter<ListenerEvents> {
   readonly options: ResolvedListenerOptions;
-  private run?: StorescpRun;
-  private log?: StorescpLog;
   private closing = false;
   private started = false;
-  private restarts = 0;
-  private lastStart = 0;
-  private lastRestartFailure = '';
-  private restartTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
-  private spawning: Promise<void> = Promise.resolve();
   private readonly series: SeriesTracker;
   private readonly journal: AnnouncementJournal;
   private readonly filer: Filer;
+  private readonly storescp: StorescpSupervisor;
   /** Instances filed since start. */
   received = 0;
 
@@ -59,32 +53,38 @@ export class Listener extends EventEmitter<ListenerEvents> {
       malformed: (message, data) => this.fail('malformed', 'malformed file', message, data),
       failed: (message, parked) => this.fail('failed', parked ? 'data folder unusable' : 'filing failed', message),
       batchDone: () => { if (!confirmByCaller) this.journal.confirm(); },
-      log: (text) => void this.writeLog(text),
+      log: (text) => this.writeLog(text),
+    });
+    this.storescp = new StorescpSupervisor(this.options, {
+      onWritten: (file, calledAET, abandoned) => this.filer.add({ file, calledAET: calledAET || aet, check: abandoned, abandoned }),
+      afterDeath: async () => {
+        await this.fileLeftovers();
+        await this.filer.drained();
+      },
+      log: (text) => this.writeLog(text),
+      fail: (error) => this.report(error),
+      listening: () => this.emit('listening'),
+      restarting: (info) => this.emit('restarting', info),
     });
   }
 
-  /** Ends what a crashed earlier run left, files what it left, then starts storescp; rejects with a PacsError when it cannot listen. */
+  /** Ends what a crashed earlier run left, files and announces what it left, then starts storescp; rejects with a PacsError when it cannot listen. */
   async start(): Promise<void> {
     if (this.started) throw new Error('listener already started');
     this.started = true;
-    const { dataDir, tmpDir, logDir } = this.options;
-    for (const dir of [dataDir, tmpDir, logDir]) {
-      if (!dir) continue;
+    for (const dir of [this.options.dataDir, this.options.tmpDir, this.options.logDir]) {
       try {
-        makeFolder(dir);
+        if (dir) makeFolder(dir);
       } catch (err) {
         throw failureBeforeRun('bad-input', 'folder not writable', `cannot use folder ${dir}: ${(err as Error).message}`);
       }
     }
-    const ended = await endPreviousRun(tmpDir);
-    if (ended) void this.writeLog(`ended ${ended} storescp process(es) an earlier run of this listener left running`);
     await this.series.restore();
     this.announceAgain();
     await this.fileLeftovers();
-    this.spawning = this.startStorescp();
-    await this.spawning;
+    await this.storescp.start();
     this.sweepTimer = setInterval(() => {
-      void this.log?.sweep();
+      this.storescp.sweep();
       this.filer.retryParked();
     }, QUIET_MS);
   }
@@ -99,18 +99,16 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (this.closing) return;
     this.closing = true;
     this.received -= this.journal.takeBack();
-    clearTimeout(this.restartTimer);
     clearInterval(this.sweepTimer);
     this.filer.stop();
-    await this.spawning.catch(() => undefined);
-    await this.run?.stop();
     // What the stopped children were writing stays for the next start when whole.
-    for (const file of this.log?.end(true) ?? []) this.filer.discardIfCut(file);
+    for (const file of await this.storescp.stop()) this.filer.discardIfCut(file);
     await this.series.stop();
     this.journal.close();
   }
 
-  private announce(payload: InstancePayload, series: Parameters<SeriesTracker['touch']>[0]): void {
+  /** The series is in its journal before the instance is announced. */
+  private announce(payload: InstancePayload, series: SeriesKey): void {
     this.series.touch(series);
     this.received++;
     this.emit('instance', payload);
@@ -121,9 +119,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     for (const { filed, calledAET } of this.journal.open()) {
       try {
         const { header } = readReceivedHeader(filed, false);
-        this.announce(instancePayload(header, filed, calledAET, true), {
-          StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: path.dirname(filed),
-        });
+        const { StudyInstanceUID, SeriesInstanceUID, PatientID } = header;
+        this.announce(instancePayload(header, filed, calledAET, true), { StudyInstanceUID, SeriesInstanceUID, PatientID, path: path.dirname(filed) });
       } catch (err) {
         this.fail('failed', 'announcing again', `cannot announce again ${filed}, filed before a crash: ${(err as Error).message}`);
       }
@@ -138,58 +135,17 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
   }
 
-  private async startStorescp(): Promise<void> {
-    const log = new StorescpLog(this.options.tmpDir, (file, calledAET, abandoned) => {
-      this.filer.add({ file, calledAET: calledAET || this.options.aet, check: abandoned, abandoned });
-    }, (text) => void this.writeLog(text));
-    const run = await StorescpRun.start(this.options, (line) => log.onLine(line));
-    void this.writeLog(`started: ${run.command}`);
-    if (this.closing) return run.stop();
-    this.run = run;
-    this.log = log;
-    this.lastStart = Date.now();
-    this.lastRestartFailure = '';
-    void run.ended.then((how) => this.onStorescpEnded(run, log, how));
-    this.emit('listening');
+  private fail(kind: 'malformed' | 'failed', reason: string, message: string, data: unknown = message): void {
+    this.report(new PacsError(kind, reason, message, { status: 'error', command: this.storescp.command, data: data as string }));
   }
 
-  /** storescp died on its own: its group has ended; what it left is filed before a new one starts. */
-  private async onStorescpEnded(run: StorescpRun, log: StorescpLog, how: string): Promise<void> {
-    if (this.closing || run !== this.run) return;
-    this.run = undefined;
-    log.end();
-    await this.fileLeftovers().catch(() => undefined);
-    await this.filer.drained();
-    if (Date.now() - this.lastStart > 60000) this.restarts = 0;
-    this.scheduleRestart(new PacsError('receiver-died', 'storescp died', `storescp exited (${how})`, { status: 'error', command: run.command, data: how }));
-  }
-
-  private scheduleRestart(error: PacsError): void {
-    if (this.closing) return;
-    const delays = this.options.restartDelaysMs;
-    const delayMs = delays[Math.min(this.restarts++, delays.length - 1)] as number;
-    // A restart that fails the same way again (a port still in use) is said once, not at every retry.
-    if (error.message !== this.lastRestartFailure) {
-      this.lastRestartFailure = error.message;
-      this.fail(error.kind as 'receiver-died', error.reason, `${error.message}; starting it again in ${delayMs / 1000} s`);
-    }
-    this.emit('restarting', { reason: error.message, delayMs, error });
-    this.restartTimer = setTimeout(() => {
-      this.spawning = this.startStorescp().catch((err: unknown) => {
-        if (!this.closing) this.scheduleRestart(err instanceof PacsError ? err : new PacsError('receiver-died', 'storescp failed', String(err), { status: 'error', command: '', data: String(err) }));
-      });
-    }, delayMs);
-  }
-
-  private fail(kind: 'malformed' | 'receiver-died' | 'failed' | 'port-in-use', reason: string, message: string, data: unknown = message): PacsError {
-    const error = new PacsError(kind, reason, message, { status: 'error', command: this.run?.command ?? '', data: data as string });
-    void this.writeLog(`error: ${message}`);
+  private report(error: PacsError): void {
+    this.writeLog(`error: ${error.message}`);
     if (this.listenerCount('error')) this.emit('error', error);
-    return error;
   }
 
-  private async writeLog(text: string): Promise<void> {
+  private writeLog(text: string): void {
     if (!this.options.logDir) return;
-    await appendFile(path.join(this.options.logDir, 'px-listen.log'), `${new Date().toISOString()} ${text}\n`).catch(() => undefined);
+    void appendFile(path.join(this.options.logDir, 'px-listen.log'), `${new Date().toISOString()} ${text}\n`).catch(() => undefined);
   }
 }
