@@ -260,7 +260,7 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
  * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
  * check to the rename, so that two copies of one instance can never both look new.
  */
-export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Filed {
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs, options: { modeSet?: boolean } = {}): Filed {
   const where = buildFiledPath(dirs.dataDir, header);
   const prepare = () => {
     if (!dirs.knownDirs.has(where.seriesDir)) {
@@ -270,7 +270,8 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
     writeInfoFiles(where, header, dirs.knownInfo);
   };
   prepare();
-  chmodSync(file, FILE_MODE);
+  // modeSet: the writer created it FILE_MODE already (px-listen runs storescp with umask 027).
+  if (!options.modeSet) chmodSync(file, FILE_MODE);
   const duplicate = existsSync(where.file);
   try {
     renameSync(file, where.file);

@@ -112,7 +112,7 @@ export class Filer {
     this.journal.record(ready.map((r) => r.announcement));
     for (const { job, header, announcement } of ready) {
       try {
-        const { payload, where } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET });
+        const { payload, where } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET }, { modeSet: !job.check });
         this.claimed.delete(job.file);
         this.on.filed(payload, { StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir });
       } catch (err) {

@@ -5,7 +5,6 @@
 // or holding an idle association) is checked by sweep(): when it has died or no longer holds the
 // file open, the file is final. One StorescpLog reads one storescp run, and only its own children.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { holdsOpen, processAlive } from './processes';
 
 const LINE = /^(\d+) ([TDIWEF]) (\S+): (.*)$/;
@@ -26,12 +25,15 @@ export class StorescpLog {
   /** A-ASSOCIATE-RQ bytes read so far, by the storescp child that received it. */
   private readonly associateBytes = new Map<number, number[]>();
   private ended = false;
+  private readonly inFolder: string;
 
   constructor(
     private readonly tmpDir: string,
     private readonly onWritten: OnWritten,
     private readonly log: (text: string) => void,
-  ) {}
+  ) {
+    this.inFolder = `${tmpDir}/`;
+  }
 
   onLine(line: string): void {
     if (this.ended) return;
@@ -56,8 +58,9 @@ export class StorescpLog {
       this.onWritten(written.file, this.calledAET.get(pid), false);
     }
     if (text.startsWith(STORING)) {
-      const file = path.resolve(this.tmpDir, text.slice(STORING.length));
-      if (path.dirname(file) === this.tmpDir) this.writing.set(pid, { file, since: Date.now() });
+      // storescp names the file in the folder it was given (-od, absolute); nothing else is taken.
+      const file = text.slice(STORING.length);
+      if (file.startsWith(this.inFolder) && !file.includes('/', this.inFolder.length) && !file.endsWith('/..')) this.writing.set(pid, { file, since: Date.now() });
     } else if (ASSOCIATION_END.test(text)) {
       this.calledAET.delete(pid);
       this.associateBytes.delete(pid);

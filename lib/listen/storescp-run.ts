@@ -70,6 +70,8 @@ export class StorescpRun {
     const { command, process: child } = await spawnDcmtk('storescp', args, {
       executable: storescp,
       service: true,
+      // storescp creates each file 0640 (patient data: owner and group only), whatever Node-RED's umask.
+      umask: 0o027,
       runUnder: [...SUPERVISOR, ...GROUP_REAPER],
       onLine: (line) => {
         if (said.length < 20) said.push(line);
