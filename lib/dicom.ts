@@ -27,6 +27,17 @@ function printableAscii(bytes: Uint8Array): boolean {
   return true;
 }
 
+const decoded = new Map<string, string>();
+const DECODED_KEPT = 500;
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}
+
+function trimPadding(text: string): string {
+  return text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+}
+
 export class DicomReadError extends Error {
   constructor(message: string, readonly source?: string) {
     super(source ? `${source}: ${message}` : message);
@@ -77,10 +88,16 @@ export class DicomDataset {
     const element = this.parsed.elements[tag];
     if (!element) return undefined;
     const bytes = this.parsed.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
-    const text = ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET || (this.asciiFirst && printableAscii(bytes))
-      ? Buffer.from(bytes).toString('latin1')
-      : convertBytes(this.specificCharacterSet || undefined, bytes, { vr });
-    return text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET || (this.asciiFirst && printableAscii(bytes))) return trimPadding(latin1(bytes));
+    // The same name arrives with every instance of a series: decoded once, remembered (a few hundred kept).
+    const key = `${this.specificCharacterSet}\0${vr}\0${latin1(bytes)}`;
+    let text = decoded.get(key);
+    if (text === undefined) {
+      text = trimPadding(convertBytes(this.specificCharacterSet || undefined, bytes, { vr }));
+      if (decoded.size >= DECODED_KEPT) decoded.clear();
+      decoded.set(key, text);
+    }
+    return text;
   }
 
   /**

@@ -20,6 +20,8 @@ export class AnnouncementJournal {
   private fd?: number;
   private bytes = 0;
   private readonly unconfirmed = new Map<string, Announcement>();
+  /** A confirmation not yet on disk: written with the next batch, or by flush(), one write instead of two. */
+  private markerOwed = false;
 
   constructor(private readonly file: string) {}
 
@@ -52,7 +54,8 @@ export class AnnouncementJournal {
   record(batch: Announcement[]): void {
     if (this.fd === undefined || !batch.length) return;
     const text = batch.map((a) => `${JSON.stringify([a.calledAET, a.filed])}\n`).join('');
-    this.bytes += writeSync(this.fd, text);
+    this.bytes += writeSync(this.fd, this.markerOwed ? `${CONFIRMED}\n${text}` : text);
+    this.markerOwed = false;
     for (const a of batch) this.unconfirmed.set(a.filed, a);
   }
 
@@ -61,16 +64,27 @@ export class AnnouncementJournal {
     this.unconfirmed.delete(filed);
   }
 
-  /** Everything recorded so far has been handed on. */
+  /**
+   * Everything recorded so far has been handed on. Until the marker is on disk (next batch, or
+   * flush()), a crash makes those instances announced again, flagged duplicate: never lost.
+   */
   confirm(): void {
     if (this.fd === undefined || !this.unconfirmed.size) return;
     this.unconfirmed.clear();
     if (this.bytes >= COMPACT_AT_BYTES) {
       ftruncateSync(this.fd, 0);
       this.bytes = 0;
+      this.markerOwed = false;
     } else {
-      this.bytes += writeSync(this.fd, `${CONFIRMED}\n`);
+      this.markerOwed = true;
     }
+  }
+
+  /** Writes a confirmation still owed (the listener calls this once a second and at close). */
+  flush(): void {
+    if (this.fd === undefined || !this.markerOwed) return;
+    this.bytes += writeSync(this.fd, `${CONFIRMED}\n`);
+    this.markerOwed = false;
   }
 
   /**
@@ -94,6 +108,7 @@ export class AnnouncementJournal {
       }
     }
     this.unconfirmed.clear();
+    this.markerOwed = false;
     if (this.fd !== undefined) {
       ftruncateSync(this.fd, 0);
       this.bytes = 0;
@@ -104,6 +119,7 @@ export class AnnouncementJournal {
 
   close(): void {
     if (this.fd === undefined) return;
+    this.flush();
     closeSync(this.fd);
     this.fd = undefined;
   }

@@ -86,6 +86,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.sweepTimer = setInterval(() => {
       this.storescp.sweep();
       this.filer.retryParked();
+      this.journal.flush();
     }, QUIET_MS);
   }
 
