@@ -43,17 +43,12 @@ export = function register(RED: NodeAPI): void {
     const started = listener;
     // The count is shown at most every STATUS_EVERY_MS: one status per instance costs the editor more than the filing.
     let statusTimer: NodeJS.Timeout | undefined;
-    let confirming = false;
-    const confirm = () => {
-      confirming = false;
-      started.confirmAnnounced();
-    };
     started.on('instance', (data) => {
       node.send([{ payload: { status: 'success', data } } as NodeMessage, null]);
-      if (!confirming) {
-        confirming = true;
-        setImmediate(confirm);
-      }
+      // Node-RED delivers a message on a later turn (setImmediate, in order): this one's turn comes
+      // after its delivery, and only then does the listener count it as announced.
+      const upTo = started.lastAnnounced;
+      setImmediate(() => started.confirmAnnounced(upTo));
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
         node.status(received());
@@ -65,15 +60,22 @@ export = function register(RED: NodeAPI): void {
       text: error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 }) }));
     started.on('listening', () => node.status(received()));
     node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
-    const starting = started.start().catch((err: unknown) => {
-      try {
-        report(toPacsError(err));
-      } catch (bug) {
-        node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
-        node.error(bug instanceof Error ? bug : String(bug));
-      }
-    });
+    // What an earlier run left (instances to announce again) is announced once every node of the
+    // flow exists to receive it: the listener starts when Node-RED says the flows have started.
+    let starting: Promise<void> = Promise.resolve();
+    const start = () => {
+      starting = started.start().catch((err: unknown) => {
+        try {
+          report(toPacsError(err));
+        } catch (bug) {
+          node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
+          node.error(bug instanceof Error ? bug : String(bug));
+        }
+      });
+    };
+    RED.events.once('flows:started', start);
     handleClose(node, async () => {
+      RED.events.removeListener('flows:started', start);
       clearTimeout(statusTimer);
       await starting;
       await started.close();

@@ -1,11 +1,11 @@
 // Which filed instances have been announced, on disk before they are: each batch of instances is
-// written to the journal before the first of them is renamed into place, and a marker line follows
-// once the consumer has handed them on. After a crash, what follows the last marker may never have
-// been announced: it is announced again, flagged duplicate, rather than risk never being announced.
+// written to the journal, numbered, before the first of them is renamed into place, and a marker
+// ".<n>" follows once the consumer has handed on every instance up to number n. After a crash, what
+// the last marker does not cover may never have been announced: it is announced again, flagged
+// duplicate, rather than risk never being announced.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
-const CONFIRMED = '.';
-/** The journal is emptied at a confirmation once it is this long (all before it is announced). */
+/** The journal is emptied at a confirmation once it is this long and nothing is unconfirmed. */
 const COMPACT_AT_BYTES = 1 << 20;
 
 export interface Announcement {
@@ -14,16 +14,25 @@ export interface Announcement {
   /** Where it came from in tmpDir, so that close() can take it back. */
   original: string;
   calledAET: string;
+  /** Its number in the journal, set by record(). */
+  seq?: number;
 }
 
 export class AnnouncementJournal {
   private fd?: number;
   private bytes = 0;
-  private readonly unconfirmed = new Map<string, Announcement>();
+  private seq = 0;
+  /** In the order recorded, which is the order announced and handed on. */
+  private readonly unconfirmed = new Map<number, Announcement>();
   /** A confirmation not yet on disk: written with the next batch, or by flush(), one write instead of two. */
-  private markerOwed = false;
+  private markerOwed?: number;
 
   constructor(private readonly file: string) {}
+
+  /** The number of the last instance recorded. */
+  get last(): number {
+    return this.seq;
+  }
 
   /** Opens the journal; returns what an earlier run filed but may not have announced. */
   open(): Array<{ filed: string; calledAET: string }> {
@@ -33,16 +42,19 @@ export class AnnouncementJournal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const lines = text.split('\n');
-    const pending: Array<{ filed: string; calledAET: string }> = [];
-    for (let i = lines.lastIndexOf(CONFIRMED) + 1; i < lines.length; i++) {
+    let confirmedUpTo = -1;
+    const entries: Array<[number, string, string]> = [];
+    for (const line of text.split('\n')) {
+      if (line.startsWith('.')) confirmedUpTo = Math.max(confirmedUpTo, Number(line.slice(1)));
       try {
-        const [calledAET, filed] = JSON.parse(lines[i] as string) as [string, string];
-        if (typeof filed === 'string' && typeof calledAET === 'string' && existsSync(filed)) pending.push({ filed, calledAET });
+        if (line.startsWith('[')) entries.push(JSON.parse(line) as [number, string, string]);
       } catch {
         /* a line cut short by the crash: its instance was never renamed into place */
       }
     }
+    const pending = entries
+      .filter(([seq, calledAET, filed]) => seq > confirmedUpTo && typeof filed === 'string' && typeof calledAET === 'string' && existsSync(filed))
+      .map(([, calledAET, filed]) => ({ filed, calledAET }));
     // They stay in the journal, unconfirmed, until announced again and handed on.
     this.fd = openSync(this.file, 'w', 0o640);
     this.bytes = 0;
@@ -50,41 +62,48 @@ export class AnnouncementJournal {
     return pending;
   }
 
-  /** Before the batch is renamed into place and announced. */
+  /** Before the batch is renamed into place and announced; numbers each announcement. */
   record(batch: Announcement[]): void {
     if (this.fd === undefined || !batch.length) return;
-    const text = batch.map((a) => `${JSON.stringify([a.calledAET, a.filed])}\n`).join('');
-    this.bytes += writeSync(this.fd, this.markerOwed ? `${CONFIRMED}\n${text}` : text);
-    this.markerOwed = false;
-    for (const a of batch) this.unconfirmed.set(a.filed, a);
+    let text = this.markerOwed === undefined ? '' : `.${this.markerOwed}\n`;
+    this.markerOwed = undefined;
+    for (const a of batch) {
+      a.seq = ++this.seq;
+      this.unconfirmed.set(a.seq, a);
+      text += `${JSON.stringify([a.seq, a.calledAET, a.filed])}\n`;
+    }
+    this.bytes += writeSync(this.fd, text);
   }
 
   /** Not filed after all (its rename failed): nothing to take back at close. */
-  forget(filed: string): void {
-    this.unconfirmed.delete(filed);
+  forget(announcement: Announcement): void {
+    if (announcement.seq !== undefined) this.unconfirmed.delete(announcement.seq);
   }
 
   /**
-   * Everything recorded so far has been handed on. Until the marker is on disk (next batch, or
-   * flush()), a crash makes those instances announced again, flagged duplicate: never lost.
+   * Every instance up to number upTo (default: all) has been handed on. Until the marker is on disk
+   * (next batch, or flush()), a crash makes them announced again, flagged duplicate: never lost.
    */
-  confirm(): void {
-    if (this.fd === undefined || !this.unconfirmed.size) return;
-    this.unconfirmed.clear();
-    if (this.bytes >= COMPACT_AT_BYTES) {
+  confirm(upTo = this.seq): void {
+    if (this.fd === undefined) return;
+    for (const seq of this.unconfirmed.keys()) {
+      if (seq > upTo) break;
+      this.unconfirmed.delete(seq);
+    }
+    if (this.bytes >= COMPACT_AT_BYTES && !this.unconfirmed.size) {
       ftruncateSync(this.fd, 0);
       this.bytes = 0;
-      this.markerOwed = false;
+      this.markerOwed = undefined;
     } else {
-      this.markerOwed = true;
+      this.markerOwed = Math.min(upTo, this.seq);
     }
   }
 
   /** Writes a confirmation still owed (the listener calls this once a second and at close). */
   flush(): void {
-    if (this.fd === undefined || !this.markerOwed) return;
-    this.bytes += writeSync(this.fd, `${CONFIRMED}\n`);
-    this.markerOwed = false;
+    if (this.fd === undefined || this.markerOwed === undefined) return;
+    this.bytes += writeSync(this.fd, `.${this.markerOwed}\n`);
+    this.markerOwed = undefined;
   }
 
   /**
@@ -108,7 +127,7 @@ export class AnnouncementJournal {
       }
     }
     this.unconfirmed.clear();
-    this.markerOwed = false;
+    this.markerOwed = undefined;
     if (this.fd !== undefined) {
       ftruncateSync(this.fd, 0);
       this.bytes = 0;

@@ -14,7 +14,8 @@ const BATCH = 64;
 const KNOWN_FOLDERS_KEPT = 10000;
 
 export interface FilerEvents {
-  filed(payload: InstancePayload, series: SeriesKey): void;
+  /** Filed and journalled as number seq: announce it. */
+  filed(payload: InstancePayload, series: SeriesKey, seq: number): void;
   malformed(message: string, data: unknown): void;
   /** A file could not be filed; it stays in tmpDir. `parked`: it is retried once the data folder is usable. */
   failed(message: string, parked: boolean): void;
@@ -114,9 +115,9 @@ export class Filer {
       try {
         const { payload, where } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET }, { modeSet: !job.check });
         this.claimed.delete(job.file);
-        this.on.filed(payload, { StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir });
+        this.on.filed(payload, { StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir }, announcement.seq as number);
       } catch (err) {
-        this.journal.forget(announcement.filed);
+        this.journal.forget(announcement);
         this.cannotFile(job, err);
       }
     }

@@ -14,7 +14,7 @@ import { type ListenerOptions, type ResolvedListenerOptions, resolveListenerOpti
 import { QUIET_MS } from './storescp-log';
 import { StorescpSupervisor } from './supervisor';
 
-const SERIES_JOURNAL = '.px-listen-series.json';
+const SERIES_JOURNAL = '.px-listen-series.jsonl';
 const ANNOUNCEMENTS = '.px-listen-announced.jsonl';
 
 export interface ListenerEvents {
@@ -39,6 +39,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly storescp: StorescpSupervisor;
   /** Instances filed since start. */
   received = 0;
+  private announced = 0;
 
   constructor(options: ListenerOptions) {
     super();
@@ -49,7 +50,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       (err) => this.fail('failed', 'series journal', err.message));
     this.journal = new AnnouncementJournal(path.join(tmpDir, ANNOUNCEMENTS));
     this.filer = new Filer(dirs, tmpDir, this.journal, {
-      filed: (payload, series) => this.announce(payload, series),
+      filed: (payload, series, seq) => this.announce(payload, series, seq),
       malformed: (message, data) => this.fail('malformed', 'malformed file', message, data),
       failed: (message, parked) => this.fail('failed', parked ? 'data folder unusable' : 'filing failed', message),
       batchDone: () => { if (!confirmByCaller) this.journal.confirm(); },
@@ -90,9 +91,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }, QUIET_MS);
   }
 
-  /** The instances emitted so far have been handed on (with confirmByCaller). */
-  confirmAnnounced(): void {
-    this.journal.confirm();
+  /** The number of the instance last emitted, for confirmAnnounced(). */
+  get lastAnnounced(): number {
+    return this.announced;
+  }
+
+  /** The instances emitted up to number upTo (default: all so far) have been handed on (with confirmByCaller). */
+  confirmAnnounced(upTo?: number): void {
+    this.journal.confirm(upTo);
   }
 
   /** Ends storescp and every child it forked; instances emitted but not confirmed go back to tmpDir for the next start. */
@@ -109,19 +115,23 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   /** The series is in its journal before the instance is announced. */
-  private announce(payload: InstancePayload, series: SeriesKey): void {
+  private announce(payload: InstancePayload, series: SeriesKey, seq: number): void {
     this.series.touch(series);
     this.received++;
+    this.announced = seq;
     this.emit('instance', payload);
   }
 
   /** What an earlier run filed but may not have announced (a crash): announced again, flagged duplicate. */
   private announceAgain(): void {
-    for (const { filed, calledAET } of this.journal.open()) {
+    const pending = this.journal.open();
+    let seq = this.journal.last - pending.length;
+    for (const { filed, calledAET } of pending) {
+      seq++;
       try {
         const { header } = readReceivedHeader(filed, false);
         const { StudyInstanceUID, SeriesInstanceUID, PatientID } = header;
-        this.announce(instancePayload(header, filed, calledAET, true), { StudyInstanceUID, SeriesInstanceUID, PatientID, path: path.dirname(filed) });
+        this.announce(instancePayload(header, filed, calledAET, true), { StudyInstanceUID, SeriesInstanceUID, PatientID, path: path.dirname(filed) }, seq);
       } catch (err) {
         this.fail('failed', 'announcing again', `cannot announce again ${filed}, filed before a crash: ${(err as Error).message}`);
       }
