@@ -124,8 +124,15 @@ export default async function run(): Promise<Figure[]> {
     const alone: number[] = [];
     const listen: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      alone.push(await storescpAlone(root, folders, total));
-      listen.push(await pxListen(root, folders, total));
+      // Side by side, in turns: each run's pair swaps which goes first, so that a machine getting
+      // busier or quieter favours neither.
+      if (i % 2) {
+        listen.push(await pxListen(root, folders, total));
+        alone.push(await storescpAlone(root, folders, total));
+      } else {
+        alone.push(await storescpAlone(root, folders, total));
+        listen.push(await pxListen(root, folders, total));
+      }
       process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone[i]?.toFixed(0)}/s, px-listen ${listen[i]?.toFixed(0)}/s\n`);
     }
     return [
