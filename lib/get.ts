@@ -5,6 +5,7 @@
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
 // instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
 // is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
@@ -56,41 +57,88 @@ export interface GetOutcome {
   elapsedMs: number;
 }
 
-/** `getscu -d -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`. */
-export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string): string[] {
-  const args = ['-d', '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
+/**
+ * `getscu -v|-d -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
+ * -v for a whole study or series: -d doubles getscu's time with a dump of every DIMSE message. -d for
+ * lists of instances after a failure: only it prints the PACS's Failed SOP Instance UID List.
+ */
+export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false): string[] {
+  const args = [debug ? '-d' : '-v', '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
   for (const key of UID_KEYS) if (keys[key]) args.push('-k', `${key}=${keys[key]}`);
   return [...args, ...buildAssociationArgs(settings)];
 }
 
-/** Reads getscu -d: the C-GET responses (as movescu's), the files it stored, and the failed UIDs it was told. */
-class GetLogReader {
-  readonly responses = new MoveResponseReader();
-  readonly failedUids: string[] = [];
-  statusName?: string;
-  private inGetResponse = false;
+/** The C-GET's final response: DCMTK's words for its status, its code where printed, the sub-operation counts. */
+export interface GetFinal {
+  text: string;
+  code?: number;
+  completed: number;
+  failed: number;
+  warning: number;
+}
 
-  constructor(private readonly onStored: (file: string) => void, private readonly onProgress: (p: MoveProgress) => void) {}
+const MAX_LOG_LINES = 100;
+
+/**
+ * Reads getscu's log. In -v mode each instance is announced by "Sending C-STORE Response (Success)"
+ * once written; in -d mode by "Filename: <file>". The final response comes from -v's status report or,
+ * in -d mode, from the C-GET responses as movescu prints its own.
+ */
+export class GetLogReader {
+  readonly failedUids: string[] = [];
+  readonly log: string[] = [];
+  statusName?: string;
+  private readonly responses = new MoveResponseReader();
+  private inGetResponse = false;
+  private verboseFinal?: string;
+  private readonly counts = { completed: 0, failed: 0, warning: 0 };
+
+  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void }) {}
+
+  get final(): GetFinal | undefined {
+    const debug = this.responses.final;
+    if (debug) return { text: debug.statusText, code: debug.status, completed: debug.completed, failed: debug.failed, warning: debug.warning };
+    return this.verboseFinal === undefined ? undefined : { text: this.verboseFinal, ...this.counts };
+  }
+
+  get errorComment(): string | undefined {
+    return this.responses.errorComment;
+  }
 
   read(line: string): void {
+    if (line.startsWith('D: ')) return this.readDebug(line);
+    if (line.startsWith('I: Sending C-STORE Response')) {
+      if (/\((Success|Warning)/.test(line)) this.on.answered();
+      return;
+    }
+    const response = /^I: Received C-GET Response \((.+)\)$/.exec(line);
+    if (response) {
+      if (!/^Pending/.test(response[1] as string)) this.verboseFinal = response[1];
+      return;
+    }
+    const count = /^I: {3}Number of (Completed|Failed|Warning) Suboperations\s*: (\d+)/.exec(line);
+    if (count) {
+      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning'] = Number(count[2]);
+      return;
+    }
+    const named = /^E: DIMSE status is: (.+)$/.exec(line);
+    if (named) this.statusName = named[1]?.trim();
+    if (/^I: (Received C-STORE Request|Received C-GET Response|Number of|Final status)/.test(line) || !line.trim()) return;
+    if (this.log.length < MAX_LOG_LINES) this.log.push(line.trimEnd());
+  }
+
+  private readDebug(line: string): void {
     if (line.startsWith('D: Message Type')) this.inGetResponse = /C-GET RSP/.test(line);
     const stored = /^D: {3}Filename: (.+)$/.exec(line);
-    if (stored) return this.onStored(stored[1] as string);
+    if (stored) return this.on.stored(stored[1] as string);
     const failed = /^D: \(0008,0058\) UI \[([^\]]*)\]?/.exec(line);
     if (failed) {
       for (const uid of (failed[1] as string).split('\\')) if (uid && !uid.endsWith('...')) this.failedUids.push(trimUid(uid));
       return;
     }
-    const named = /^E: DIMSE status is: (.+)$/.exec(line);
-    if (named) this.statusName = named[1]?.trim();
-    if (line.startsWith('D: ')) {
-      if (!this.inGetResponse && !line.startsWith('D: Message Type')) return;
-      const response = this.responses.read(line);
-      if (response && !this.responses.final) this.onProgress(progressOf(response));
-      return;
-    }
-    if (/^I: (Received C-STORE Request|Sending C-STORE Response|Received C-GET Response)/.test(line)) return;
-    this.responses.read(line);
+    if (!this.inGetResponse && !line.startsWith('D: Message Type')) return;
+    const response = this.responses.read(line);
+    if (response && !this.responses.final) this.on.progress(progressOf(response));
   }
 }
 
@@ -108,37 +156,82 @@ class Retrieve {
   readonly series = new RetrievedSeries();
   readonly problems: GetFailure[] = [];
   private readonly dirs: FilingDirs;
+  /** Instances getscu has written and answered in the current run, and how many of them are filed. */
+  private answered = 0;
+  private filedThisRun = 0;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
-  /** Files one instance getscu stored; a file that cannot be read as DICOM is quarantined. */
-  file(file: string): void {
-    const full = path.resolve(this.tmpDir, file);
-    if (path.dirname(full) !== this.tmpDir) return;
-    try {
-      const { header } = readReceivedHeader(full, true);
-      const { payload } = fileReceivedInstance(full, header, this.dirs);
-      this.received.add(header.SOPInstanceUID);
-      this.series.add(payload);
-      this.options.onInstance?.(payload);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      if (!(err instanceof MalformedFileError)) throw err;
-      const kept = quarantine(full, this.options.dataDir);
-      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[A-Z]{2}\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
+  /**
+   * getscu answered one more C-STORE, so one more file is whole. getscu writes one file at a time, and
+   * may be writing the next already: of the files waiting, the oldest are the whole ones. Times are
+   * coarse (a few ms), so a file that does not read whole yet is left for the next answer.
+   */
+  collectAnswered(): void {
+    const waiting = readdirSync(this.tmpDir);
+    let whole = this.answered - this.filedThisRun;
+    if (waiting.length > whole) {
+      const written = new Map(waiting.map((name) => [name, statSync(path.join(this.tmpDir, name), { throwIfNoEntry: false })?.mtimeMs ?? Infinity]));
+      waiting.sort((a, b) => (written.get(a) as number) - (written.get(b) as number));
+    }
+    for (const name of waiting) {
+      if (whole <= 0) break;
+      if (this.file(path.join(this.tmpDir, name), 'if-whole')) whole--;
     }
   }
 
-  /** Files whatever getscu left in the folder without naming it in its log. */
-  async sweep(): Promise<void> {
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) this.file(path.join(this.tmpDir, name));
+  /**
+   * Files one instance getscu stored. A file that cannot be read as DICOM is quarantined, or dropped
+   * when getscu was stopped while writing it, or (if-whole) left where it is. True when it was dealt with.
+   */
+  file(file: string, mode: 'written' | 'if-whole' | 'stopped' = 'written'): boolean {
+    const full = path.resolve(this.tmpDir, file);
+    if (path.dirname(full) !== this.tmpDir) return false;
+    let read: ReturnType<typeof readReceivedHeader>;
+    try {
+      read = readReceivedHeader(full, true);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (!(err instanceof MalformedFileError)) throw err;
+      if (mode === 'if-whole') return false;
+      this.filedThisRun++;
+      if (mode === 'stopped') {
+        rmSync(full, { force: true });
+        return true;
+      }
+      const kept = quarantine(full, this.options.dataDir);
+      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[A-Z]{2}\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
+      return true;
+    }
+    this.filedThisRun++;
+    const { payload } = fileReceivedInstance(full, read.header, this.dirs);
+    this.received.add(read.header.SOPInstanceUID);
+    this.series.add(payload);
+    this.options.onInstance?.(payload);
+    return true;
   }
 
-  async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string): Promise<Pass> {
-    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference);
-    const reader = new GetLogReader((file) => this.file(file), (p) => this.options.onProgress?.(p));
+  /** Files whatever getscu left in the folder once it has exited. */
+  async sweep(stopped: boolean): Promise<void> {
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written');
+  }
+
+  async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
+    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
+    this.answered = 0;
+    this.filedThisRun = 0;
+    const progress = (p: MoveProgress) => this.options.onProgress?.(p);
+    const reader = new GetLogReader({
+      stored: (file) => this.file(file),
+      answered: () => {
+        this.answered++;
+        this.collectAnswered();
+        progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+      },
+      progress,
+    });
     const run = await runQueued(
       this.options.queue,
       (signal) => runDcmtk('getscu', args, { dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false, onLine: (line) => reader.read(line) }),
@@ -147,23 +240,25 @@ class Retrieve {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
       },
     );
-    await this.sweep();
-    if (reader.responses.final && !run.aborted) return { reader, command: run.command };
-    return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.responses.log.join('\n') }, this.settings) };
+    await this.sweep(run.aborted || run.timedOut);
+    if (reader.final && !run.aborted) return { reader, command: run.command };
+    return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
   }
 }
 
 function statusWords(pass: Pass): string {
-  const final = pass.reader.responses.final;
+  const final = pass.reader.final;
   if (!final) return 'no final response';
-  const code = `0x${final.status.toString(16).padStart(4, '0')}`;
-  const comment = pass.reader.responses.errorComment ? `, "${pass.reader.responses.errorComment}"` : '';
-  return `"${pass.reader.statusName ?? final.statusText}" (${code}${comment})`;
+  const code = final.code === undefined ? '' : `0x${final.code.toString(16).padStart(4, '0')}`;
+  const comment = pass.reader.errorComment ? `"${pass.reader.errorComment}"` : '';
+  const details = [code, comment].filter(Boolean).join(', ');
+  return `"${pass.reader.statusName ?? final.text}"${details ? ` (${details})` : ''}`;
 }
 
 const succeeded = (pass: Pass) => {
-  const final = pass.reader.responses.final;
-  return !pass.error && !!final && (final.status === 0 || (final.status === 0xb000 && final.failed === 0));
+  const final = pass.reader.final;
+  if (pass.error || !final) return false;
+  return final.code === undefined ? final.text === 'Success' || (/^Warning/.test(final.text) && final.failed === 0) : final.code === 0 || (final.code === 0xb000 && final.failed === 0);
 };
 
 /** The instances under a study or series, by C-FIND; undefined where the PACS will not answer one. */
@@ -202,7 +297,7 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
       const series = new Set(chunk.map((u) => seriesOf.get(u)));
       const keys = { level: 'IMAGE', StudyInstanceUID: request.StudyInstanceUID, SeriesInstanceUID: series.size === 1 ? [...series][0] : undefined, SOPInstanceUID: chunk.join('\\') };
       const before = retrieve.received.size;
-      const pass = await retrieve.run(keys, preference);
+      const pass = await retrieve.run(keys, preference, true);
       commands.push(pass.command);
       if (pass.error) return { hard, error: pass.error, commands };
       const reason = `${settings.aec} answered the C-GET with ${statusWords(pass)}${preference ? ` also when ${preference} proposed compressed syntaxes` : ''}`;
@@ -237,7 +332,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
     retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) });
     const first = await retrieve.run({ ...request });
-    const final = first.reader.responses.final;
+    const final = first.reader.final;
     const warning = final?.warning ?? 0;
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {

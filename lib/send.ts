@@ -2,7 +2,8 @@
 // line, and each file's outcome read from dcmsend's transfer report. dcmsend offers each file in its
 // own transfer syntax and, where the PACS refuses that and the compression is lossless, an uncompressed
 // one; it reads each file from disk as it sends it. storescu proposes one syntax list for all files.
-import { open, readdir, stat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { readdir, stat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
@@ -41,7 +42,9 @@ export interface SendOutcome {
   total: number;
 }
 
-const FILES_PER_ASSOCIATION = 1000;
+/** Files per dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
+const FILES_PER_ASSOCIATION = 2500;
+const PATH_BYTES_PER_ASSOCIATION = 512 * 1024;
 const MAX_RETRY_DELAY_MS = 30000;
 const MAX_PROBLEMS_SHOWN = 5;
 const DICM_OFFSET = 128;
@@ -67,27 +70,36 @@ function collectPaths(item: unknown, where: string, problems: string[], out: str
   }
 }
 
-/** Whether a file found in a folder is DICOM Part 10 ("DICM" after the preamble). */
-async function looksLikeDicom(file: string): Promise<boolean> {
-  const handle = await open(file, 'r').catch(() => undefined);
-  if (!handle) return false;
+const magic = Buffer.alloc(4);
+/**
+ * Whether a file found in a folder is DICOM Part 10 ("DICM" after the preamble). Synchronous: four
+ * bytes each, ten times faster than through the thread pool; callers yield between batches.
+ */
+function looksLikeDicom(file: string): boolean {
+  let fd: number | undefined;
   try {
-    const magic = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(magic, 0, 4, DICM_OFFSET);
-    return bytesRead === 4 && magic.toString('latin1') === 'DICM';
+    fd = openSync(file, 'r');
+    return readSync(fd, magic, 0, 4, DICM_OFFSET) === 4 && magic.toString('latin1') === 'DICM';
+  } catch {
+    return false;
   } finally {
-    await handle.close();
+    if (fd !== undefined) closeSync(fd);
   }
 }
+
+const FILES_PER_TURN = 256;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Every DICOM file under a folder, in name order; hidden entries and non-DICOM files (.info) are skipped. */
 async function dicomFilesUnder(dir: string, out: string[]): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let checked = 0;
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) await dicomFilesUnder(full, out);
-    else if (entry.isFile() && (await looksLikeDicom(full))) out.push(full);
+    else if (entry.isFile() && looksLikeDicom(full)) out.push(full);
+    if (++checked % FILES_PER_TURN === 0) await nextTurn();
   }
 }
 
@@ -296,7 +308,17 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     back: (n: number) => options.onProgress?.((done -= n), total),
   };
   const batches: string[][] = [];
-  for (let i = 0; i < list.files.length; i += FILES_PER_ASSOCIATION) batches.push(list.files.slice(i, i + FILES_PER_ASSOCIATION));
+  let bytes = 0;
+  for (const file of list.files) {
+    const last = batches[batches.length - 1];
+    if (!last || last.length >= FILES_PER_ASSOCIATION || bytes + file.length > PATH_BYTES_PER_ASSOCIATION) {
+      batches.push([file]);
+      bytes = file.length;
+    } else {
+      last.push(file);
+      bytes += file.length + 1;
+    }
+  }
   try {
     const results = await Promise.all(batches.map((batch) => sendWithRetries(settings, batch, options, progress)));
     results.forEach((result, i) => {
