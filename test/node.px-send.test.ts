@@ -181,9 +181,11 @@ describe('px-send node against Orthanc', () => {
 
   it('bad input fails before anything is sent, and a path is never read as an option', async () => {
     await load();
+    const answered = nextMessage<SendMsg>('out');
+    const caught = nextMessage<SendMsg>('caught');
     helper.getNode('send')?.receive({ payload: [42] } as NodeMessage);
-    const caught = await nextMessage<SendMsg>('caught');
-    assert.match(caught.error?.message ?? '', /payload\[0\]: must be a file or folder path/);
+    assert.match((await caught).error?.message ?? '', /payload\[0\]: must be a file or folder path/);
+    assert.deepEqual([(await answered).payload.status, (await answered).payload.sent], ['error', 0], 'one answer on the output too');
     const out = nextMessage<SendMsg>('out');
     helper.getNode('send')?.receive({ payload: '-aec' } as NodeMessage);
     const msg = await out;
