@@ -192,6 +192,21 @@ describe('px-send node against Orthanc', () => {
     assert.deepEqual([msg.payload.failed, msg.payload.data[0]?.reason], [1, 'no such file or folder']);
   });
 
+  it('waits its turn in the PACS config\'s queue, shared with the other nodes using it', async () => {
+    const silent = await startSilentServer();
+    try {
+      await load({ port: silent.port, aet: 'QUEUED', timeout: 30, concurrency: 1 });
+      helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
+      helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
+      for (let i = 0; i < 100 && !processesNaming('-aet QUEUED').length; i++) await sleep(50);
+      await sleep(500);
+      assert.equal(processesNaming('-aet QUEUED').length, 1, 'one association at a time');
+    } finally {
+      await helper.unload();
+      await silent.stop();
+    }
+  });
+
   it('leaves no dcmsend running once the node is closed, anywhere in the process table', async () => {
     const silent = await startSilentServer();
     try {
