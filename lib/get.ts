@@ -277,7 +277,7 @@ async function listInstances(settings: PacsSettings, request: MoveRequest, optio
  * After a C-GET that ended early: the instances not received, by lists of UIDs, first uncompressed
  * (skipping those known to fail), then each compressed preference for what still fails.
  */
-async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pass, settings: PacsSettings, options: GetOptions): Promise<{ hard: Map<string, string>; error?: PacsError; commands: string[] }> {
+async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pass, settings: PacsSettings, options: GetOptions): Promise<{ hard: Map<string, string>; error?: PacsError; commands: string[]; listed?: number }> {
   const hard = new Map<string, string>();
   const commands: string[] = [];
   const firstReason = `${settings.aec} answered the C-GET with ${statusWords(first)}`;
@@ -313,7 +313,7 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
     for (const uid of [...hard.keys()]) if (retrieve.received.has(uid)) hard.delete(uid);
     if (!hard.size || options.signal?.aborted) break;
   }
-  return { hard, commands };
+  return { hard, commands, listed: listed?.length };
 }
 
 function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
@@ -340,6 +340,12 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
     const failures = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
+    if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
+      // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
+      const message = `getscu: ${settings.aec} at ${settings.host}:${settings.port} answered the C-GET of ${describeRequest(request)} with ${statusWords(first)}, and lists no instance under it: check the UIDs`;
+      const result: PypxResult<string> = { status: 'error', command: first.command, data: [message, ...first.reader.log].join('\n') };
+      return outcomeOf(request, retrieve, started, result, [], warning, new PacsError('dicom-status', (first.reader.statusName ?? final?.text ?? 'failed').replace(/^Failed: /, '').slice(0, 20), message, result));
+    }
     const command = [first.command, ...rest.commands].join('\n');
     const error = rest.error ?? first.error;
     if (!failures.length && !error) return outcomeOf(request, retrieve, started, { status: 'success', command, data: '' }, [], warning);

@@ -198,6 +198,16 @@ describe('px-get node against Orthanc', () => {
     }
   });
 
+  it('a series the PACS does not hold fails with the PACS\'s words', async () => {
+    await load();
+    const done = nextMessage<GetMsg>('retrieves');
+    const caught = nextMessage<GetMsg>('caught');
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study[0]?.studyInstanceUID, SeriesInstanceUID: '1.2.3.4.5.6.7' } } as NodeMessage);
+    const msg = await done;
+    assert.deepEqual([msg.payload.status, msg.payload.completed], ['error', 0]);
+    assert.match((await caught).error?.message ?? '', /answered the C-GET of series 1\.2\.3\.4\.5\.6\.7 with "Failed: UnableToProcess", and lists no instance under it: check the UIDs/);
+  });
+
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {
     await load();
     const done = nextMessage<GetMsg>('retrieves');
