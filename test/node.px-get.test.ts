@@ -215,9 +215,11 @@ describe('px-get node against Orthanc', () => {
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {
     await load();
     const done = nextMessage<GetMsg>('retrieves');
+    const joined = nextMessage<{ payload: MovePayload[] }>('joined');
     helper.getNode('get')?.receive({ payload: [] } as NodeMessage);
     const msg = await done;
     assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed, msg.payload.warning], ['success', 0, 0, 0]);
+    assert.equal((await joined).payload.length, 1, 'a sequence of one: the join completes');
   });
 
   it('leaves no getscu running once the node is closed, anywhere in the process table', async () => {
