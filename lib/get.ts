@@ -158,6 +158,7 @@ class Retrieve {
   private readonly dirs: FilingDirs;
   /** Instances getscu has written and answered in the current run, and how many of them are filed. */
   private answered = 0;
+  private collected = 0;
   private filedThisRun = 0;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
@@ -221,14 +222,20 @@ class Retrieve {
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
     this.answered = 0;
+    this.collected = 0;
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const reader = new GetLogReader({
       stored: (file) => this.file(file),
       answered: () => {
-        this.answered++;
-        this.collectAnswered();
-        progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+        // One look at the folder per chunk of getscu's output, however many answers it holds.
+        if (this.answered++ === this.collected) {
+          queueMicrotask(() => {
+            this.collected = this.answered;
+            this.collectAnswered();
+            progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+          });
+        }
       },
       progress,
     });
