@@ -8,7 +8,7 @@ import type { NodeMessage } from 'node-red';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing';
 import type { MovePayload } from '../lib/move';
 import type { SeriesComplete } from '../lib/series';
-import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
+import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
@@ -199,6 +199,21 @@ describe('px-get node against Orthanc', () => {
       for (const failure of msg.get.failures) assert.match(failure.reason, /Failed: UnableToProcess/);
     } finally {
       await strict.stop();
+    }
+  });
+
+  it('files hostile tag values inside the data folder, as px-listen does', async () => {
+    const hostile = [...generateSampleInstances({ patients: [{ id: '../../../../tmp/evil', name: '..\\..^/etc/passwd', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 2, seed: 'get-hostile',
+      tags: [{ tag: 0x00081030, vr: 'LO', value: '../../..' }, { tag: 0x0008103e, vr: 'LO', value: '/' }] })];
+    await pacs().upload(hostile.map((h) => h.bytes));
+    await load();
+    const instances = collect<InstanceMsg>('instances');
+    const done = nextMessage<GetMsg>('retrieves');
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: hostile[0]?.studyInstanceUID } } as NodeMessage);
+    assert.equal((await done).payload.completed, 2);
+    for (const { payload } of instances) {
+      assert.ok(payload.data.path.startsWith(`${dataDir}${path.sep}`), payload.data.path);
+      assert.equal(path.relative(dataDir, payload.data.path).split(path.sep).length, 4, `patient/study/series/file: ${payload.data.path}`);
     }
   });
 
