@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
@@ -241,7 +242,10 @@ class Retrieve {
     });
     const run = await runQueued(
       this.options.queue,
-      (signal) => runDcmtk('getscu', args, { dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false, onLine: (line) => reader.read(line) }),
+      async (signal) => runDcmtk('getscu', args, {
+        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+      }),
       this.options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
 import { buildTimeoutArgs, describeType, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
@@ -216,8 +217,9 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
   try {
     const run: RunResult = await runQueued(
       options.queue,
-      (signal) => runDcmtk('dcmsend', [...args, ...files], {
+      async (signal) => runDcmtk('dcmsend', [...args, ...files], {
         dcmtkDir: settings.dcmtkDir,
+        runUnder: await dieWithThisProcess(),
         signal,
         idleTimeoutMs: settings.timeout * 1000 + 5000,
         buffer: false,
