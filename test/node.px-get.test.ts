@@ -12,6 +12,7 @@ import { generateSampleInstances, type SampleInstance, writeSampleInstances } fr
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
+import { startQrScp } from './support/qrscp';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
 
@@ -225,6 +226,30 @@ describe('px-get node against Orthanc', () => {
     const msg = await done;
     assert.deepEqual([msg.payload.status, msg.payload.completed], ['error', 0]);
     assert.match((await caught).error?.message ?? '', /answered the C-GET of series 1\.2\.3\.4\.5\.6\.7 with "Failed: UnableToProcess", and lists no instance under it: check the UIDs/);
+  });
+
+  it('where the PACS can send an instance only as it holds it, proposing that syntax brings it as stored', async () => {
+    // dcmqrscp converts nothing; with +xt it takes JPEG-LS when offered. The uncompressed instance comes
+    // in the first C-GET, the JPEG-LS one when getscu proposes JPEG-LS; JPEG 2000 it will not send at all.
+    const files = [0, 3, 5].map((i) => path.join(dir, i ? `mixed-${i}.dcm` : path.join('mixed-source', `${mixed[0]?.sopInstanceUID}.dcm`)));
+    const qr = await startQrScp(files, ['+xt']);
+    try {
+      await load({ aec: qr.aet, port: qr.port });
+      const instances = collect<InstanceMsg>('instances');
+      const done = nextMessage<GetMsg>('retrieves', 60000);
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: mixed[0]?.studyInstanceUID } } as NodeMessage);
+      const msg = await done;
+      assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 2, 1], msg.payload.data);
+      assert.deepEqual(msg.get.failures.map((f) => f.SOPInstanceUID), [mixed[5]?.sopInstanceUID]);
+      const syntaxOf = (uid: string | undefined) => {
+        const file = instances.find((m) => m.payload.data.SOPInstanceUID === uid)?.payload.data.path as string;
+        return execFileSync('dcmdump', ['+P', '0002,0010', file], { encoding: 'utf8' });
+      };
+      assert.match(syntaxOf(mixed[3]?.sopInstanceUID), /JPEGLSLossless/, 'the JPEG-LS instance arrived as JPEG-LS');
+      assert.match(syntaxOf(mixed[0]?.sopInstanceUID), /LittleEndianExplicit/);
+    } finally {
+      await qr.stop();
+    }
   });
 
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {
