@@ -331,6 +331,12 @@ function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started
   return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
 }
 
+/** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
+export function refuseGetOverTls(settings: PacsSettings): void {
+  if (!(settings as { tls?: unknown }).tls) return;
+  throw failureBeforeRun('bad-input', 'no C-GET over TLS', "getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear. Retrieve with px-move into a px-listen, or use a PACS config without TLS if the PACS also accepts plain DICOM");
+}
+
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
 export async function runGet(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<GetOutcome> {
   const started = Date.now();
@@ -338,6 +344,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
   let tmpDir: string | undefined;
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    refuseGetOverTls(settings);
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));

@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { FilingDirs } from '../lib/filing';
-import { getPayload, type GetOutcome, runGet } from '../lib/get';
+import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/get';
 import { isMoveCollection, parseMoveRequests } from '../lib/move';
 import { failureBeforeRun } from '../lib/errors';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
@@ -35,7 +35,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
-      if ((settings as { tls?: unknown }).tls) throw failureBeforeRun('bad-input', 'no C-GET over TLS', 'getscu cannot use TLS: this PACS config has TLS settings; retrieve with px-move instead, or use a config without TLS');
+      refuseGetOverTls(settings);
       const dataDir = def.dataDir?.trim();
       if (!dataDir) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder: set it in the node');
       const requests = parseMoveRequests(msg.payload);

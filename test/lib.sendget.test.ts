@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { buildGetArgs, GetLogReader } from '../lib/get';
+import { buildGetArgs, GetLogReader, runGet } from '../lib/get';
 import { buildSendArgs, collectSendFiles, parseSendReport, verdictOf } from '../lib/send';
 
 const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };
@@ -101,5 +101,13 @@ describe('px-send and px-get: parsers and builders', () => {
     assert.deepEqual(stored, ['/tmp/in/CT.1.2.3']);
     assert.deepEqual(reader.failedUids, ['1.2.4']);
     assert.deepEqual(reader.final, { text: 'Failed: Unable to process', code: 0xc000, completed: 1, failed: 1, warning: 0 });
+  });
+
+  it('refuses a C-GET to a PACS configured for TLS at once: getscu has no TLS', async () => {
+    const outcome = await runGet({ ...settings, tls: true } as typeof settings, { level: 'STUDY', StudyInstanceUID: '1.2.3' }, { dataDir: os.tmpdir() });
+    assert.equal(outcome.result.status, 'error');
+    assert.equal(outcome.error?.reason, 'no C-GET over TLS');
+    assert.match(outcome.error?.message ?? '', /getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear/);
+    assert.equal(outcome.result.command, '');
   });
 });
