@@ -1,5 +1,6 @@
 // C-GET with getscu: the PACS sends the instances back on our own association (no AE registration,
-// no inbound port). Each instance getscu stores is filed at once with px-listen's filing code.
+// no inbound port). Each instance getscu stores is filed with px-listen's filing code as soon as getscu
+// has answered its C-STORE.
 //
 // Where an instance cannot come uncompressed (the PACS holds it compressed and cannot transcode),
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
@@ -27,6 +28,8 @@ export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy',
 const UIDS_PER_GET = 50;
 /** A preference that brings nothing this many times in a row is given up for the rest. */
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
+/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
+const KNOWN_FOLDERS_KEPT = 10000;
 
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
@@ -208,6 +211,10 @@ class Retrieve {
       return true;
     }
     this.filedThisRun++;
+    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
+      this.dirs.knownDirs.clear();
+      this.dirs.knownInfo.clear();
+    }
     const { payload } = fileReceivedInstance(full, read.header, this.dirs);
     this.received.add(read.header.SOPInstanceUID);
     this.series.add(payload);
