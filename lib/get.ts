@@ -207,7 +207,7 @@ class Retrieve {
         return true;
       }
       const kept = quarantine(full, this.options.dataDir);
-      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[A-Z]{2}\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
+      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
     }
     this.filedThisRun++;
