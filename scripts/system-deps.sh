@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages this project runs on are installed: DCMTK (the DICOM tools every
-# node runs), Orthanc (the local PACS of the demo and the tests), GDCM's tools (the tests' JPEG 2000
-# files) and, with --with-browser, Chromium (the editor test). As root it installs what is missing; otherwise it prints the command and fails.
+# node runs), Orthanc (the local PACS of the demo and the tests), GDCM's tools (JPEG 2000 test files)
+# and, with --with-browser, Chromium
+# (the editor test). As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
 packages=(dcmtk orthanc libgdcm-tools)
