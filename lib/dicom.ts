@@ -34,8 +34,13 @@ function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
 }
 
+/** Without trailing NULs and spaces and leading spaces (a loop: this runs for every value of every instance). */
 function trimPadding(text: string): string {
-  return text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 0)) end--;
+  let start = 0;
+  while (start < end && text.charCodeAt(start) === 32) start++;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
 }
 
 export class DicomReadError extends Error {

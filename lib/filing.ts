@@ -97,9 +97,11 @@ const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
   callingAET: 'x00020016',
 };
 
+const HEADER_ENTRIES = Object.entries(HEADER_TAGS) as Array<[keyof InstanceHeader, string]>;
+
 export function instanceHeader(dataset: DicomDataset): InstanceHeader {
   const header = {} as InstanceHeader;
-  for (const [key, tag] of Object.entries(HEADER_TAGS)) header[key as keyof InstanceHeader] = dataset.text(tag) ?? '';
+  for (const [key, tag] of HEADER_ENTRIES) header[key] = dataset.text(tag) ?? '';
   return header;
 }
 
@@ -290,8 +292,13 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
 
 /** What px-listen announces for a filed instance. */
 export function instancePayload(header: InstanceHeader, filed: string, calledAET: string, duplicate: boolean): InstancePayload {
-  const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
-  return { path: filed, callingAET, calledAET, ...fields, duplicate };
+  // Spelled out, in this order: built for every instance received.
+  return {
+    path: filed, callingAET: header.callingAET, calledAET, PatientID: header.PatientID, PatientName: header.PatientName,
+    StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, SOPInstanceUID: header.SOPInstanceUID,
+    SOPClassUID: header.SOPClassUID, Modality: header.Modality, StudyDate: header.StudyDate, StudyDescription: header.StudyDescription,
+    SeriesDescription: header.SeriesDescription, SeriesNumber: header.SeriesNumber, InstanceNumber: header.InstanceNumber, duplicate,
+  };
 }
 
 /** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */
