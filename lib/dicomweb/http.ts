@@ -157,7 +157,7 @@ export function describeHttpStatus(
     return fail('unauthorized', 'forbidden', `${service} knows ${credentials ?? 'this client'} but does not allow ${what} (${http})`, command, detail);
   }
   if (status === 404) {
-    return fail('not-found', 'not found', `${service} has no ${what} (${http}): check the service root URL (often ending in /dicom-web) and the UIDs`, command, detail);
+    return fail('not-found', 'not found', `${service} found nothing for ${what} (${http}): check the service root URL (often ending in /dicom-web) and the UIDs`, command, detail);
   }
   if (status === 413) {
     return fail('too-large', 'too large', `${service} refused ${what} as too large (${http}): send smaller batches`, command, detail);
