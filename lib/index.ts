@@ -19,3 +19,8 @@ export { Listener } from './listener';
 export type { ListenerOptions } from './listener';
 export type { InstancePayload } from './filing';
 export type { SeriesComplete } from './series';
+export { wadoRetrieve, wadoPath } from './dicomweb/wado';
+export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './dicomweb/wado';
+export { stowFiles, batchFiles, readStowAnswer } from './dicomweb/stow';
+export type { StowOptions, StowOutcome, StowFileResult } from './dicomweb/stow';
+export type { DicomwebSettings } from './dicomweb/settings';

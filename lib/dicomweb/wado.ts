@@ -6,6 +6,7 @@ import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../filing';
+import { uidProblem } from '../uid';
 import { type DicomwebPacs, dicomwebRequest } from './http';
 
 export interface WadoTarget {
@@ -20,9 +21,8 @@ export function wadoPath(target: WadoTarget): string {
   let route = '';
   for (const [resource, uid] of parts) {
     if (uid === undefined || uid === '') break;
-    if (!/^[0-9]+(\.[0-9]+)*$/.test(uid) || uid.length > 64) {
-      throw failureBeforeRun('bad-input', 'bad UID', `"${uid}" is not a DICOM UID (digits and dots, at most 64 characters)`);
-    }
+    const problem = uidProblem(uid);
+    if (problem) throw failureBeforeRun('bad-input', 'bad UID', `the ${resource === 'studies' ? 'Study' : resource === 'series' ? 'Series' : 'SOP'} Instance UID "${uid}" ${problem}`);
     route += `/${resource}/${uid}`;
   }
   if (!route) throw failureBeforeRun('bad-input', 'no UID', 'a WADO-RS retrieve needs a StudyInstanceUID');
