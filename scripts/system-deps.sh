@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages this project runs on are installed: DCMTK (the DICOM tools every
-# node runs), Orthanc (the local PACS of the demo and the tests) and, with --with-browser, Chromium
+# node runs), Orthanc with its DICOMweb plugin (the local PACS of the demo and the tests) and, with --with-browser, Chromium
 # (the editor test). As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
-packages=(dcmtk orthanc)
+packages=(dcmtk orthanc orthanc-dicomweb)
 [[ "${1:-}" == "--with-browser" ]] && packages+=(chromium)
 
 missing=()
