@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   find: async () => (require('./find') as typeof import('./find')).default,
   listen: async () => (require('./listen') as typeof import('./listen')).default,
   move: async () => (require('./move') as typeof import('./move')).default,
+  dicomweb: async () => (require('./dicomweb') as typeof import('./dicomweb')).default,
 };
 
 function verdict(figure: Figure): string {

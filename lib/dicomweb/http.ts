@@ -1,9 +1,14 @@
-// HTTP to a DICOMweb service on undici (the fetch inside Node): timeouts, redirects, basic or bearer
+// HTTP to a DICOMweb service on Node's own http/https: timeouts, redirects, basic or bearer
 // authentication, a private CA for https, retries on 5xx and failed connections, and every failure
-// explained in plain words.
+// explained in plain words. Not undici's fetch: undici 7 (the last for Node 20) crashes the process
+// with an uncatchable assertion when a server closes the connection while a body waits under
+// backpressure (nodejs/undici#5360, fixed in undici 8 only), which is exactly how a WADO-RS answer is
+// streamed to a slower disk. node:http applies backpressure at the socket and has no such fault.
 import { readFileSync } from 'node:fs';
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { Agent, type BodyInit, fetch, type Response } from 'undici';
 import { failureBeforeRun, type FailureKind, PacsError } from '../errors';
 import type { PacsSettings } from '../settings';
 import type { DicomwebSettings } from './settings';
@@ -30,30 +35,37 @@ export interface HttpRequest {
 }
 
 export interface HttpAnswer {
-  response: Response;
+  status: number;
+  /** A response header, lower-case name. */
+  header(name: string): string | undefined;
+  /** The body as it arrives; reading it slowly slows the sender (TCP backpressure). */
+  body: IncomingMessage;
+  /** The whole body as UTF-8 text: for JSON answers, never for instances. */
+  text(): Promise<string>;
   /** "GET <url>", for pypx's `command`. */
   command: string;
 }
 
-const agents = new Map<string, Agent>();
+const agents = new Map<string, http.Agent>();
 
-/** One connection pool per CA and timeout: keep-alive across requests, as a browser would. */
-function agentFor(settings: DicomwebPacs): Agent {
-  const ms = Math.ceil(settings.timeout * 1000);
-  const key = `${settings.dicomweb.tlsCa ?? ''}\0${ms}`;
+/** One keep-alive connection pool per scheme and CA, as a browser would keep. */
+function agentFor(settings: DicomwebPacs, secure: boolean): http.Agent {
+  const tlsCa = settings.dicomweb.tlsCa ?? '';
+  const key = `${secure}\0${tlsCa}`;
   let agent = agents.get(key);
   if (!agent) {
-    const connect: Record<string, unknown> = { timeout: ms };
-    if (settings.dicomweb.tlsCa) {
-      let pem: Buffer;
-      try {
-        pem = readFileSync(settings.dicomweb.tlsCa);
-      } catch (err) {
-        throw failureBeforeRun('bad-input', 'CA file unreadable', `cannot read the CA certificate file tlsCa "${settings.dicomweb.tlsCa}": ${(err as Error).message}`);
+    if (!secure) agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 4000 });
+    else {
+      let ca: string[] | undefined;
+      if (tlsCa) {
+        try {
+          ca = [...tls.rootCertificates, readFileSync(tlsCa, 'utf8')];
+        } catch (err) {
+          throw failureBeforeRun('bad-input', 'CA file unreadable', `cannot read the CA certificate file tlsCa "${tlsCa}": ${(err as Error).message}`);
+        }
       }
-      connect.ca = [...tls.rootCertificates, pem.toString('utf8')];
+      agent = new https.Agent({ keepAlive: true, keepAliveMsecs: 4000, ...(ca ? { ca } : {}) });
     }
-    agent = new Agent({ connect, headersTimeout: ms, bodyTimeout: ms, keepAliveTimeout: 4000 });
     agents.set(key, agent);
   }
   return agent;
@@ -66,6 +78,9 @@ export function authorizationHeader(settings: DicomwebSettings): string | undefi
 }
 
 const RETRY_BASE_MS = 500;
+const MAX_REDIRECTS = 5;
+/** A JSON answer larger than this is refused rather than read into memory. */
+const MAX_TEXT_BYTES = 512 * 1024 * 1024;
 
 function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -79,52 +94,114 @@ function wait(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+class IdleTimeout extends Error {
+  readonly code = 'PYPX_IDLE_TIMEOUT';
+}
+
+/** One exchange: the request (its body streamed with backpressure) and the response's head. */
+function exchange(url: URL, method: string, headers: Record<string, string>, body: AsyncIterable<Uint8Array> | undefined, agent: http.Agent, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent, signal });
+    // Bounds the connection and every wait for data, the response body's included.
+    request.setTimeout(timeoutMs, () => request.destroy(new IdleTimeout(`no data for ${timeoutMs} ms`)));
+    request.once('error', reject);
+    request.once('response', resolve);
+    if (!body) return void request.end();
+    const source = Readable.from(body, { objectMode: false });
+    source.once('error', (err) => request.destroy(err));
+    source.pipe(request);
+  });
+}
+
+function readText(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_TEXT_BYTES) return void response.destroy(new Error(`the answer is larger than ${MAX_TEXT_BYTES / 1024 / 1024} MB`));
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    response.once('error', reject);
+    response.once('aborted', () => reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' })));
+  });
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Follows redirects; credentials go only to the service's own scheme, host and port. */
+async function follow(settings: DicomwebPacs, request: HttpRequest, url: URL, headers: Record<string, string>): Promise<{ response: IncomingMessage; url: URL }> {
+  const origin = url.origin;
+  let method = request.method ?? 'GET';
+  let body = request.body;
+  for (let hops = 0; ; hops++) {
+    const sent = { ...headers };
+    if (url.origin !== origin) delete sent.authorization;
+    if (!body) delete sent['content-length'];
+    const response = await exchange(url, method, sent, body?.(), agentFor(settings, url.protocol === 'https:'), Math.ceil(settings.timeout * 1000), request.signal);
+    const location = response.headers.location;
+    if (!REDIRECTS.has(response.statusCode ?? 0) || !location) return { response, url };
+    response.resume();
+    if (hops >= MAX_REDIRECTS) throw Object.assign(new Error(`more than ${MAX_REDIRECTS} redirects`), { code: 'PYPX_REDIRECTS' });
+    url = new URL(location, url);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw Object.assign(new Error(`a redirect to ${url.protocol}`), { code: 'PYPX_REDIRECTS' });
+    if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+    }
+  }
+}
+
 /**
  * Sends one request; an answer outside 2xx (and `accept`) becomes a PacsError. 5xx answers and
  * connections that fail are tried again `retries` times, waiting 0.5 s, 1 s, 2 s ... between tries.
  */
 export async function dicomwebRequest(settings: DicomwebPacs, request: HttpRequest): Promise<HttpAnswer> {
-  const url = settings.dicomweb.url + request.path;
+  const url = new URL(settings.dicomweb.url + request.path);
   const method = request.method ?? 'GET';
-  const command = `${method} ${url}`;
+  const command = `${method} ${url.href}`;
   const headers: Record<string, string> = { ...request.headers };
   const authorization = authorizationHeader(settings.dicomweb);
   if (authorization) headers.authorization = authorization;
-  const dispatcher = agentFor(settings);
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= settings.dicomweb.retries;
-    let response: Response;
+    let response: IncomingMessage;
     try {
       if (request.signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
-      const body = request.body?.();
-      response = await fetch(url, {
-        method,
-        headers,
-        dispatcher,
-        redirect: 'follow',
-        signal: request.signal,
-        ...(body ? { body: body as BodyInit, duplex: 'half' } : {}),
-      });
+      ({ response } = await follow(settings, request, url, headers));
     } catch (err) {
       const error = describeConnectionFailure(err, settings, command, request.what);
-      if (last || error.kind === 'aborted' || error.kind === 'tls' || error.kind === 'unknown-host' || error.kind === 'bad-input') throw error;
+      if (last || ['aborted', 'tls', 'unknown-host', 'bad-input', 'timeout'].includes(error.kind) || /redirect/.test(error.reason)) throw error;
       await wait(RETRY_BASE_MS * 2 ** attempt, request.signal);
       continue;
     }
-    if (response.ok || request.accept?.includes(response.status)) return { response, command };
+    const status = response.statusCode ?? 0;
+    if ((status >= 200 && status < 300) || request.accept?.includes(status)) {
+      return {
+        status,
+        header: (name) => {
+          const value = response.headers[name.toLowerCase()];
+          return Array.isArray(value) ? value.join(', ') : value;
+        },
+        body: response,
+        text: () => readText(response),
+        command,
+      };
+    }
     const detail = await answerExcerpt(response);
-    if (response.status >= 500 && !last) {
+    if (status >= 500 && !last) {
       await wait(RETRY_BASE_MS * 2 ** attempt, request.signal);
       continue;
     }
-    throw describeHttpStatus(response.status, response.statusText, detail, settings, command, request.what, attempt + 1);
+    throw describeHttpStatus(status, response.statusMessage ?? '', detail, settings, command, request.what, attempt + 1);
   }
 }
 
 /** The first few hundred characters of an error answer: services explain themselves there. */
-async function answerExcerpt(response: Response): Promise<string> {
+async function answerExcerpt(response: IncomingMessage): Promise<string> {
   try {
-    const text = (await response.text()).replace(/\s+/g, ' ').trim();
+    const text = (await readText(response)).replace(/\s+/g, ' ').trim();
     return text.length > 300 ? `${text.slice(0, 300)}…` : text;
   } catch {
     return '';
@@ -172,19 +249,19 @@ export function describeHttpStatus(
 /** A request that got no HTTP answer at all. */
 export function describeConnectionFailure(err: unknown, settings: DicomwebPacs, command: string, what: string): PacsError {
   if (err instanceof PacsError) return err;
-  const error = err as { name?: string; message?: string; cause?: { code?: string; message?: string; name?: string } };
-  const code = error.cause?.code ?? '';
+  const error = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string; name?: string } };
+  const code = error.code ?? error.cause?.code ?? '';
   const why = error.cause?.message ?? error.message ?? String(err);
   const url = new URL(settings.dicomweb.url);
   const where = `${url.hostname}:${settings.port}`;
   if (error.name === 'AbortError' || error.cause?.name === 'AbortError') return fail('aborted', 'stopped', `stopped before ${settings.dicomweb.url} answered ${what}`, command);
   if (code === 'ECONNREFUSED') return fail('refused', 'refused', `connection refused by ${where}: no web server listens there`, command);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return fail('unknown-host', 'unknown host', `unknown host "${url.hostname}"`, command);
-  if (/TIMEOUT/.test(code)) return fail('timeout', `timeout ${settings.timeout} s`, `no answer from ${settings.dicomweb.url} within ${settings.timeout} s (${what})`, command);
+  if (/TIMEOUT/.test(code) || /TIMEOUT/.test((err as { code?: string }).code ?? '')) return fail('timeout', `timeout ${settings.timeout} s`, `no answer from ${settings.dicomweb.url} within ${settings.timeout} s (${what})`, command);
   if (/CERT|SELF_SIGNED|TLS|SSL|ALTNAME|UNABLE_TO_VERIFY/i.test(`${code} ${why}`)) {
     return fail('tls', 'certificate refused', `the certificate of ${where} is not trusted (${why}): give the CA that signed it as tlsCa`, command);
   }
-  if (/redirect/i.test(why)) return fail('failed', 'redirect loop', `${settings.dicomweb.url} redirected too many times (${what})`, command);
+  if ((err as { code?: string }).code === 'PYPX_REDIRECTS') return fail('failed', 'bad redirect', `${settings.dicomweb.url} answered ${what} with ${why}`, command);
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
     return fail('failed', 'connection lost', `${where} closed the connection during ${what} (${why})`, command);
   }

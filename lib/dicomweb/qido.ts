@@ -96,7 +96,7 @@ export async function runQidoFind(settings: DicomwebPacs, query: unknown, option
     const answer = await dicomwebRequest(settings, { path, headers: { accept: 'application/dicom+json' }, what: 'the QIDO-RS query', signal: options.signal });
     command = answer.command;
     // 204 No Content: no match.
-    const text = answer.response.status === 204 ? '' : await answer.response.text();
+    const text = answer.status === 204 ? '' : await answer.text();
     let json: unknown = [];
     if (text.trim()) {
       try {
@@ -122,7 +122,7 @@ export async function runQidoFind(settings: DicomwebPacs, query: unknown, option
 export async function qidoEcho(settings: DicomwebPacs, signal?: AbortSignal): Promise<{ command: string; elapsedMs: number }> {
   const started = Date.now();
   const answer = await dicomwebRequest(settings, { path: '/studies?limit=1&includefield=StudyInstanceUID', headers: { accept: 'application/dicom+json' }, what: 'a QIDO-RS query (echo)', signal });
-  const text = answer.response.status === 204 ? '[]' : await answer.response.text();
+  const text = answer.status === 204 ? '[]' : await answer.text();
   try {
     if (!Array.isArray(JSON.parse(text || '[]'))) throw new Error('not a list');
   } catch {

@@ -193,7 +193,7 @@ export async function stowFiles(settings: DicomwebPacs, paths: readonly string[]
         signal: options.signal,
         accept: [409],
       });
-      const text = await answer.response.text();
+      const text = await answer.text();
       let json: unknown = {};
       try {
         json = text.trim() ? JSON.parse(text) : {};

@@ -94,9 +94,9 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
     tempDir = await mkdtemp(path.join(dataDir, '.wado-'));
     const answer = await dicomwebRequest(settings, { path: route, headers: { accept: WADO_ACCEPT }, what: `the ${describeTarget(target)}`, signal: options.signal });
     outcome.command = answer.command;
-    const contentType = answer.response.headers.get('content-type') ?? '';
+    const contentType = answer.header('content-type') ?? '';
     if (!/^multipart\/related/i.test(contentType)) {
-      await answer.response.body?.cancel();
+      answer.body.destroy();
       throw failureBeforeRun('malformed', 'not multipart', `DICOMweb: ${settings.dicomweb.url} answered the WADO-RS retrieve of the ${describeTarget(target)} with "${contentType || 'no Content-Type'}", not multipart/related`, answer.command);
     }
     const dirs: FilingDirs = { dataDir, calledAET: options.calledAET ?? settings.aet, knownInfo: options.known?.knownInfo ?? new Set(), knownDirs: options.known?.knownDirs ?? new Set() };
@@ -163,18 +163,18 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
         stream.on('drain', done);
         stream.on('close', done);
       });
-    const body = answer.response.body;
     try {
-      if (body) {
-        for await (const chunk of body) {
-          parser.write(chunk);
-          if (parseError || writeError) break;
-          if (waitFor) {
-            const stream = waitFor;
-            waitFor = undefined;
-            if (stream.writableNeedDrain && !stream.closed) await drained(stream);
-          }
+      for await (const chunk of answer.body) {
+        parser.write(chunk as Buffer);
+        if (parseError || writeError) break;
+        if (waitFor) {
+          const stream = waitFor;
+          waitFor = undefined;
+          if (stream.writableNeedDrain && !stream.closed) await drained(stream);
         }
+      }
+      if (!answer.body.complete && !parseError && !writeError) {
+        throw Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' });
       }
       if (!parseError && !writeError) parser.end();
     } finally {
@@ -192,7 +192,9 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       throw failureBeforeRun('malformed', 'answer cut short', message, answer.command);
     }
   } catch (err) {
-    outcome.error = err instanceof PacsError ? err : describeStreamFailure(err, settings, outcome.command, target);
+    outcome.error = err instanceof PacsError ? err
+      : options.signal?.aborted ? failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived (${outcome.completed} instances filed before)`, outcome.command)
+      : describeStreamFailure(err, settings, outcome.command, target);
   } finally {
     for (const out of open) out.destroy();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });

@@ -1,0 +1,137 @@
+// DICOMweb side by side with curl, the least a user could run instead, in one run:
+// - px-find over QIDO-RS in a running Node-RED, 10,000 series, against curl fetching the same JSON;
+// - a WADO-RS retrieve of a 1,000-instance study filed into pypx's layout, against curl writing the
+//   same multipart answer to one file.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { wadoRetrieve } from '../lib/dicomweb/wado';
+import { WADO_ACCEPT } from '../lib/dicomweb/wado';
+import { buildQidoPath } from '../lib/dicomweb/qido';
+import type { DicomwebPacs } from '../lib/dicomweb/http';
+import { buildFindQuery } from '../lib/query';
+import type { PypxResult, PypxRecord } from '../lib/result';
+import { validatePacsSettings } from '../lib/settings';
+import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
+import { startOrthanc } from '../testbed/orthanc';
+import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
+import { orthancWithSeries, SERIES } from './find';
+import { type Figure, median, timed } from './figures';
+import { withoutTestSpies } from './runtime';
+
+const USER = 'bench';
+const PASSWORD = 'bench';
+const KEYS = ['PatientID', 'PatientName', 'StudyInstanceUID', 'SeriesInstanceUID', 'StudyDate', 'Modality', 'SeriesDescription', 'SeriesNumber'];
+const INSTANCES = 1000;
+
+/** curl, as fast as it goes: one request, the answer to a file (or discarded), credentials as ours. */
+function curl(url: string, accept: string, output: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('curl', ['-sS', '--fail', '-u', `${USER}:${PASSWORD}`, '-H', `Accept: ${accept}`, '-o', output, url], { maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`curl failed: ${stderr || err.message}`));
+      else resolve();
+    });
+  });
+}
+
+async function benchQido(): Promise<Figure[]> {
+  const orthanc = await orthancWithSeries({ dicomweb: true, users: { [USER]: PASSWORD } });
+  try {
+    const url = orthanc.dicomwebUrl as string;
+    await helper.load(nodeModules('px-pacs', 'px-find'), onTab([
+      { id: 'pacs', type: 'px-pacs', protocol: 'dicomweb', url, timeout: 600 },
+      { id: 'find', type: 'px-find', pacs: 'pacs', level: 'SERIES', query: '{}', returnTags: KEYS.join(','), split: false, limit: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]), { pacs: { user: USER, password: PASSWORD } });
+    withoutTestSpies();
+    const query = url + buildQidoPath(buildFindQuery('SERIES', {}, KEYS));
+    const pxFind = () => timed(async () => {
+      const received = nextMessage<NodeMessage & { payload: PypxResult<PypxRecord[]> }>('out', 30 * 60000);
+      helper.getNode('find')?.receive({ payload: Date.now() } as NodeMessage);
+      const msg = await received;
+      if (msg.payload.data.length !== SERIES) throw new Error(`px-find over QIDO-RS returned ${msg.payload.data.length} records, not ${SERIES}: ${JSON.stringify(msg.payload).slice(0, 300)}`);
+    });
+    const curlAlone = () => timed(() => curl(query, 'application/dicom+json', '/dev/null'));
+    await curlAlone();
+    await pxFind();
+    const ratios: number[] = [];
+    const curlMs: number[] = [];
+    const pxMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const alone = await curlAlone();
+      const px = await pxFind();
+      curlMs.push(alone);
+      pxMs.push(px);
+      ratios.push(px / alone);
+      process.stderr.write(`  QIDO-RS ${SERIES} series ${i + 1}/5: curl ${alone.toFixed(0)} ms, px-find ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
+    }
+    return [
+      { name: `QIDO-RS ${SERIES} series: px-find / curl`, value: median(ratios), unit: 'ratio', target: 1.3, better: 'lower' },
+      { name: `QIDO-RS ${SERIES} series: curl`, value: median(curlMs), unit: 'ms' },
+      { name: `QIDO-RS ${SERIES} series: px-find in Node-RED`, value: median(pxMs), unit: 'ms' },
+    ];
+  } finally {
+    await helper.unload();
+    await orthanc.stop();
+  }
+}
+
+async function benchWado(): Promise<Figure[]> {
+  const orthanc = await startOrthanc({ dicomweb: true, users: { [USER]: PASSWORD } });
+  const work = await mkdtemp(path.join(os.tmpdir(), 'pypx-bench-wado-'));
+  try {
+    let study = '';
+    await orthanc.upload((function* () {
+      for (const instance of generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 10, instancesPerSeries: INSTANCES / 10, imageSize: 256, seed: 'bench-wado' })) {
+        study = instance.studyInstanceUID;
+        yield instance.bytes;
+      }
+    })(), 4);
+    const settings = validatePacsSettings({ protocol: 'dicomweb', url: orthanc.dicomwebUrl, user: USER, password: PASSWORD, timeout: 600 }) as DicomwebPacs;
+    const url = `${orthanc.dicomwebUrl}/studies/${study}`;
+    const curlAlone = async () => {
+      const file = path.join(work, 'answer.multipart');
+      const ms = await timed(() => curl(url, WADO_ACCEPT, file));
+      await rm(file, { force: true });
+      return ms;
+    };
+    const retrieve = async () => {
+      const dataDir = path.join(work, 'data');
+      let filed = 0;
+      const ms = await timed(async () => {
+        const outcome = await wadoRetrieve(settings, { StudyInstanceUID: study }, { dataDir, onInstance: () => filed++ });
+        if (outcome.error) throw outcome.error;
+      });
+      if (filed !== INSTANCES) throw new Error(`WADO-RS filed ${filed} instances, not ${INSTANCES}`);
+      await rm(dataDir, { recursive: true, force: true });
+      return ms;
+    };
+    await curlAlone();
+    await retrieve();
+    const ratios: number[] = [];
+    const curlMs: number[] = [];
+    const pxMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const alone = await curlAlone();
+      const px = await retrieve();
+      curlMs.push(alone);
+      pxMs.push(px);
+      ratios.push(px / alone);
+      process.stderr.write(`  WADO-RS ${INSTANCES} instances ${i + 1}/5: curl ${alone.toFixed(0)} ms, retrieve and file ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
+    }
+    return [
+      { name: `WADO-RS ${INSTANCES}-instance study: retrieve and file / curl to one file`, value: median(ratios), unit: 'ratio', target: 1.2, better: 'lower' },
+      { name: `WADO-RS ${INSTANCES}-instance study: curl`, value: median(curlMs), unit: 'ms' },
+      { name: `WADO-RS ${INSTANCES}-instance study: retrieve and file`, value: median(pxMs), unit: 'ms' },
+    ];
+  } finally {
+    await orthanc.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export default async function benchDicomweb(): Promise<Figure[]> {
+  return [...(await benchWado()), ...(await benchQido())];
+}
