@@ -36,7 +36,7 @@ function curl(url: string, accept: string, output: string): Promise<void> {
   });
 }
 
-async function benchQido(): Promise<Figure[]> {
+export async function benchQido(): Promise<Figure[]> {
   const orthanc = await orthancWithSeries({ dicomweb: true, users: { [USER]: PASSWORD } });
   try {
     const url = orthanc.dicomwebUrl as string;
@@ -78,7 +78,7 @@ async function benchQido(): Promise<Figure[]> {
   }
 }
 
-async function benchWado(): Promise<Figure[]> {
+export async function benchWado(): Promise<Figure[]> {
   const orthanc = await startOrthanc({ dicomweb: true, users: { [USER]: PASSWORD } });
   const work = await mkdtemp(path.join(os.tmpdir(), 'pypx-bench-wado-'));
   try {
@@ -132,6 +132,3 @@ async function benchWado(): Promise<Figure[]> {
   }
 }
 
-export default async function benchDicomweb(): Promise<Figure[]> {
-  return [...(await benchWado()), ...(await benchQido())];
-}

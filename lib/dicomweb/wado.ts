@@ -1,6 +1,6 @@
 // WADO-RS: a study, a series or an instance as a multipart/related answer, streamed part by part to
 // files on disk (never held whole in memory), each file then filed by the same code as px-listen's.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
@@ -86,7 +86,6 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
   const started = Date.now();
   const outcome: RetrieveOutcome = { command: '', completed: 0, failed: 0, bytes: 0, elapsedMs: 0 };
   let tempDir: string | undefined;
-  const open = new Set<WriteStream>();
   try {
     const route = wadoPath(target);
     const dataDir = path.resolve(options.dataDir);
@@ -113,12 +112,12 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       }
     };
 
+    // Parts are written synchronously, chunk by chunk as they arrive: a thread-pool hand-off per chunk
+    // and a stream per instance cost more than the writes, and the socket is read no faster than the
+    // disk takes the bytes (TCP backpressure).
     let parts = 0;
     let parseError: MultipartError | undefined;
-    let writeError: unknown;
-    let waitFor: WriteStream | undefined;
-    const written: Array<Promise<void>> = [];
-    const cutShort = new WeakSet<WriteStream>();
+    let current: { fd: number; file: string } | undefined;
     const parser = makeMultipartParser({
       headers: { 'content-type': contentType },
       isFile: () => true,
@@ -129,64 +128,33 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       onDone: () => undefined,
       onFile: () => {
         const file = path.join(tempDir as string, `part-${++parts}.dcm`);
-        const out = createWriteStream(file);
-        open.add(out);
-        out.on('error', (err) => {
-          writeError ??= err;
-        });
-        // Never rejects: a failure is kept in writeError, so no promise is left unhandled.
-        written.push(
-          new Promise<void>((resolve) => out.once('close', resolve)).then(() => {
-            open.delete(out);
-            if (out.errored || writeError || cutShort.has(out)) return;
-            try {
-              fileIt(file);
-            } catch (err) {
-              writeError ??= err;
-            }
-          }),
-        );
+        const part = { fd: openSync(file, 'w'), file };
+        current = part;
         return (chunk) => {
-          if (chunk === null) return void out.end();
-          outcome.bytes += chunk.length;
-          if (!out.write(chunk)) waitFor = out;
+          if (chunk !== null) {
+            outcome.bytes += chunk.length;
+            for (let at = 0; at < chunk.length; ) at += writeSync(part.fd, chunk, at);
+            return;
+          }
+          current = undefined;
+          closeSync(part.fd);
+          fileIt(file);
         };
       },
     });
-    const drained = (stream: WriteStream) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          stream.off('drain', done);
-          stream.off('close', done);
-          resolve();
-        };
-        stream.on('drain', done);
-        stream.on('close', done);
-      });
     try {
       for await (const chunk of answer.body) {
         parser.write(chunk as Buffer);
-        if (parseError || writeError) break;
-        if (waitFor) {
-          const stream = waitFor;
-          waitFor = undefined;
-          if (stream.writableNeedDrain && !stream.closed) await drained(stream);
-        }
+        if (parseError) break;
       }
-      if (!answer.body.complete && !parseError && !writeError) {
+      if (!answer.body.complete && !parseError) {
         throw Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' });
       }
-      if (!parseError && !writeError) parser.end();
+      if (!parseError) parser.end();
     } finally {
-      // Instances that arrived whole are filed even when a later one did not.
-      for (const out of open) {
-        if (out.writableEnded) continue;
-        cutShort.add(out);
-        out.destroy();
-      }
-      await Promise.all(written);
+      // An instance cut short is neither filed nor kept: the temp folder goes.
+      if (current) closeSync(current.fd);
     }
-    if (writeError) throw writeError;
     if (parseError) {
       const message = `DICOMweb: the WADO-RS answer for the ${describeTarget(target)} from ${settings.dicomweb.url} is incomplete: ${multipartProblem(parseError)} (${outcome.completed} instances filed before)`;
       throw failureBeforeRun('malformed', 'answer cut short', message, answer.command);
@@ -196,7 +164,6 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       : options.signal?.aborted ? failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived (${outcome.completed} instances filed before)`, outcome.command)
       : describeStreamFailure(err, settings, outcome.command, target);
   } finally {
-    for (const out of open) out.destroy();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
     outcome.elapsedMs = Date.now() - started;
   }
