@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultPromise } from 'execa' with { 'resolution-mode': 'import' };
 
-export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu';
+export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu' | 'dcmsend';
 
 /** Where to find a DCMTK binary: an explicit file (pypx's `executable`), a folder, or PATH. */
 export interface DcmtkLocation {

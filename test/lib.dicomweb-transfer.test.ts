@@ -73,7 +73,7 @@ describe('WADO-RS retrieve from a real Orthanc with its DICOMweb plugin', () => 
     const names = filesUnder(dataDir).map((f) => path.basename(f));
     assert.equal(names.filter((n) => n.endsWith('.dcm')).length, 6);
     for (const info of ['patient.info', 'study.info', 'series.info']) assert.ok(names.includes(info), `${info} written`);
-    assert.deepEqual(readdirSync(dataDir).filter((n) => n.startsWith('.wado-')), [], 'no temp folder left');
+    assert.deepEqual(readdirSync(path.join(dataDir, 'incoming')), [], 'no temp folder left');
   });
 
   it('gets a series: exactly the instances Orthanc holds in it', async () => {
@@ -117,7 +117,8 @@ describe('WADO-RS answers that break off', () => {
       assert.match(outcome.error.message, /study .* (failed|is incomplete)/);
       const filed = filesUnder(dataDir).filter((f) => f.endsWith('.dcm')).map((f) => path.basename(f)).sort();
       assert.deepEqual(filed, [`00001-${(one as SampleInstance).sopInstanceUID}.dcm`, `00002-${(two as SampleInstance).sopInstanceUID}.dcm`]);
-      assert.deepEqual(readdirSync(dataDir).filter((n) => n.startsWith('.wado-') || n === 'quarantine'), [], 'the partial instance is neither kept nor quarantined');
+      assert.deepEqual(readdirSync(path.join(dataDir, 'incoming')), [], 'the partial instance is not kept');
+      assert.equal(readdirSync(dataDir).includes('quarantine'), false, 'nor quarantined');
     } finally {
       await stub.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -78,8 +78,8 @@ describe('STOW-RS batches and answers', () => {
     const files = ['1.1', '1.2', '1.3', '1.4'].map((uid) => ({ path: `/f/${uid}`, size: 1, SOPInstanceUID: uid }));
     assert.deepEqual(readStowAnswer(answer, files), [
       { path: '/f/1.1', SOPInstanceUID: '1.1', status: 'sent' },
-      { path: '/f/1.2', SOPInstanceUID: '1.2', status: 'warning', reason: 'Coercion of data elements (0xB000)' },
-      { path: '/f/1.3', SOPInstanceUID: '1.3', status: 'failed', reason: 'Transfer Syntax not supported (0xC122)' },
+      { path: '/f/1.2', SOPInstanceUID: '1.2', status: 'warning', reason: 'Coercion of data elements (0xB000)', code: '0xb000' },
+      { path: '/f/1.3', SOPInstanceUID: '1.3', status: 'failed', reason: 'the service refused to store it: Transfer Syntax not supported (0xC122)', code: '0xc122' },
       { path: '/f/1.4', SOPInstanceUID: '1.4', status: 'failed', reason: 'the service\'s answer does not mention this instance' },
     ]);
   });

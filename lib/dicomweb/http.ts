@@ -32,6 +32,10 @@ export interface HttpRequest {
   signal?: AbortSignal;
   /** Answers with these statuses come back to the caller instead of failing (STOW's 409 carries its reasons). */
   accept?: number[];
+  /** Tries after a 5xx or a failed connection; the settings' retries when absent. */
+  retries?: number;
+  /** First wait before trying again, doubled each time; 1 s when absent, as px-send's. */
+  retryDelayMs?: number;
 }
 
 export interface HttpAnswer {
@@ -77,7 +81,8 @@ export function authorizationHeader(settings: DicomwebSettings): string | undefi
   return undefined;
 }
 
-const RETRY_BASE_MS = 500;
+const RETRY_DELAY_MS = 1000;
+const MAX_RETRY_DELAY_MS = 30000;
 const MAX_REDIRECTS = 5;
 /** A JSON answer larger than this is refused rather than read into memory. */
 const MAX_TEXT_BYTES = 512 * 1024 * 1024;
@@ -155,7 +160,8 @@ async function follow(settings: DicomwebPacs, request: HttpRequest, url: URL, he
 
 /**
  * Sends one request; an answer outside 2xx (and `accept`) becomes a PacsError. 5xx answers and
- * connections that fail are tried again `retries` times, waiting 0.5 s, 1 s, 2 s ... between tries.
+ * connections that fail are tried again `retries` times, waiting 1 s, 2 s, 4 s ... (at most 30 s)
+ * between tries, as px-send does over DIMSE.
  */
 export async function dicomwebRequest(settings: DicomwebPacs, request: HttpRequest): Promise<HttpAnswer> {
   const url = new URL(settings.dicomweb.url + request.path);
@@ -164,8 +170,10 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
   const headers: Record<string, string> = { ...request.headers };
   const authorization = authorizationHeader(settings.dicomweb);
   if (authorization) headers.authorization = authorization;
+  const retries = request.retries ?? settings.dicomweb.retries;
+  const pause = (attempt: number) => wait(Math.min((request.retryDelayMs ?? RETRY_DELAY_MS) * 2 ** attempt, MAX_RETRY_DELAY_MS), request.signal);
   for (let attempt = 0; ; attempt++) {
-    const last = attempt >= settings.dicomweb.retries;
+    const last = attempt >= retries;
     let response: IncomingMessage;
     try {
       if (request.signal?.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
@@ -173,7 +181,7 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
     } catch (err) {
       const error = describeConnectionFailure(err, settings, command, request.what);
       if (last || ['aborted', 'tls', 'unknown-host', 'bad-input', 'timeout'].includes(error.kind) || /redirect/.test(error.reason)) throw error;
-      await wait(RETRY_BASE_MS * 2 ** attempt, request.signal);
+      await pause(attempt);
       continue;
     }
     const status = response.statusCode ?? 0;
@@ -191,7 +199,7 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
     }
     const detail = await answerExcerpt(response);
     if (status >= 500 && !last) {
-      await wait(RETRY_BASE_MS * 2 ** attempt, request.signal);
+      await pause(attempt);
       continue;
     }
     throw describeHttpStatus(status, response.statusMessage ?? '', detail, settings, command, request.what, attempt + 1);

@@ -12,6 +12,9 @@ export interface StowOptions {
   /** ... and at most this many files. Default 200. */
   batchFiles?: number;
   signal?: AbortSignal;
+  /** Tries after a 5xx or a failed connection (px-send's retries); the PACS settings' when absent. */
+  retries?: number;
+  retryDelayMs?: number;
   /** After each batch's answer: the files it decided. */
   onBatch?: (files: StowFileResult[]) => void;
 }
@@ -27,6 +30,8 @@ export interface StowFileResult {
   status: StowFileStatus;
   /** Why it failed or was stored with a warning, in the service's words. */
   reason?: string;
+  /** The status the service gave, e.g. "0xc122". */
+  code?: string;
 }
 
 export interface StowOutcome {
@@ -104,6 +109,10 @@ const STATUS_WORDS: Record<number, string> = {
   0xb007: 'Data set does not match SOP Class',
 };
 
+function statusCode(code: unknown): string | undefined {
+  return typeof code === 'number' ? `0x${code.toString(16).padStart(4, '0')}` : undefined;
+}
+
 function statusWords(code: unknown): string {
   if (typeof code !== 'number') return 'no reason given';
   const hex = `0x${code.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -132,11 +141,14 @@ export function readStowAnswer(answer: unknown, files: readonly StowFile[]): Sto
     const uid = first(item, '00081155');
     if (typeof uid !== 'string') continue;
     const warning = first(item, '00081196');
-    decided.set(uid.trim(), warning === undefined ? { status: 'sent' } : { status: 'warning', reason: statusWords(warning) });
+    decided.set(uid.trim(), warning === undefined ? { status: 'sent' } : { status: 'warning', reason: statusWords(warning), code: statusCode(warning) });
   }
   for (const item of items(dataset, '00081198')) {
     const uid = first(item, '00081155');
-    if (typeof uid === 'string') decided.set(uid.trim(), { status: 'failed', reason: statusWords(first(item, '00081197')) });
+    if (typeof uid === 'string') {
+      const code = first(item, '00081197');
+      decided.set(uid.trim(), { status: 'failed', reason: `the service refused to store it: ${statusWords(code)}`, code: statusCode(code) });
+    }
   }
   const generalWarning = first(dataset, '00081196');
   return files.map((file) => {
@@ -192,6 +204,8 @@ export async function stowFiles(settings: DicomwebPacs, paths: readonly string[]
         what: `a STOW-RS request of ${batch.length} instance${batch.length === 1 ? '' : 's'} (${body.length} bytes)`,
         signal: options.signal,
         accept: [409],
+        retries: options.retries,
+        retryDelayMs: options.retryDelayMs,
       });
       const text = await answer.text();
       let json: unknown = {};

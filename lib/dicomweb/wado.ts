@@ -78,9 +78,9 @@ function multipartProblem(error: MultipartError): string {
 }
 
 /**
- * WADO-RS retrieve into `dataDir`. Each part goes to its own file in a temp folder beside the data
- * (same file system, so filing is a rename), with backpressure: the next bytes are read from the
- * network only once the disk has taken the last ones.
+ * WADO-RS retrieve into `dataDir`. Each part goes to its own file in a temp folder under
+ * <dataDir>/incoming (same file system, so filing is a rename), with backpressure: the next bytes
+ * are read from the network only once the disk has taken the last ones.
  */
 export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, options: RetrieveOptions): Promise<RetrieveOutcome> {
   const started = Date.now();
@@ -89,8 +89,9 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
   try {
     const route = wadoPath(target);
     const dataDir = path.resolve(options.dataDir);
-    mkdirSync(dataDir, { recursive: true });
-    tempDir = await mkdtemp(path.join(dataDir, '.wado-'));
+    const incoming = path.join(dataDir, 'incoming');
+    mkdirSync(incoming, { recursive: true });
+    tempDir = await mkdtemp(path.join(incoming, '.wado-'));
     const answer = await dicomwebRequest(settings, { path: route, headers: { accept: WADO_ACCEPT }, what: `the ${describeTarget(target)}`, signal: options.signal });
     outcome.command = answer.command;
     const contentType = answer.header('content-type') ?? '';
