@@ -1,19 +1,17 @@
 // DICOMweb side by side with curl, the least a user could run instead, in one run:
 // - px-find over QIDO-RS in a running Node-RED, 10,000 series, against curl fetching the same JSON;
-// - a WADO-RS retrieve of a 1,000-instance study filed into pypx's layout, against curl writing the
-//   same multipart answer to one file.
+// - px-get over WADO-RS in a running Node-RED, a 1,000-instance study filed into pypx's layout and
+//   announced instance by instance, against curl writing the same multipart answer to one file.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { wadoRetrieve } from '../lib/dicomweb/wado';
 import { WADO_ACCEPT } from '../lib/dicomweb/wado';
+import type { MovePayload } from '../lib/move';
 import { buildQidoPath } from '../lib/dicomweb/qido';
-import type { DicomwebPacs } from '../lib/dicomweb/http';
 import { buildFindQuery } from '../lib/query';
 import type { PypxResult, PypxRecord } from '../lib/result';
-import { validatePacsSettings } from '../lib/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
@@ -89,7 +87,16 @@ export async function benchWado(): Promise<Figure[]> {
         yield instance.bytes;
       }
     })(), 4);
-    const settings = validatePacsSettings({ protocol: 'dicomweb', url: orthanc.dicomwebUrl, user: USER, password: PASSWORD, timeout: 600 }) as DicomwebPacs;
+    const dataDir = path.join(work, 'data');
+    await helper.load(nodeModules('px-pacs', 'px-get'), onTab([
+      { id: 'pacs', type: 'px-pacs', protocol: 'dicomweb', url: orthanc.dicomwebUrl, timeout: 600 },
+      { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, wires: [['filed'], ['done']] },
+      { id: 'filed', type: 'helper' },
+      { id: 'done', type: 'helper' },
+    ]), { pacs: { user: USER, password: PASSWORD } });
+    let filed = 0;
+    (helper.getNode('filed') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => filed++);
+    withoutTestSpies();
     const url = `${orthanc.dicomwebUrl}/studies/${study}`;
     const curlAlone = async () => {
       const file = path.join(work, 'answer.multipart');
@@ -98,13 +105,14 @@ export async function benchWado(): Promise<Figure[]> {
       return ms;
     };
     const retrieve = async () => {
-      const dataDir = path.join(work, 'data');
-      let filed = 0;
+      filed = 0;
       const ms = await timed(async () => {
-        const outcome = await wadoRetrieve(settings, { StudyInstanceUID: study }, { dataDir, onInstance: () => filed++ });
-        if (outcome.error) throw outcome.error;
+        const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
+        helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study } } as NodeMessage);
+        const msg = await done;
+        if (msg.payload.status !== 'success') throw new Error(`px-get over WADO-RS failed: ${msg.payload.data}`);
       });
-      if (filed !== INSTANCES) throw new Error(`WADO-RS filed ${filed} instances, not ${INSTANCES}`);
+      if (filed !== INSTANCES) throw new Error(`px-get announced ${filed} instances, not ${INSTANCES}`);
       await rm(dataDir, { recursive: true, force: true });
       return ms;
     };
@@ -119,14 +127,15 @@ export async function benchWado(): Promise<Figure[]> {
       curlMs.push(alone);
       pxMs.push(px);
       ratios.push(px / alone);
-      process.stderr.write(`  WADO-RS ${INSTANCES} instances ${i + 1}/5: curl ${alone.toFixed(0)} ms, retrieve and file ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
+      process.stderr.write(`  WADO-RS ${INSTANCES} instances ${i + 1}/5: curl ${alone.toFixed(0)} ms, px-get ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
     }
     return [
-      { name: `WADO-RS ${INSTANCES}-instance study: retrieve and file / curl to one file`, value: median(ratios), unit: 'ratio', target: 1.2, better: 'lower' },
+      { name: `WADO-RS ${INSTANCES}-instance study: px-get / curl to one file`, value: median(ratios), unit: 'ratio', target: 1.2, better: 'lower' },
       { name: `WADO-RS ${INSTANCES}-instance study: curl`, value: median(curlMs), unit: 'ms' },
-      { name: `WADO-RS ${INSTANCES}-instance study: retrieve and file`, value: median(pxMs), unit: 'ms' },
+      { name: `WADO-RS ${INSTANCES}-instance study: px-get in Node-RED`, value: median(pxMs), unit: 'ms' },
     ];
   } finally {
+    await helper.unload();
     await orthanc.stop();
     await rm(work, { recursive: true, force: true });
   }

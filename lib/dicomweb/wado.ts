@@ -144,13 +144,32 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       },
     });
     try {
-      for await (const chunk of answer.body) {
-        parser.write(chunk as Buffer);
-        if (parseError) break;
-      }
-      if (!answer.body.complete && !parseError) {
-        throw Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' });
-      }
+      // 'data' events, not an async iterator: every chunk is handled synchronously as it comes, so no
+      // promise per chunk, and the socket is not read again before the disk has taken the last chunk.
+      await new Promise<void>((resolve, reject) => {
+        const body = answer.body;
+        body.on('data', (chunk: Buffer) => {
+          try {
+            parser.write(chunk);
+          } catch (err) {
+            body.destroy();
+            return reject(err);
+          }
+          if (parseError) {
+            body.destroy();
+            resolve();
+          }
+        });
+        body.once('end', () => {
+          if (!body.complete) return reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+          resolve();
+        });
+        body.once('error', reject);
+        body.once('aborted', () => reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' })));
+        body.once('close', () => {
+          if (!body.complete && !parseError) reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+        });
+      });
       if (!parseError) parser.end();
     } finally {
       // An instance cut short is neither filed nor kept: the temp folder goes.
