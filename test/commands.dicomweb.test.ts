@@ -1,9 +1,12 @@
 // The commands and the module API against a DICOMweb service: --url and the credentials, url and credentials keys.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { echo, find, move } from '../lib';
-import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
+import { echo, find, get, move, send } from '../lib';
+import { generateSampleInstances, SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { useOrthanc } from './support/pacs';
 
 const BIN = path.resolve(__dirname, '..', 'bin');
@@ -54,5 +57,28 @@ describe('pypx commands and module over DICOMweb', function () {
     const moved = await move({ ...settings, StudyInstanceUID: '1.2.3' });
     assert.equal(moved.status, 'error');
     assert.match(moved.data, /DICOMweb has no move/);
+  });
+
+  it('px-get --url files a series and px-send --url sends a folder; get() and send() do the same from a script', async () => {
+    const work = await mkdtemp(path.join(os.tmpdir(), 'pypx-commands-web-'));
+    try {
+      const written = await writeSampleInstances(path.join(work, 'out'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 3, seed: 'commands-web-send' });
+      const credentials = ['--url', url(), '--user', 'chips', '--password', 'pa ss'];
+      const sent = await px('px-send', [...credentials, path.join(work, 'out')]);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.deepEqual((({ status, sent: n, failed }) => ({ status, n, failed }))(JSON.parse(sent.stdout) as { status: string; sent: number; failed: number }), { status: 'success', n: 3, failed: 0 });
+      const first = written[0] as { studyInstanceUID: string; seriesInstanceUID: string };
+      const got = await px('px-get', [...credentials, '-d', path.join(work, 'in'), '--seriesUID', first.seriesInstanceUID]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal((JSON.parse(got.stdout) as { completed: number }).completed, 3);
+      const settings = { protocol: 'dicomweb', url: url(), user: 'chips', password: 'pa ss' };
+      const again = await get({ ...settings, StudyInstanceUID: first.studyInstanceUID }, { dataDir: path.join(work, 'module') });
+      assert.deepEqual([again.status, again.completed], ['success', 3]);
+      assert.ok(readdirSync(path.join(work, 'module')).some((name) => name.startsWith('PX0001-')));
+      const resent = await send(settings, path.join(work, 'out'));
+      assert.deepEqual([resent.status, resent.sent], ['success', 3]);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });

@@ -126,6 +126,36 @@ describe('WADO-RS answers that break off', () => {
   });
 });
 
+describe('WADO-RS stopped midway', () => {
+  it('stops when the node closes (its signal aborts): what arrived whole stays filed, the rest is dropped, nothing waits', async () => {
+    const [one, two] = [...generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2, seed: 'stop' })] as SampleInstance[];
+    const boundary = 'stop-here';
+    const part = (bytes: Buffer) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), bytes, Buffer.from('\r\n')]);
+    // One instance whole, half of the next, then silence: a slow service.
+    const stub = await startHttpStub((_request, response) => {
+      response.writeHead(200, { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+      response.write(Buffer.concat([part((one as SampleInstance).bytes), part((two as SampleInstance).bytes).subarray(0, 300)]));
+    });
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-wado-stop-'));
+    const controller = new AbortController();
+    try {
+      const outcome = await wadoRetrieve(web(`${stub.url}/dicom-web`, { retries: 0 }), { StudyInstanceUID: (one as SampleInstance).studyInstanceUID }, {
+        dataDir,
+        signal: controller.signal,
+        onInstance: () => setTimeout(() => controller.abort(), 50),
+      });
+      assert.equal(outcome.completed, 1);
+      assert.equal(outcome.error?.kind, 'aborted');
+      assert.match(outcome.error?.message ?? '', /stopped while the study .* arrived \(1 instances filed before\)/);
+      assert.deepEqual(filesUnder(dataDir).filter((f) => f.endsWith('.dcm')).map((f) => path.basename(f)), [`00001-${(one as SampleInstance).sopInstanceUID}.dcm`]);
+      assert.deepEqual(readdirSync(path.join(dataDir, 'incoming')), []);
+    } finally {
+      await stub.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('WADO-RS of a 2 GB study, never held in memory', function () {
   this.timeout(300000);
   const pacs = useOrthanc({ dicomweb: true, users: USERS });
