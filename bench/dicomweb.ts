@@ -34,6 +34,28 @@ function curl(url: string, accept: string, output: string): Promise<void> {
   });
 }
 
+/** One warm-up each, then five runs side by side; the median ratio against its target, and each side's median. */
+async function sideBySide(what: string, node: string, target: number, curlAlone: () => Promise<number>, px: () => Promise<number>): Promise<Figure[]> {
+  await curlAlone();
+  await px();
+  const ratios: number[] = [];
+  const curlMs: number[] = [];
+  const pxMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const alone = await curlAlone();
+    const ours = await px();
+    curlMs.push(alone);
+    pxMs.push(ours);
+    ratios.push(ours / alone);
+    process.stderr.write(`  ${what} ${i + 1}/5: curl ${alone.toFixed(0)} ms, ${node} ${ours.toFixed(0)} ms, ratio ${(ours / alone).toFixed(2)}\n`);
+  }
+  return [
+    { name: `${what}: ${node} / curl`, value: median(ratios), unit: 'ratio', target, better: 'lower' },
+    { name: `${what}: curl`, value: median(curlMs), unit: 'ms' },
+    { name: `${what}: ${node} in Node-RED`, value: median(pxMs), unit: 'ms' },
+  ];
+}
+
 export async function benchQido(): Promise<Figure[]> {
   const orthanc = await orthancWithSeries({ dicomweb: true, users: { [USER]: PASSWORD } });
   try {
@@ -52,24 +74,7 @@ export async function benchQido(): Promise<Figure[]> {
       if (msg.payload.data.length !== SERIES) throw new Error(`px-find over QIDO-RS returned ${msg.payload.data.length} records, not ${SERIES}: ${JSON.stringify(msg.payload).slice(0, 300)}`);
     });
     const curlAlone = () => timed(() => curl(query, 'application/dicom+json', '/dev/null'));
-    await curlAlone();
-    await pxFind();
-    const ratios: number[] = [];
-    const curlMs: number[] = [];
-    const pxMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const alone = await curlAlone();
-      const px = await pxFind();
-      curlMs.push(alone);
-      pxMs.push(px);
-      ratios.push(px / alone);
-      process.stderr.write(`  QIDO-RS ${SERIES} series ${i + 1}/5: curl ${alone.toFixed(0)} ms, px-find ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
-    }
-    return [
-      { name: `QIDO-RS ${SERIES} series: px-find / curl`, value: median(ratios), unit: 'ratio', target: 1.3, better: 'lower' },
-      { name: `QIDO-RS ${SERIES} series: curl`, value: median(curlMs), unit: 'ms' },
-      { name: `QIDO-RS ${SERIES} series: px-find in Node-RED`, value: median(pxMs), unit: 'ms' },
-    ];
+    return await sideBySide(`QIDO-RS ${SERIES} series`, 'px-find', 1.3, curlAlone, pxFind);
   } finally {
     await helper.unload();
     await orthanc.stop();
@@ -116,24 +121,7 @@ export async function benchWado(): Promise<Figure[]> {
       await rm(dataDir, { recursive: true, force: true });
       return ms;
     };
-    await curlAlone();
-    await retrieve();
-    const ratios: number[] = [];
-    const curlMs: number[] = [];
-    const pxMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const alone = await curlAlone();
-      const px = await retrieve();
-      curlMs.push(alone);
-      pxMs.push(px);
-      ratios.push(px / alone);
-      process.stderr.write(`  WADO-RS ${INSTANCES} instances ${i + 1}/5: curl ${alone.toFixed(0)} ms, px-get ${px.toFixed(0)} ms, ratio ${(px / alone).toFixed(2)}\n`);
-    }
-    return [
-      { name: `WADO-RS ${INSTANCES}-instance study: px-get / curl to one file`, value: median(ratios), unit: 'ratio', target: 1.2, better: 'lower' },
-      { name: `WADO-RS ${INSTANCES}-instance study: curl`, value: median(curlMs), unit: 'ms' },
-      { name: `WADO-RS ${INSTANCES}-instance study: px-get in Node-RED`, value: median(pxMs), unit: 'ms' },
-    ];
+    return await sideBySide(`WADO-RS ${INSTANCES}-instance study`, 'px-get', 1.2, curlAlone, retrieve);
   } finally {
     await helper.unload();
     await orthanc.stop();
