@@ -1,5 +1,5 @@
 import type { DcmtkLocation } from './dcmtk';
-import { checkDicomwebSettings, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
+import { checkDicomwebSettings, credentialsKeptHome, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
 export interface PacsSettings extends DcmtkLocation {
@@ -170,7 +170,8 @@ export function mergePacsOverrides(base: Record<string, unknown>, overrides: unk
       `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout, protocol, url, user, password, token, retries)`,
     ]);
   }
-  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
+  const given = canonicalSettingKeys(overrides as Record<string, unknown>);
+  return validatePacsSettings({ ...canonicalSettingKeys(base), ...given, ...credentialsKeptHome(base, given) });
 }
 
 /** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */

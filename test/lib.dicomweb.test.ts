@@ -12,7 +12,7 @@ import { batchFiles, readStowAnswer } from '../lib/dicomweb/stow';
 import { buildFindQuery } from '../lib/query';
 import type { PypxRecord } from '../lib/result';
 import { runMove } from '../lib/move';
-import { SettingsError, validatePacsSettings } from '../lib/settings';
+import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/settings';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
@@ -40,6 +40,18 @@ describe('DICOMweb settings', () => {
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', token: 'Bearer abc' }), /without "Bearer"/);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', retries: 11 }), /retries must be a whole number from 0 to 10/);
     assert.throws(() => validatePacsSettings({ protocol: 'http', url: 'https://x/y' }), (err: SettingsError) => /protocol must be one of dimse, dicomweb/.test(err.message));
+  });
+});
+
+describe('DICOMweb settings from a message', () => {
+  const base = { protocol: 'dicomweb', url: 'https://pacs.example.org/dicom-web', user: 'svc', password: 'secret' };
+  it('sends the config\'s credentials only to the config\'s own service, never to a URL a message chose', () => {
+    const elsewhere = mergePacsOverrides(base, { url: 'https://collector.example.net/dicom-web' });
+    assert.deepEqual(elsewhere.dicomweb, { url: 'https://collector.example.net/dicom-web', retries: 2 });
+    const ownCredentials = mergePacsOverrides(base, { url: 'https://other.example.net/dicomweb', token: 'theirs' });
+    assert.deepEqual(ownCredentials.dicomweb, { url: 'https://other.example.net/dicomweb', token: 'theirs', retries: 2 });
+    const samePlace = mergePacsOverrides(base, { url: 'https://pacs.example.org/other-root', retries: 0 });
+    assert.deepEqual(samePlace.dicomweb, { url: 'https://pacs.example.org/other-root', user: 'svc', password: 'secret', retries: 0 });
   });
 });
 
