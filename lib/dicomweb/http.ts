@@ -109,8 +109,13 @@ function exchange(url: URL, method: string, headers: Record<string, string>, bod
     const request = (url.protocol === 'https:' ? https : http).request(url, { method, headers, agent, signal });
     // Bounds the connection and every wait for data, the response body's included.
     request.setTimeout(timeoutMs, () => request.destroy(new IdleTimeout(`no data for ${timeoutMs} ms`)));
-    request.once('error', reject);
-    request.once('response', resolve);
+    // Errors after the response has come (a timeout, a reset) reach whoever reads the body; these
+    // listeners only keep an error nobody waits for from becoming an uncaught exception.
+    request.on('error', (err) => reject(err));
+    request.once('response', (response) => {
+      response.on('error', () => undefined);
+      resolve(response);
+    });
     if (!body) return void request.end();
     const source = Readable.from(body, { objectMode: false });
     source.once('error', (err) => request.destroy(err));
