@@ -251,3 +251,37 @@ describe('STOW-RS to a real Orthanc with its DICOMweb plugin', () => {
     assert.ok(outcome.files.every((f) => /^not stored: DICOMweb: .* refused user "bob" and its password \(HTTP 401/.test(f.reason ?? '')));
   });
 });
+
+describe('STOW-RS answers that refuse part of a send', () => {
+  it('tells each file\'s fate from the answer, and a batch refused as too large fails with the files not yet stored', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'pypx-stow-partial-'));
+    const written = await writeSampleInstances(folder, { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 4, seed: 'stow-partial' });
+    const uids = written.map((w) => w.sopInstanceUID);
+    let batch = 0;
+    // First batch: one stored, one refused (0xC122); the second batch: 413.
+    const stub = await startHttpStub((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        batch++;
+        if (batch > 1) return void response.writeHead(413, 'Payload Too Large').end();
+        const sent = (uid: string) => ({ '00081155': { vr: 'UI', Value: [uid] } });
+        response.writeHead(202, { 'content-type': 'application/dicom+json' }).end(JSON.stringify({
+          '00081199': { vr: 'SQ', Value: [sent(uids[0] as string)] },
+          '00081198': { vr: 'SQ', Value: [{ ...sent(uids[1] as string), '00081197': { vr: 'US', Value: [0xc122] } }] },
+        }));
+      });
+    });
+    try {
+      const files = uids.map((uid) => path.join(folder, `${uid}.dcm`));
+      const outcome = await stowFiles(web(`${stub.url}/dicom-web`, { retries: 0 }), files, { batchFiles: 2 });
+      assert.deepEqual([outcome.sent, outcome.warning, outcome.failed], [1, 0, 3]);
+      assert.equal(outcome.error?.kind, 'too-large');
+      assert.deepEqual(outcome.files.map((f) => [f.SOPInstanceUID, f.status]), uids.map((uid, i) => [uid, i === 0 ? 'sent' : 'failed']));
+      assert.equal(outcome.files[1]?.reason, 'the service refused to store it: Transfer Syntax not supported (0xC122)');
+      assert.match(outcome.files[2]?.reason ?? '', /^not stored: DICOMweb: .* refused a STOW-RS request of 2 instances \(\d+ bytes\) as too large \(HTTP 413 Payload Too Large\): send smaller batches/);
+    } finally {
+      await stub.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
