@@ -3,7 +3,8 @@
 // - px-get over WADO-RS in a running Node-RED, a 1,000-instance study filed into pypx's layout and
 //   announced instance by instance, against curl writing the same multipart answer to one file.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
@@ -86,9 +87,11 @@ export async function benchWado(): Promise<Figure[]> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'pypx-bench-wado-'));
   try {
     let study = '';
+    let instanceBytes: Buffer = Buffer.alloc(0);
     await orthanc.upload((function* () {
       for (const instance of generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 10, instancesPerSeries: INSTANCES / 10, imageSize: 256, seed: 'bench-wado' })) {
         study = instance.studyInstanceUID;
+        instanceBytes = instance.bytes;
         yield instance.bytes;
       }
     })(), 4);
@@ -121,7 +124,18 @@ export async function benchWado(): Promise<Figure[]> {
       await rm(dataDir, { recursive: true, force: true });
       return ms;
     };
-    return await sideBySide(`WADO-RS ${INSTANCES}-instance study`, 'px-get', 1.2, curlAlone, retrieve);
+    const figures = await sideBySide(`WADO-RS ${INSTANCES}-instance study`, 'px-get', 1.2, curlAlone, retrieve);
+    // The floor for anything that keeps one file per instance: creating and writing the files alone.
+    const filesAlone: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const folder = path.join(work, `files-${i}`);
+      await mkdir(folder);
+      filesAlone.push(await timed(async () => {
+        for (let n = 0; n < INSTANCES; n++) writeFileSync(path.join(folder, `${n}.dcm`), instanceBytes);
+      }));
+      await rm(folder, { recursive: true, force: true });
+    }
+    return [...figures, { name: `WADO-RS ${INSTANCES}-instance study: writing ${INSTANCES} files of its size alone, no network`, value: median(filesAlone), unit: 'ms' }];
   } finally {
     await helper.unload();
     await orthanc.stop();
