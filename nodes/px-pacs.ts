@@ -26,7 +26,9 @@ interface PxPacsCredentials {
 /** The DICOMweb fields, only when the config says DICOMweb: a DIMSE config ignores them. */
 function webSettings(def: PxPacsDef, credentials: PxPacsCredentials = {}): Record<string, unknown> {
   if (def.protocol !== 'dicomweb') return {};
-  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token };
+  // tlsCa is the TLS fields' (a private CA for https too).
+  const { tlsCa } = def as { tlsCa?: string };
+  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token, tlsCa };
 }
 
 export = function register(RED: NodeAPI): void {
