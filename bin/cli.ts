@@ -1,5 +1,7 @@
 // What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
 // 0 (success), 1 (an error result), 2 (bad usage).
+import { PacsError } from '../lib/errors';
+import { type MoveRequest, parseMoveRequests } from '../lib/move';
 import type { PypxResult } from '../lib/result';
 import { type PacsSettings, SettingsError, validatePacsSettings } from '../lib/settings';
 
@@ -164,4 +166,25 @@ export async function main(command: CommandDefinition, argv = process.argv.slice
     process.stderr.write(`${command.name}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   }
+}
+
+/** px-move's UID flags, shared by px-get. */
+export const UID_FLAGS: FlagSpec[] = [
+  { name: 'studyUID', alias: 'StudyInstanceUID', value: 'UID', help: 'Study Instance UID' },
+  { name: 'seriesUID', alias: 'SeriesInstanceUID', value: 'UID', help: 'Series Instance UID' },
+  { name: 'instanceUID', alias: 'SOPInstanceUID', value: 'UID', help: 'SOP Instance UID: one instance' },
+];
+
+/** The one retrieve the UID flags ask for; a missing or malformed UID is bad usage. */
+export function requestFromUidFlags(flags: Flags): MoveRequest {
+  const uids = { StudyInstanceUID: flags.studyUID, SeriesInstanceUID: flags.seriesUID, SOPInstanceUID: flags.instanceUID };
+  if (!Object.values(uids).some(Boolean)) throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
+  try {
+    const [request] = parseMoveRequests(uids, 'the UID flags');
+    if (request) return request;
+  } catch (err) {
+    if (err instanceof PacsError) throw new UsageError(err.message);
+    throw err;
+  }
+  throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
 }

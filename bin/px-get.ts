@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { getPayload, runGet } from '../lib/get';
-import { parseMoveRequests } from '../lib/move';
-import { PacsError } from '../lib/errors';
-import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
+import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
 
 void main({
   name: 'px-get',
@@ -15,25 +13,13 @@ void main({
   flags: [
     ...PACS_FLAGS,
     { name: 'dataDir', alias: 'd', value: 'DATADIR', help: 'where to file the instances (required)' },
-    { name: 'studyUID', alias: 'StudyInstanceUID', value: 'UID', help: 'Study Instance UID' },
-    { name: 'seriesUID', alias: 'SeriesInstanceUID', value: 'UID', help: 'Series Instance UID' },
-    { name: 'instanceUID', alias: 'SOPInstanceUID', value: 'UID', help: 'SOP Instance UID: retrieve one instance' },
+    ...UID_FLAGS,
   ],
   footer: 'example: px-get --aet CHIPS --aec ORTHANC --serverIP 127.0.0.1 --serverPort 4242 -d /data/pypx --seriesUID 1.3.12.2.1107.5.2.32.35235.2012041417312491079284166.0.0.0',
   run: async ({ flags }) => {
     const settings = pacsSettingsFromFlags(flags);
     if (typeof flags.dataDir !== 'string' || !flags.dataDir.trim()) throw new UsageError('-d DATADIR is required');
-    const uids = { StudyInstanceUID: flags.studyUID, SeriesInstanceUID: flags.seriesUID, SOPInstanceUID: flags.instanceUID };
-    if (!Object.values(uids).some(Boolean)) throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
-    let request;
-    try {
-      [request] = parseMoveRequests(uids, 'the UID flags');
-    } catch (err) {
-      if (err instanceof PacsError) throw new UsageError(err.message);
-      throw err;
-    }
-    if (!request) throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
-    const outcome = await runGet(settings, request, { dataDir: flags.dataDir });
+    const outcome = await runGet(settings, requestFromUidFlags(flags), { dataDir: flags.dataDir });
     return { result: getPayload(outcome), error: outcome.error };
   },
 });

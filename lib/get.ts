@@ -1,5 +1,6 @@
 // C-GET with getscu: the PACS sends the instances back on our own association (no AE registration,
-// no inbound port). Each instance getscu stores is filed at once with px-listen's filing code.
+// no inbound port). Each instance getscu stores is filed with px-listen's filing code as soon as getscu
+// has answered its C-STORE.
 //
 // Where an instance cannot come uncompressed (the PACS holds it compressed and cannot transcode),
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
@@ -12,6 +13,7 @@ import { runDcmtk } from './dcmtk';
 import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
@@ -28,6 +30,8 @@ export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy',
 const UIDS_PER_GET = 50;
 /** A preference that brings nothing this many times in a row is given up for the rest. */
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
+/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
+const KNOWN_FOLDERS_KEPT = 10000;
 
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
@@ -160,6 +164,7 @@ class Retrieve {
   private readonly dirs: FilingDirs;
   /** Instances getscu has written and answered in the current run, and how many of them are filed. */
   private answered = 0;
+  private collected = 0;
   private filedThisRun = 0;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
@@ -204,10 +209,14 @@ class Retrieve {
         return true;
       }
       const kept = quarantine(full, this.options.dataDir);
-      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[A-Z]{2}\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
+      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
     }
     this.filedThisRun++;
+    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
+      this.dirs.knownDirs.clear();
+      this.dirs.knownInfo.clear();
+    }
     const { payload } = fileReceivedInstance(full, read.header, this.dirs);
     this.received.add(read.header.SOPInstanceUID);
     this.series.add(payload);
@@ -223,20 +232,29 @@ class Retrieve {
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
     this.answered = 0;
+    this.collected = 0;
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const reader = new GetLogReader({
       stored: (file) => this.file(file),
       answered: () => {
-        this.answered++;
-        this.collectAnswered();
-        progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+        // One look at the folder per chunk of getscu's output, however many answers it holds.
+        if (this.answered++ === this.collected) {
+          queueMicrotask(() => {
+            this.collected = this.answered;
+            this.collectAnswered();
+            progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+          });
+        }
       },
       progress,
     });
     const run = await runQueued(
       this.options.queue,
-      (signal) => runDcmtk('getscu', args, { dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false, onLine: (line) => reader.read(line) }),
+      async (signal) => runDcmtk('getscu', args, {
+        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+      }),
       this.options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
@@ -279,7 +297,7 @@ async function listInstances(settings: PacsSettings, request: MoveRequest, optio
  * After a C-GET that ended early: the instances not received, by lists of UIDs, first uncompressed
  * (skipping those known to fail), then each compressed preference for what still fails.
  */
-async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pass, settings: PacsSettings, options: GetOptions): Promise<{ hard: Map<string, string>; error?: PacsError; commands: string[] }> {
+async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pass, settings: PacsSettings, options: GetOptions): Promise<{ hard: Map<string, string>; error?: PacsError; commands: string[]; listed?: number }> {
   const hard = new Map<string, string>();
   const commands: string[] = [];
   const firstReason = `${settings.aec} answered the C-GET with ${statusWords(first)}`;
@@ -315,11 +333,17 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
     for (const uid of [...hard.keys()]) if (retrieve.received.has(uid)) hard.delete(uid);
     if (!hard.size || options.signal?.aborted) break;
   }
-  return { hard, commands };
+  return { hard, commands, listed: listed?.length };
 }
 
 function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
   return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
+}
+
+/** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
+export function refuseGetOverTls(settings: PacsSettings): void {
+  if (!(settings as { tls?: unknown }).tls) return;
+  throw failureBeforeRun('bad-input', 'no C-GET over TLS', "getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear. Retrieve with px-move into a px-listen, or use a PACS config without TLS if the PACS also accepts plain DICOM");
 }
 
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
@@ -330,6 +354,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
   let tmpDir: string | undefined;
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    refuseGetOverTls(settings);
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
@@ -343,6 +368,12 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
     const failures = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
+    if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
+      // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
+      const message = `getscu: ${settings.aec} at ${settings.host}:${settings.port} answered the C-GET of ${describeRequest(request)} with ${statusWords(first)}, and lists no instance under it: check the UIDs`;
+      const result: PypxResult<string> = { status: 'error', command: first.command, data: [message, ...first.reader.log].join('\n') };
+      return outcomeOf(request, retrieve, started, result, [], warning, new PacsError('dicom-status', (first.reader.statusName ?? final?.text ?? 'failed').replace(/^Failed: /, '').slice(0, 20), message, result));
+    }
     const command = [first.command, ...rest.commands].join('\n');
     const error = rest.error ?? first.error;
     if (!failures.length && !error) return outcomeOf(request, retrieve, started, { status: 'success', command, data: '' }, [], warning);

@@ -10,6 +10,8 @@ import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
+import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
 import { buildTimeoutArgs, describeType, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
@@ -35,6 +37,8 @@ export interface SendOptions {
   retryDelayMs?: number;
   /** Files done (stored or failed) so far, of the total. */
   onProgress?: (done: number, total: number) => void;
+  /** DICOM over TLS: storescu's TLS arguments (dcmsend has no TLS); storescu then sends instead of dcmsend. */
+  tls?: StorescuTls;
 }
 
 export interface SendOutcome {
@@ -200,14 +204,18 @@ function badFilesIn(log: string[]): Map<string, string> {
   return bad;
 }
 
-interface BatchResult {
+/** What one association (one dcmsend or storescu run) did with its files. */
+export interface BatchResult {
   sent: number;
   warning: number;
   failures: SendFailure[];
-  /** The association could not be made or was lost: the batch may be sent again. */
+  /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
   connectionError?: PacsError;
+  unsent?: string[];
   command: string;
 }
+
+type BatchSender = (files: string[], done: (n: number) => void) => Promise<BatchResult>;
 
 async function sendBatch(settings: PacsSettings, files: string[], options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-'));
@@ -218,8 +226,9 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
   try {
     const run: RunResult = await runQueued(
       options.queue,
-      (signal) => runDcmtk('dcmsend', [...args, ...files], {
+      async (signal) => runDcmtk('dcmsend', [...args, ...files], {
         dcmtkDir: settings.dcmtkDir,
+        runUnder: await dieWithThisProcess(),
         signal,
         idleTimeoutMs: settings.timeout * 1000 + 5000,
         buffer: false,
@@ -275,21 +284,75 @@ function isRetryable(error: PacsError): boolean {
   return error.kind === 'refused' || error.kind === 'timeout' || error.kind === 'failed';
 }
 
-/** A batch, sent again after connection failures while retries last. */
-async function sendWithRetries(settings: PacsSettings, files: string[], options: SendOptions, progress: { add(n: number): void; back(n: number): void }): Promise<BatchResult> {
+/** A batch, what of it the connection lost sent again while retries last, waiting longer each time. */
+async function sendWithRetries(files: string[], send: BatchSender, options: SendOptions, progress: { add(n: number): void; back(n: number): void }): Promise<BatchResult> {
   const retries = Math.max(0, Math.floor(options.retries ?? 0));
   let delay = options.retryDelayMs ?? 1000;
+  const sum: BatchResult = { sent: 0, warning: 0, failures: [], command: '' };
+  const commands: string[] = [];
+  let pending = files;
   for (let attempt = 0; ; attempt++) {
     let counted = 0;
-    const result = await sendBatch(settings, files, options, (n) => {
+    const result = await send(pending, (n) => {
       counted += n;
       progress.add(n);
     });
-    if (!result.connectionError || !isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return result;
-    progress.back(counted);
+    commands.push(result.command);
+    sum.sent += result.sent;
+    sum.warning += result.warning;
+    sum.failures.push(...result.failures);
+    sum.command = commands.join('\n');
+    if (!result.connectionError) return sum;
+    const unsent = result.unsent ?? pending;
+    if (!isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return { ...sum, connectionError: result.connectionError, unsent };
+    // What was answered before the connection went stays counted; what is sent again counts again.
+    progress.back(counted - (pending.length - unsent.length));
+    pending = unsent;
     await sleep(delay, options.signal);
     delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
   }
+}
+
+/** Files in groups of one association each: a bounded number of files, and of path bytes on the command line. */
+function batchesOf(files: string[]): string[][] {
+  const batches: string[][] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const last = batches[batches.length - 1];
+    if (!last || last.length >= FILES_PER_ASSOCIATION || bytes + file.length > PATH_BYTES_PER_ASSOCIATION) {
+      batches.push([file]);
+      bytes = file.length;
+    } else {
+      last.push(file);
+      bytes += file.length + 1;
+    }
+  }
+  return batches;
+}
+
+/**
+ * Who sends what: dcmsend (each file's own syntax, lossless fallback) on a plain connection; over TLS,
+ * storescu with a profile of each file's own syntax, in groups of at most 128 presentation contexts.
+ */
+function plan(settings: PacsSettings, files: string[], options: SendOptions): { batches: string[][]; sender: BatchSender; unreadable: SendFailure[] } {
+  const { tls } = options;
+  if (!tls) return { batches: batchesOf(files), sender: (batch, done) => sendBatch(settings, batch, options, done), unreadable: [] };
+  const { readable, failures } = readFileSyntaxes(files);
+  const syntaxOf = new Map(readable.map((f) => [f.file, f]));
+  const batches: string[][] = [];
+  for (const batch of batchesOf(readable.map((f) => f.file))) {
+    let group: string[] = [];
+    for (const file of batch) {
+      if (group.length && contextsFor([...group, file].map((f) => syntaxOf.get(f) as FileSyntax)).length > MAX_CONTEXTS) {
+        batches.push(group);
+        group = [];
+      }
+      group.push(file);
+    }
+    if (group.length) batches.push(group);
+  }
+  const sender: BatchSender = (batch, done) => sendBatchWithStorescu(settings, batch.map((f) => syntaxOf.get(f) as FileSyntax), tls, options, done);
+  return { batches, sender, unreadable: failures };
 }
 
 function summary(sent: number, warning: number, failures: SendFailure[], total: number): string {
@@ -310,20 +373,11 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     add: (n: number) => options.onProgress?.((done += n), total),
     back: (n: number) => options.onProgress?.((done -= n), total),
   };
-  const batches: string[][] = [];
-  let bytes = 0;
-  for (const file of list.files) {
-    const last = batches[batches.length - 1];
-    if (!last || last.length >= FILES_PER_ASSOCIATION || bytes + file.length > PATH_BYTES_PER_ASSOCIATION) {
-      batches.push([file]);
-      bytes = file.length;
-    } else {
-      last.push(file);
-      bytes += file.length + 1;
-    }
-  }
   try {
-    const results = await Promise.all(batches.map((batch) => sendWithRetries(settings, batch, options, progress)));
+    const { batches, sender, unreadable } = plan(settings, list.files, options);
+    failures.push(...unreadable);
+    progress.add(unreadable.length);
+    const results = await Promise.all(batches.map((batch) => sendWithRetries(batch, sender, options, progress)));
     results.forEach((result, i) => {
       commands.push(result.command);
       sent += result.sent;
@@ -331,7 +385,7 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
       failures.push(...result.failures);
       if (result.connectionError) {
         connectionError ??= result.connectionError;
-        for (const file of batches[i] as string[]) failures.push({ file, reason: result.connectionError.message.replace(/^dcmsend: /, '') });
+        for (const file of result.unsent ?? (batches[i] as string[])) failures.push({ file, reason: result.connectionError.message.replace(/^(dcmsend|storescu): /, '') });
       }
     });
   } catch (err) {

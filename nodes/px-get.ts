@@ -1,11 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import type { FilingDirs } from '../lib/filing';
-import { getPayload, type GetOutcome, runGet } from '../lib/get';
+import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/get';
 import { isMoveCollection, parseMoveRequests } from '../lib/move';
 import { failureBeforeRun } from '../lib/errors';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
+import { partOf, type Sequence } from './sequence';
 
 interface PxGetDef extends NodeDef {
   pacs: string;
@@ -23,27 +24,31 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
 
     /** Output 2: one msg per retrieve, as px-move's, with msg.parts when the input was a list. */
-    const outputFor = (msg: NodeMessageInFlow, outcome: GetOutcome, index: number, sequence?: { id: string; count: number }) => {
+    const outputFor = (msg: NodeMessageInFlow, outcome: GetOutcome, index: number, sequence?: Sequence) => {
       const out = sequence ? (RED.util.cloneMessage({ ...msg, payload: undefined }) as NodeMessageInFlow) : msg;
       out.payload = getPayload(outcome);
       out.get = { ...outcome.request, failures: outcome.failures };
       out.series = outcome.series;
-      if (sequence) out.parts = { id: sequence.id, index, count: sequence.count, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+      if (sequence) out.parts = partOf(msg, sequence, index);
       return out;
     };
 
     handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
-      if ((settings as { tls?: unknown }).tls) throw failureBeforeRun('bad-input', 'no C-GET over TLS', 'getscu cannot use TLS: this PACS config has TLS settings; retrieve with px-move instead, or use a config without TLS');
+      refuseGetOverTls(settings);
       const dataDir = def.dataDir?.trim();
       if (!dataDir) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder: set it in the node');
       const requests = parseMoveRequests(msg.payload);
+      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;
       if (!requests.length) {
+        // An empty list or a find with no match: one answer, a sequence of one, so that a join still completes.
         status.show({ fill: 'grey', shape: 'ring', text: say('status.nothingToGet') });
-        send([null, { ...msg, payload: { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 }, series: [] }]);
+        msg.payload = { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 };
+        msg.series = [];
+        if (sequence) msg.parts = partOf(msg, sequence, 0);
+        send([null, msg]);
         return done();
       }
-      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: requests.length } : undefined;
       const outcomes = await Promise.all(
         requests.map((request, index) =>
           operations.run(async (signal) => {

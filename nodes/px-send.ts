@@ -1,5 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { collectSendFiles, runSend } from '../lib/send';
+import { PacsError } from '../lib/errors';
+import { collectSendFiles, runSend, type SendList } from '../lib/send';
+import type { PacsSettings } from '../lib/settings';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 
@@ -20,8 +22,19 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
 
     handleInput(this, say, async (msg, send, done) => {
-      const settings = settingsForMessage(pacs, msg);
-      const list = await collectSendFiles(msg.payload);
+      let settings: PacsSettings;
+      let list: SendList;
+      try {
+        settings = settingsForMessage(pacs, msg);
+        list = await collectSendFiles(msg.payload);
+      } catch (err) {
+        // Exactly one output per input, even when nothing could be sent; the error also goes to Catch nodes.
+        if (!(err instanceof PacsError)) throw err;
+        this.status({ fill: 'red', shape: 'ring', text: err.reason });
+        msg.payload = { ...err.result, data: [], sent: 0, failed: 0, warning: 0 };
+        send(msg);
+        return done(err);
+      }
       let timer: NodeJS.Timeout | undefined;
       let shown = { done: 0, total: list.files.length + list.missing.length };
       const show = () => this.status({ fill: 'blue', shape: 'dot', text: say('status.progress', { sent: shown.done, total: shown.total }) });

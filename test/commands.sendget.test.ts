@@ -1,13 +1,19 @@
 // px-send and px-get as commands and as module calls, run as a user runs them.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { get, send } from '../lib/index';
 import { writeSampleInstances, type SampleInstance } from '../testbed/generate';
-import { closedPort, useOrthanc } from './support/pacs';
+import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+
+/** Every process on the machine whose command line names this text. */
+function processesNaming(text: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const BIN = path.resolve(__dirname, '..', 'bin');
 
@@ -84,4 +90,24 @@ describe('px-send and px-get: commands and module calls', function () {
     const empty = await send(settings, []);
     assert.deepEqual([empty.status, empty.sent, empty.failed], ['success', 0, 0]);
   });
+
+  for (const [command, tool] of [['px-send', 'dcmsend'], ['px-get', 'getscu']] as const) {
+    it(`${tool} ends when ${command} is killed (SIGKILL), as when Node-RED is: nothing left in the process table`, async () => {
+      const silent = await startSilentServer();
+      const marker = `KILLED${tool.toUpperCase().slice(0, 6)}`;
+      const args = ['--aet', marker, '--aec', 'ORTHANC', '--serverIP', '127.0.0.1', '--serverPort', String(silent.port), '--timeout', '60',
+        ...(command === 'px-send' ? [path.join(dir, 'files')] : ['-d', path.join(dir, 'killed'), '--studyUID', '1.2.3'])];
+      const child = spawn(process.execPath, [path.join(BIN, `${command}.js`), ...args], { stdio: 'ignore' });
+      try {
+        for (let i = 0; i < 100 && !processesNaming(`-aet ${marker}`).some((line) => line.includes(tool)); i++) await sleep(50);
+        assert.equal(processesNaming(`-aet ${marker}`).filter((line) => line.includes(tool)).length, 1, `${tool} runs`);
+        child.kill('SIGKILL');
+        for (let i = 0; i < 40 && processesNaming(`-aet ${marker}`).length; i++) await sleep(50);
+        assert.deepEqual(processesNaming(`-aet ${marker}`), [], `${tool} outlived ${command}`);
+      } finally {
+        child.kill('SIGKILL');
+        await silent.stop();
+      }
+    });
+  }
 });

@@ -8,10 +8,11 @@ import type { NodeMessage } from 'node-red';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing';
 import type { MovePayload } from '../lib/move';
 import type { SeriesComplete } from '../lib/series';
-import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
+import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
+import { startQrScp } from './support/qrscp';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
 
@@ -53,10 +54,14 @@ function processesNaming(text: string): string[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
 
-/** A series of six instances: one uncompressed, the others deflated, JPEG lossless, JPEG-LS, RLE and JPEG 2000. */
+/**
+ * A series of seven instances: one uncompressed, the others deflated, JPEG lossless, JPEG-LS, RLE and
+ * two JPEG 2000. Whatever order the PACS sends them in, a C-GET that ends at the first JPEG 2000 one
+ * never reaches the second: naming both takes the instance-by-instance pass.
+ */
 async function mixedSeries(dir: string): Promise<{ files: Buffer[]; sample: SampleInstance[] }> {
-  const sample = await writeSampleInstances(path.join(dir, 'mixed-source'), { patients: [{ id: 'GETMIX', name: 'Get^Mixed', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 6, seed: 'get-mixed', imageSize: 32 });
-  const syntaxes = [undefined, 'deflated', 'jpeg-lossless', 'jpeg-ls', 'rle', 'jpeg2000'] as const;
+  const sample = await writeSampleInstances(path.join(dir, 'mixed-source'), { patients: [{ id: 'GETMIX', name: 'Get^Mixed', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 7, seed: 'get-mixed', imageSize: 32 });
+  const syntaxes = [undefined, 'deflated', 'jpeg-lossless', 'jpeg-ls', 'rle', 'jpeg2000', 'jpeg2000'] as const;
   const files = sample.map((instance, i) => {
     const from = path.join(dir, 'mixed-source', `${instance.sopInstanceUID}.dcm`);
     const syntax = syntaxes[i];
@@ -162,22 +167,22 @@ describe('px-get node against Orthanc', () => {
     const caught = nextMessage<GetMsg>('caught', 60000);
     helper.getNode('get')?.receive({ payload: findResult(series) } as NodeMessage);
     const all = await joined;
-    assert.deepEqual(all.payload.map((p) => [p.status, p.completed, p.failed]), [['success', 3, 0], ['success', 3, 0], ['error', 5, 1]]);
+    assert.deepEqual(all.payload.map((p) => [p.status, p.completed, p.failed]), [['success', 3, 0], ['success', 3, 0], ['error', 5, 2]]);
     const failure = await caught;
     assert.equal(failure.parts?.count, 3);
-    assert.match(failure.error?.message ?? '', /5 instances of series [\d.]+ retrieved from ORTHANC at 127\.0\.0\.1:\d+, 1 failed: [\d.]+: ORTHANC answered the C-GET with "Failed: UnableToProcess" \(0xc000\)/);
+    assert.match(failure.error?.message ?? '', /5 instances of series [\d.]+ retrieved from ORTHANC at 127\.0\.0\.1:\d+, 2 failed: [\d.]+: ORTHANC answered the C-GET with "Failed: UnableToProcess" \(0xc000\)/);
     assert.match(failure.error?.message ?? '', /C-MOVE \(px-move\) or DICOMweb/);
     assert.deepEqual(statusLog('get').at(-1), { fill: 'red', shape: 'ring', text: '1/3 retrieves failed' });
   });
 
-  it('brings every instance the PACS can convert though a JPEG 2000 one ends its C-GET, and names the one it cannot', async () => {
+  it('brings every instance the PACS can convert though a JPEG 2000 one ends its C-GET, and names each it cannot', async () => {
     await load();
     const instances = collect<InstanceMsg>('instances');
     const done = nextMessage<GetMsg>('retrieves', 60000);
     helper.getNode('get')?.receive({ payload: { StudyInstanceUID: mixed[0]?.studyInstanceUID } } as NodeMessage);
     const msg = await done;
-    assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 5, 1]);
-    assert.deepEqual(msg.get.failures.map((f) => f.SOPInstanceUID), [mixed[5]?.sopInstanceUID]);
+    assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 5, 2]);
+    assert.deepEqual(msg.get.failures.map((f) => f.SOPInstanceUID).sort(), [mixed[5]?.sopInstanceUID, mixed[6]?.sopInstanceUID].sort());
     assert.match(msg.get.failures[0]?.reason ?? '', /"Failed: UnableToProcess" \(0xc000\) also when \+x\w proposed compressed syntaxes/);
     assert.deepEqual(instances.map((m) => m.payload.data.SOPInstanceUID).sort(), mixed.slice(0, 5).map((s) => s.sopInstanceUID).sort());
   });
@@ -190,7 +195,7 @@ describe('px-get node against Orthanc', () => {
       const done = nextMessage<GetMsg>('retrieves', 60000);
       helper.getNode('get')?.receive({ payload: { StudyInstanceUID: mixed[0]?.studyInstanceUID, SeriesInstanceUID: mixed[0]?.seriesInstanceUID } } as NodeMessage);
       const msg = await done;
-      assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 1, 5]);
+      assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 1, 6]);
       assert.deepEqual(msg.get.failures.map((f) => f.SOPInstanceUID).sort(), mixed.slice(1).map((s) => s.sopInstanceUID).sort());
       for (const failure of msg.get.failures) assert.match(failure.reason, /Failed: UnableToProcess/);
     } finally {
@@ -198,12 +203,63 @@ describe('px-get node against Orthanc', () => {
     }
   });
 
+  it('files hostile tag values inside the data folder, as px-listen does', async () => {
+    const hostile = [...generateSampleInstances({ patients: [{ id: '../../../../tmp/evil', name: '..\\..^/etc/passwd', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 2, seed: 'get-hostile',
+      tags: [{ tag: 0x00081030, vr: 'LO', value: '../../..' }, { tag: 0x0008103e, vr: 'LO', value: '/' }] })];
+    await pacs().upload(hostile.map((h) => h.bytes));
+    await load();
+    const instances = collect<InstanceMsg>('instances');
+    const done = nextMessage<GetMsg>('retrieves');
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: hostile[0]?.studyInstanceUID } } as NodeMessage);
+    assert.equal((await done).payload.completed, 2);
+    for (const { payload } of instances) {
+      assert.ok(payload.data.path.startsWith(`${dataDir}${path.sep}`), payload.data.path);
+      assert.equal(path.relative(dataDir, payload.data.path).split(path.sep).length, 4, `patient/study/series/file: ${payload.data.path}`);
+    }
+  });
+
+  it('a series the PACS does not hold fails with the PACS\'s words', async () => {
+    await load();
+    const done = nextMessage<GetMsg>('retrieves');
+    const caught = nextMessage<GetMsg>('caught');
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study[0]?.studyInstanceUID, SeriesInstanceUID: '1.2.3.4.5.6.7' } } as NodeMessage);
+    const msg = await done;
+    assert.deepEqual([msg.payload.status, msg.payload.completed], ['error', 0]);
+    assert.match((await caught).error?.message ?? '', /answered the C-GET of series 1\.2\.3\.4\.5\.6\.7 with "Failed: UnableToProcess", and lists no instance under it: check the UIDs/);
+  });
+
+  it('where the PACS can send an instance only as it holds it, proposing that syntax brings it as stored', async () => {
+    // dcmqrscp converts nothing; with +xt it takes JPEG-LS when offered. The uncompressed instance comes
+    // in the first C-GET, the JPEG-LS one when getscu proposes JPEG-LS; JPEG 2000 it will not send at all.
+    const files = [0, 3, 5].map((i) => path.join(dir, i ? `mixed-${i}.dcm` : path.join('mixed-source', `${mixed[0]?.sopInstanceUID}.dcm`)));
+    const qr = await startQrScp(files, ['+xt']);
+    try {
+      await load({ aec: qr.aet, port: qr.port });
+      const instances = collect<InstanceMsg>('instances');
+      const done = nextMessage<GetMsg>('retrieves', 60000);
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: mixed[0]?.studyInstanceUID } } as NodeMessage);
+      const msg = await done;
+      assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['error', 2, 1], msg.payload.data);
+      assert.deepEqual(msg.get.failures.map((f) => f.SOPInstanceUID), [mixed[5]?.sopInstanceUID]);
+      const syntaxOf = (uid: string | undefined) => {
+        const file = instances.find((m) => m.payload.data.SOPInstanceUID === uid)?.payload.data.path as string;
+        return execFileSync('dcmdump', ['+P', '0002,0010', file], { encoding: 'utf8' });
+      };
+      assert.match(syntaxOf(mixed[3]?.sopInstanceUID), /JPEGLSLossless/, 'the JPEG-LS instance arrived as JPEG-LS');
+      assert.match(syntaxOf(mixed[0]?.sopInstanceUID), /LittleEndianExplicit/);
+    } finally {
+      await qr.stop();
+    }
+  });
+
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {
     await load();
     const done = nextMessage<GetMsg>('retrieves');
+    const joined = nextMessage<{ payload: MovePayload[] }>('joined');
     helper.getNode('get')?.receive({ payload: [] } as NodeMessage);
     const msg = await done;
     assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed, msg.payload.warning], ['success', 0, 0, 0]);
+    assert.equal((await joined).payload.length, 1, 'a sequence of one: the join completes');
   });
 
   it('leaves no getscu running once the node is closed, anywhere in the process table', async () => {

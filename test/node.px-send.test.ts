@@ -181,13 +181,30 @@ describe('px-send node against Orthanc', () => {
 
   it('bad input fails before anything is sent, and a path is never read as an option', async () => {
     await load();
+    const answered = nextMessage<SendMsg>('out');
+    const caught = nextMessage<SendMsg>('caught');
     helper.getNode('send')?.receive({ payload: [42] } as NodeMessage);
-    const caught = await nextMessage<SendMsg>('caught');
-    assert.match(caught.error?.message ?? '', /payload\[0\]: must be a file or folder path/);
+    assert.match((await caught).error?.message ?? '', /payload\[0\]: must be a file or folder path/);
+    assert.deepEqual([(await answered).payload.status, (await answered).payload.sent], ['error', 0], 'one answer on the output too');
     const out = nextMessage<SendMsg>('out');
     helper.getNode('send')?.receive({ payload: '-aec' } as NodeMessage);
     const msg = await out;
     assert.deepEqual([msg.payload.failed, msg.payload.data[0]?.reason], [1, 'no such file or folder']);
+  });
+
+  it('waits its turn in the PACS config\'s queue, shared with the other nodes using it', async () => {
+    const silent = await startSilentServer();
+    try {
+      await load({ port: silent.port, aet: 'QUEUED', timeout: 30, concurrency: 1 });
+      helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
+      helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
+      for (let i = 0; i < 100 && !processesNaming('-aet QUEUED').length; i++) await sleep(50);
+      await sleep(500);
+      assert.equal(processesNaming('-aet QUEUED').length, 1, 'one association at a time');
+    } finally {
+      await helper.unload();
+      await silent.stop();
+    }
   });
 
   it('leaves no dcmsend running once the node is closed, anywhere in the process table', async () => {
