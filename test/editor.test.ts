@@ -149,7 +149,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.selectOption('#node-config-input-protocol', 'dicomweb');
     await page.locator('#node-config-input-url').waitFor();
     for (const field of ['user', 'password', 'token']) assert.ok(await page.isVisible(`#node-config-input-${field}`), `${field} shown`);
-    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir', 'concurrency']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
     assert.equal((await page.locator('label[for="node-config-input-url"]').innerText()).trim(), 'URL');
     await page.fill('#node-config-input-url', 'https://pacs.example.org/dicom-web');
     await page.fill('#node-config-input-user', 'me');

@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DicomwebPacs } from '../lib/dicomweb/http';
 import { stowFiles } from '../lib/dicomweb/stow';
+import { runGet } from '../lib/get';
+import { AssociationQueue } from '../lib/queue';
 import { wadoRetrieve } from '../lib/dicomweb/wado';
 import type { InstancePayload } from '../lib/filing';
 import { validatePacsSettings } from '../lib/settings';
@@ -282,6 +284,35 @@ describe('STOW-RS answers that refuse part of a send', () => {
     } finally {
       await stub.stop();
       await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('WADO-RS retrieves and the PACS config\'s limit', () => {
+  it('runs at most as many retrieves at once as the config allows; the others wait their turn', async () => {
+    const instances = [...generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 4, instancesPerSeries: 1, seed: 'queue' })];
+    let active = 0;
+    let most = 0;
+    const stub = await startHttpStub((request, response) => {
+      active++;
+      most = Math.max(most, active);
+      const instance = instances.find((i) => request.url?.includes(i.seriesInstanceUID)) as SampleInstance;
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=q' });
+        response.end(Buffer.concat([Buffer.from('--q\r\nContent-Type: application/dicom\r\n\r\n'), instance.bytes, Buffer.from('\r\n--q--\r\n')]));
+        active--;
+      }, 100);
+    });
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-wado-queue-'));
+    const queue = new AssociationQueue(2);
+    try {
+      const outcomes = await Promise.all(instances.map((i) => runGet(web(`${stub.url}/dicom-web`), { level: 'SERIES', StudyInstanceUID: i.studyInstanceUID, SeriesInstanceUID: i.seriesInstanceUID }, { dataDir, queue })));
+      assert.deepEqual(outcomes.map((o) => [o.result.status, o.completed]), instances.map(() => ['success', 1]));
+      assert.equal(most, 2, 'two at once, as the config allows');
+    } finally {
+      await queue.close();
+      await stub.stop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

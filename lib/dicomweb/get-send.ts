@@ -4,6 +4,7 @@ import path from 'node:path';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
 import type { GetFailure, GetOptions, GetOutcome } from '../get';
 import type { MoveRequest } from '../move';
+import { runQueued } from '../queue';
 import type { PypxResult } from '../result';
 import { RetrievedSeries } from '../retrieved-series';
 import type { SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from '../send';
@@ -46,10 +47,11 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
     const target = await wadoTarget(settings, request, options.signal);
-    const outcome = await wadoRetrieve(settings, target, {
-      dataDir: options.dataDir,
+    // One retrieve at a time per slot of the PACS config's queue, as C-GETs wait for an association.
+    const outcome = await runQueued(options.queue, (signal) => wadoRetrieve(settings, target, {
+      dataDir: options.dataDir as string,
       known: options.filing,
-      signal: options.signal,
+      signal,
       onInstance: (instance) => {
         completed++;
         series.add(instance);
@@ -57,6 +59,8 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
         options.onProgress?.({ completed, failed: failures.length, warning: 0, remaining: 0, total: 0 });
       },
       onQuarantined: (file, reason) => failures.push({ SOPInstanceUID: `(${path.basename(file)}, quarantined)`, reason }),
+    }), options.signal, (err) => {
+      throw failureBeforeRun('aborted', 'stopped', `DICOMweb: the retrieve of the ${describeTarget(target)} never started: ${err.message}`);
     });
     if (!outcome.error && !failures.length) return finish({ status: 'success', command: outcome.command, data: '' });
     const head = `DICOMweb: ${completed} instance${completed === 1 ? '' : 's'} of the ${describeTarget(target)} retrieved from ${settings.dicomweb.url}`;
@@ -77,11 +81,14 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
 export async function stowSend(settings: DicomwebPacs, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
   const total = list.files.length + list.missing.length;
   let done = list.missing.length;
-  const outcome = await stowFiles(settings, list.files, {
-    signal: options.signal,
+  const outcome = await runQueued(options.queue, (signal) => stowFiles(settings, list.files, {
+    signal,
     retries: options.retries,
     retryDelayMs: options.retryDelayMs,
     onBatch: (decided) => options.onProgress?.((done += decided.length), total),
+  }), options.signal, (err) => {
+    const error = failureBeforeRun('aborted', 'stopped', `DICOMweb: the send never started: ${err.message}`);
+    return { command: '', sent: 0, warning: 0, failed: 0, elapsedMs: 0, error, files: list.files.map((file) => ({ path: file, SOPInstanceUID: '', status: 'failed' as const, reason: error.message })) };
   });
   const failures: SendFailure[] = [
     ...list.missing,
