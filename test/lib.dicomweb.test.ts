@@ -215,6 +215,7 @@ describe('DICOMweb when the service is down, slow, failing or redirecting', () =
     const stub = await startHttpStub((request, response) => {
       calls++;
       if (request.url?.startsWith('/bad')) return void response.writeHead(400).end('no');
+      if (request.url?.startsWith('/forbidden')) return void response.writeHead(403, 'Forbidden').end('{"error": "read-only role"}');
       if (calls < 3) return void response.writeHead(503, 'Service Unavailable').end('busy');
       response.writeHead(200, { 'content-type': 'application/dicom+json' }).end('[]');
     });
@@ -226,6 +227,11 @@ describe('DICOMweb when the service is down, slow, failing or redirecting', () =
       const failing = await runFind(web(`${stub.url}/bad`, { retries: 2 }), {}, { level: 'STUDY' });
       assert.match(failing.error?.message ?? '', /HTTP 400/);
       assert.equal(stub.requests.length, 4, 'a 400 is not tried again');
+      const forbidden = await runFind(web(`${stub.url}/forbidden`, { retries: 2 }), {}, { level: 'STUDY' });
+      assert.equal(forbidden.error?.kind, 'unauthorized');
+      assert.match(forbidden.error?.message ?? '', /knows user "alice" and its password but does not allow the QIDO-RS query \(HTTP 403 Forbidden\)/);
+      assert.match(String(forbidden.result.data as unknown), /read-only role/, 'the service\'s own words kept in the result');
+      assert.equal(stub.requests.length, 5, 'a 403 is not tried again');
       calls = 0;
       const exhausted = await runFind(web(`${stub.url}/dicom-web`, { retries: 1 }), {}, { level: 'STUDY' });
       assert.equal(exhausted.error?.kind, 'server-error');
