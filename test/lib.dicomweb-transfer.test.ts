@@ -10,7 +10,7 @@ import { stowFiles } from '../lib/dicomweb/stow';
 import { runGet } from '../lib/get';
 import { AssociationQueue } from '../lib/queue';
 import { wadoRetrieve } from '../lib/dicomweb/wado';
-import type { InstancePayload } from '../lib/filing';
+import { type InstancePayload, MalformedFileError, readReceivedHeader } from '../lib/filing';
 import { validatePacsSettings } from '../lib/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import type { RunningOrthanc } from '../testbed/orthanc';
@@ -313,6 +313,25 @@ describe('WADO-RS retrieves and the PACS config\'s limit', () => {
       await queue.close();
       await stub.stop();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('filing a deflated instance (as WADO-RS brings one the PACS holds deflated)', () => {
+  it('files a whole deflated file, and still refuses one cut short', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-deflated-'));
+    try {
+      const [instance] = await writeSampleInstances(dir, { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 1, imageSize: 128, seed: 'deflated' });
+      const plain = path.join(dir, `${(instance as SampleInstance).sopInstanceUID}.dcm`);
+      const deflated = path.join(dir, 'deflated.dcm');
+      execFileSync('dcmconv', ['+td', plain, deflated]);
+      assert.equal(readReceivedHeader(deflated, true).header.SOPInstanceUID, (instance as SampleInstance).sopInstanceUID);
+      const cut = path.join(dir, 'cut.dcm');
+      const bytes = readFileSync(deflated);
+      writeFileSync(cut, bytes.subarray(0, bytes.length - 40));
+      assert.throws(() => readReceivedHeader(cut, true), MalformedFileError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -2,10 +2,12 @@
 // plugin with authentication on: the same outputs as over C-GET and C-STORE.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
+import { readDicomHeaderSync } from '../lib/dicom';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing';
 import type { MovePayload } from '../lib/move';
 import type { SendPayload } from '../lib/send';
@@ -124,6 +126,23 @@ describe('px-get over WADO-RS and px-send over STOW-RS in a Node-RED runtime', (
     ] } } as NodeMessage);
     const all = await joined;
     assert.deepEqual(all.payload.map((p) => [p.status, p.completed, p.failed]), [['success', 3, 0], ['success', 3, 0]]);
+  });
+
+  it('px-get brings every instance in the transfer syntax the PACS holds, JPEG 2000 included, where C-GET needs conversions', async () => {
+    const files = readdirSync(mixed, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.dcm')).map((f) => path.join(mixed, f));
+    await pacs().upload(files.map((f) => readFileSync(f)));
+    await loadGet();
+    const instances = collect<InstanceMsg>('instances');
+    const done = nextMessage<GetMsg>('retrieves');
+    const { header } = readReceivedHeader(files[0] as string, false);
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: header.StudyInstanceUID } } as NodeMessage);
+    const msg = await done;
+    assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed], ['success', 6, 0], msg.payload.data);
+    assert.deepEqual(instances.map((m) => m.payload.data.SOPInstanceUID).sort(), mixedUids);
+    const syntaxes = instances.map((m) => readDicomHeaderSync(m.payload.data.path).text('x00020010'));
+    for (const syntax of ['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.1.99']) {
+      assert.ok(syntaxes.includes(syntax), `${syntax} arrived as it is held: ${syntaxes.join(', ')}`);
+    }
   });
 
   it('px-get names a study the service does not hold, to a Catch node', async () => {
