@@ -145,6 +145,20 @@ describe('px-get over WADO-RS and px-send over STOW-RS in a Node-RED runtime', (
     }
   });
 
+  it('px-get retrieves one instance, given whole or by its SOP Instance UID alone', async () => {
+    await loadGet();
+    const one = study[4] as SampleInstance;
+    const instances = collect<InstanceMsg>('instances');
+    const whole = nextMessage<GetMsg>('retrieves');
+    helper.getNode('get')?.receive({ payload: { StudyInstanceUID: one.studyInstanceUID, SeriesInstanceUID: one.seriesInstanceUID, SOPInstanceUID: one.sopInstanceUID } } as NodeMessage);
+    assert.deepEqual([(await whole).payload.status, (await whole).payload.completed], ['success', 1]);
+    assert.match((await whole).payload.command, new RegExp(`/instances/${one.sopInstanceUID}$`));
+    const alone = nextMessage<GetMsg>('retrieves');
+    helper.getNode('get')?.receive({ payload: { SOPInstanceUID: one.sopInstanceUID } } as NodeMessage);
+    assert.deepEqual([(await alone).payload.status, (await alone).payload.completed], ['success', 1]);
+    assert.deepEqual(instances.map((m) => [m.payload.data.SOPInstanceUID, m.payload.data.duplicate]), [[one.sopInstanceUID, false], [one.sopInstanceUID, true]]);
+  });
+
   it('px-get names a study the service does not hold, to a Catch node', async () => {
     await loadGet();
     const caught = nextMessage<GetMsg>('caught');
