@@ -69,6 +69,11 @@ export class DicomDataset {
     return this.raw(TRANSFER_SYNTAX, 'UI') ?? '';
   }
 
+  /** Bytes of the dataset as parsed: for a deflated file, what was inflated (its header), not the file's length. */
+  get byteLength(): number {
+    return this.parsed.byteArray.length;
+  }
+
   /** Tags present at the top level, as "xggggeeee", in file order. */
   tags(): string[] {
     return Object.keys(this.parsed.elements);
@@ -179,6 +184,32 @@ const firstRead = Buffer.allocUnsafe(FIRST_READ);
  */
 export async function readDicomHeader(file: string): Promise<DicomDataset> {
   return readDicomHeaderSync(file);
+}
+
+/** Deflated files up to these sizes are checked whole in memory, at once; larger ones by deflatedStreamComplete. */
+const CHECK_AT_ONCE_DEFLATED = 4 * 1024 * 1024;
+const CHECK_AT_ONCE_INFLATED = 8 * 1024 * 1024;
+
+/**
+ * Whether the deflated part of a file ends as a deflate stream must, checked at once where it is
+ * small: true or false; undefined when it is too large to inflate here.
+ */
+export function deflatedStreamCompleteSync(file: string, from: number): boolean | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size - from;
+    if (size > CHECK_AT_ONCE_DEFLATED) return undefined;
+    const deflated = Buffer.allocUnsafe(Math.max(0, size));
+    const read = readSync(fd, deflated, 0, deflated.length, from);
+    inflateRawSync(deflated.subarray(0, read), { maxOutputLength: CHECK_AT_ONCE_INFLATED });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) return false;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

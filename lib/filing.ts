@@ -3,7 +3,7 @@
 // is cleaned before it becomes part of a path.
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
@@ -240,10 +240,11 @@ export class MalformedFileError extends Error {
 
 /**
  * Reads a file's header and checks it can be filed; MalformedFileError when it cannot. checkWhole
- * checks that the pixel data ends within the file, except in a deflated file (dataset.deflatedFrom
- * set), whose whole stream must be inflated to know: deflatedStreamComplete in lib/dicom does that.
+ * checks that the pixel data ends within the file; in a deflated file, that its deflate stream ends
+ * (inflated and thrown away, when small enough to do here: else `wholeUnknown`, and
+ * deflatedStreamComplete in lib/dicom checks it without holding it in memory).
  */
-export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset } {
+export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;
   try {
     dataset = readDicomHeaderSync(file);
@@ -251,10 +252,17 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
   }
-  if (checkWhole && !isWholeFile(file, dataset)) throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  let wholeUnknown: boolean | undefined;
+  if (checkWhole && dataset.deflatedFrom !== undefined) {
+    const verdict = deflatedStreamCompleteSync(file, dataset.deflatedFrom);
+    if (verdict === false) throw new MalformedFileError(file, 'truncated: the deflated data set ends before its end');
+    if (verdict === undefined) wholeUnknown = true;
+  } else if (checkWhole && !isWholeFile(file, dataset)) {
+    throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  }
   const header = instanceHeader(dataset);
   if (!header.SOPInstanceUID) throw new MalformedFileError(file, 'no SOP Instance UID (0008,0018)');
-  return { header, dataset };
+  return wholeUnknown ? { header, dataset, wholeUnknown } : { header, dataset };
 }
 
 /**

@@ -12,7 +12,7 @@ export interface FilingJob {
   check: boolean;
   /** Its writer was killed: a file cut short was never acknowledged and is removed, not quarantined. */
   abandoned: boolean;
-  /** Inflated to its end already (deflated files). */
+  /** Inflated to its end already (deflated files too large to check at once). */
   inflated?: boolean;
 }
 
@@ -28,8 +28,8 @@ export interface IntakeHooks {
 /** The header, or undefined when the file was dealt with otherwise (gone, not DICOM, checked in the background). */
 export function readJobHeader(job: FilingJob, hooks: IntakeHooks, dataDir: string): InstanceHeader | undefined {
   try {
-    const { header, dataset } = readReceivedHeader(job.file, job.check);
-    if (!job.check || job.inflated || dataset.deflatedFrom === undefined) return header;
+    const { header, dataset, wholeUnknown } = readReceivedHeader(job.file, job.check && !job.inflated);
+    if (!wholeUnknown || dataset.deflatedFrom === undefined) return header;
     void deflatedStreamComplete(job.file, dataset.deflatedFrom).then((whole) => {
       if (whole) hooks.checked({ ...job, inflated: true });
       else notDicom(job, new MalformedFileError(job.file, 'truncated: the deflated data set ends before its end'), hooks, dataDir);
