@@ -18,6 +18,7 @@ import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedF
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
 import { type AssociationQueue, runQueued } from './queue';
+import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import type { PypxResult } from './result';
 import { RetrievedSeries } from './retrieved-series';
 import type { SeriesComplete } from './series';
@@ -36,6 +37,8 @@ const KNOWN_FOLDERS_KEPT = 10000;
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
   dataDir: string;
+  /** Seconds the retrieve may go without a new instance, once they have begun to come, before it is stopped as stalled (default 10). */
+  seriesTimeout?: number | string;
   /** Folders and .info files already made, shared across retrieves (a node's lifetime). */
   filing?: Pick<FilingDirs, 'knownDirs' | 'knownInfo'>;
   signal?: AbortSignal;
@@ -47,7 +50,12 @@ export interface GetOptions {
 export interface GetFailure {
   SOPInstanceUID: string;
   reason: string;
+  /** How many instances this line stands for, where they cannot be named one by one (a stalled retrieve's rest). */
+  count?: number;
 }
+
+/** Instances failed: one per line, or as many as a line stands for. */
+export const failedCount = (failures: GetFailure[]): number => failures.reduce((sum, f) => sum + (f.count ?? 1), 0);
 
 export interface GetOutcome {
   /** pypx's result: `data` is '' on success, what failed and why otherwise. */
@@ -97,14 +105,24 @@ export class GetLogReader {
   private readonly responses = new MoveResponseReader();
   private inGetResponse = false;
   private verboseFinal?: string;
-  private readonly counts = { completed: 0, failed: 0, warning: 0 };
+  private readonly counts = { completed: 0, failed: 0, warning: 0, remaining: -1 };
 
-  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void }) {}
+  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void; arriving?(): void }) {}
 
   get final(): GetFinal | undefined {
     const debug = this.responses.final;
     if (debug) return { text: debug.statusText, code: debug.status, completed: debug.completed, failed: debug.failed, warning: debug.warning };
-    return this.verboseFinal === undefined ? undefined : { text: this.verboseFinal, ...this.counts };
+    if (this.verboseFinal === undefined) return undefined;
+    const { completed, failed, warning } = this.counts;
+    return { text: this.verboseFinal, completed, failed, warning };
+  }
+
+  /** The sub-operations the PACS announced in its latest pending response, where it printed them. */
+  get announcedTotal(): number | undefined {
+    const debug = this.responses.last;
+    if (debug?.remaining !== undefined) return debug.completed + debug.failed + debug.warning + debug.remaining;
+    const { completed, failed, warning, remaining } = this.counts;
+    return remaining < 0 ? undefined : completed + failed + warning + remaining;
   }
 
   get errorComment(): string | undefined {
@@ -113,6 +131,7 @@ export class GetLogReader {
 
   read(line: string): void {
     if (line.startsWith('D: ')) return this.readDebug(line);
+    if (line.startsWith('I: Received C-STORE Request')) this.on.arriving?.();
     if (line.startsWith('I: Sending C-STORE Response')) {
       if (/\((Success|Warning)/.test(line)) this.on.answered();
       return;
@@ -122,9 +141,9 @@ export class GetLogReader {
       if (!/^Pending/.test(response[1] as string)) this.verboseFinal = response[1];
       return;
     }
-    const count = /^I: {3}Number of (Completed|Failed|Warning) Suboperations\s*: (\d+)/.exec(line);
+    const count = /^I: {3}Number of (Completed|Failed|Warning|Remaining) Suboperations\s*: (\d+)/.exec(line);
     if (count) {
-      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning'] = Number(count[2]);
+      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning' | 'remaining'] = Number(count[2]);
       return;
     }
     const named = /^E: DIMSE status is: (.+)$/.exec(line);
@@ -152,6 +171,8 @@ interface Pass {
   reader: GetLogReader;
   command: string;
   error?: PacsError;
+  /** Stopped by the series timeout: the PACS sent no new instance for that long. */
+  stalled?: boolean;
 }
 
 const describeRequest = (request: MoveRequest) => `${request.level.toLowerCase()} ${request.level === 'STUDY' ? request.StudyInstanceUID : request.level === 'SERIES' ? request.SeriesInstanceUID : request.SOPInstanceUID}`;
@@ -167,7 +188,7 @@ class Retrieve {
   private collected = 0;
   private filedThisRun = 0;
 
-  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
+  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
@@ -235,9 +256,14 @@ class Retrieve {
     this.collected = 0;
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
+    const watch = new StallWatch(this.seriesTimeout);
     const reader = new GetLogReader({
-      stored: (file) => this.file(file),
+      stored: (file) => {
+        watch.arrived();
+        this.file(file);
+      },
       answered: () => {
+        watch.arrived();
         // One look at the folder per chunk of getscu's output, however many answers it holds.
         if (this.answered++ === this.collected) {
           queueMicrotask(() => {
@@ -248,11 +274,13 @@ class Retrieve {
         }
       },
       progress,
+      // An instance that has begun to arrive is no stall, however long it takes to come whole.
+      arriving: () => watch.arrived(),
     });
     const run = await runQueued(
       this.options.queue,
       async (signal) => runDcmtk('getscu', args, {
-        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: signal ? AbortSignal.any([signal, watch.signal]) : watch.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
         runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
       }),
       this.options.signal,
@@ -260,7 +288,9 @@ class Retrieve {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
       },
     );
+    watch.stop();
     await this.sweep(run.aborted || run.timedOut);
+    if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
   }
@@ -319,6 +349,11 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
       const before = retrieve.received.size;
       const pass = await retrieve.run(keys, preference, true);
       commands.push(pass.command);
+      if (pass.stalled) {
+        const reason = stallReason(settings.aec, retrieve.seriesTimeout);
+        for (const uid of todo) if (!retrieve.received.has(uid)) hard.set(uid, reason);
+        return { hard, commands };
+      }
       if (pass.error) return { hard, error: pass.error, commands };
       const reason = `${settings.aec} answered the C-GET with ${statusWords(pass)}${preference ? ` also when ${preference} proposed compressed syntaxes` : ''}`;
       const failedNow = pass.reader.failedUids.filter((u) => chunk.includes(u) && !retrieve.received.has(u));
@@ -337,7 +372,7 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
 }
 
 function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
-  return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
+  return { result, completed: retrieve?.received.size ?? 0, failed: failedCount(failures), warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
 }
 
 /** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
@@ -354,20 +389,22 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
   let tmpDir: string | undefined;
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    const seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
     refuseGetOverTls(settings);
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
-    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) });
+    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
+    if (first.stalled) return stalledOutcome(settings, request, retrieve, first, started);
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {
       return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
-    const failures = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
+    const failures: GetFailure[] = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
     if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
       // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
       const message = `getscu: ${settings.aec} at ${settings.host}:${settings.port} answered the C-GET of ${describeRequest(request)} with ${statusWords(first)}, and lists no instance under it: check the UIDs`;
@@ -378,20 +415,37 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const error = rest.error ?? first.error;
     if (!failures.length && !error) return outcomeOf(request, retrieve, started, { status: 'success', command, data: '' }, [], warning);
     const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-    const head = `getscu: ${retrieve.received.size} instance${retrieve.received.size === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${where}, ${failures.length} failed`;
+    const head = `getscu: ${retrieve.received.size} instance${retrieve.received.size === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${where}, ${failedCount(failures)} failed`;
     const firstFailure = failures[0];
     const message = error && !failures.length
       ? `${head}; then ${error.message.replace(/^getscu: /, '')}`
       : `${head}: ${firstFailure?.SOPInstanceUID}: ${firstFailure?.reason}. What a PACS cannot send over C-GET can come with C-MOVE (px-move) or DICOMweb`;
     const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
     const result: PypxResult<string> = { status: 'error', command, data };
-    return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failures.length} failed` : error?.reason ?? 'failed', message, result));
+    return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failedCount(failures)} failed` : error?.reason ?? 'failed', message, result));
   } catch (err) {
     const error = toPacsError(err);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
   } finally {
     if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A C-GET the series timeout stopped: what arrived is filed, the rest fails as one line (the PACS
+ * does not name the instances it has not sent), counted from its latest pending response where it gave one.
+ */
+function stalledOutcome(settings: PacsSettings, request: MoveRequest, retrieve: Retrieve, pass: Pass, started: number): GetOutcome {
+  const received = retrieve.received.size;
+  const total = pass.reader.announcedTotal;
+  const rest = total === undefined ? undefined : Math.max(0, total - received - retrieve.problems.length);
+  const reason = stallReason(settings.aec, retrieve.seriesTimeout);
+  const failures: GetFailure[] = [...retrieve.problems];
+  if (rest !== 0) failures.push({ SOPInstanceUID: `(the rest of ${describeRequest(request)}${rest === undefined ? '' : `: ${rest} instance${rest === 1 ? '' : 's'}`})`, reason, ...(rest === undefined ? {} : { count: rest }) });
+  const message = `getscu: ${received} instance${received === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${settings.aec} at ${settings.host}:${settings.port}, then ${reason}; ${rest === undefined ? 'the rest' : rest} failed`;
+  const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
+  const result: PypxResult<string> = { status: 'error', command: pass.command, data };
+  return outcomeOf(request, retrieve, started, result, failures, 0, new PacsError('timeout', `stalled ${retrieve.seriesTimeout} s`, message, result));
 }
 
 /** What px-get's second output and get() carry: px-move's payload. */
@@ -403,7 +457,7 @@ export function getPayload(outcome: GetOutcome): MovePayload {
  * pypx-style `get({...settings, StudyInstanceUID, ...}, {dataDir})`: PACS settings and UIDs in one
  * object, as move(); answers px-move's dict, with every instance filed under dataDir.
  */
-export async function get(input: Record<string, unknown>, options: Pick<GetOptions, 'dataDir' | 'signal' | 'onInstance' | 'onProgress'>): Promise<MovePayload> {
+export async function get(input: Record<string, unknown>, options: Pick<GetOptions, 'dataDir' | 'seriesTimeout' | 'signal' | 'onInstance' | 'onProgress'>): Promise<MovePayload> {
   const { settings: settingsPart, query } = splitSettingsAndQuery(input ?? {});
   let settings: PacsSettings;
   let requests: MoveRequest[];

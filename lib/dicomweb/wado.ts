@@ -6,6 +6,7 @@ import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../filing';
+import { seriesTimeoutSeconds, StallWatch, stallReason } from '../stall';
 import { uidProblem } from '../uid';
 import { type DicomwebPacs, dicomwebRequest } from './http';
 
@@ -46,6 +47,8 @@ export interface RetrieveOptions {
   dataDir: string;
   /** AE title recorded as calledAET in each instance's payload. */
   calledAET?: string;
+  /** Seconds without a new instance (or any of its bytes), once they have begun to come, before the retrieve is stopped as stalled. */
+  seriesTimeout?: number;
   /** Shared with other retrieves into the same folder, so .info files are written once. */
   known?: Pick<FilingDirs, 'knownInfo' | 'knownDirs'>;
   signal?: AbortSignal;
@@ -66,6 +69,8 @@ export interface RetrieveOutcome {
   elapsedMs: number;
   /** Set when the retrieve failed or was cut short; what was filed before stays filed. */
   error?: PacsError;
+  /** Stopped by the series timeout. */
+  stalled?: boolean;
 }
 
 function multipartProblem(error: MultipartError): string {
@@ -86,6 +91,8 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
   const started = Date.now();
   const outcome: RetrieveOutcome = { command: '', completed: 0, failed: 0, bytes: 0, elapsedMs: 0 };
   let tempDir: string | undefined;
+  const seriesTimeout = options.seriesTimeout ?? seriesTimeoutSeconds(undefined);
+  const watch = new StallWatch(seriesTimeout);
   try {
     const route = wadoPath(target);
     const dataDir = path.resolve(options.dataDir);
@@ -148,7 +155,12 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       // promise per chunk, and the socket is not read again before the disk has taken the last chunk.
       await new Promise<void>((resolve, reject) => {
         const body = answer.body;
+        watch.signal.addEventListener('abort', () => {
+          body.destroy();
+          reject(watch.signal.reason);
+        }, { once: true });
         body.on('data', (chunk: Buffer) => {
+          watch.arrived();
           try {
             parser.write(chunk);
           } catch (err) {
@@ -180,10 +192,13 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       throw failureBeforeRun('malformed', 'answer cut short', message, answer.command);
     }
   } catch (err) {
+    outcome.stalled = watch.stalled && !options.signal?.aborted;
     outcome.error = err instanceof PacsError ? err
+      : outcome.stalled ? failureBeforeRun('timeout', `stalled ${seriesTimeout} s`, `DICOMweb: ${stallReason(settings.dicomweb.url, seriesTimeout)}`, outcome.command)
       : options.signal?.aborted ? failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived (${outcome.completed} instances filed before)`, outcome.command)
       : describeStreamFailure(err, settings, outcome.command, target);
   } finally {
+    watch.stop();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
     outcome.elapsedMs = Date.now() - started;
   }

@@ -1,0 +1,48 @@
+// px-get's series timeout: the seconds a retrieve may go without a new instance, once instances have
+// begun to come, before it is stopped as stalled. The wait for the first instance is the PACS timeout's
+// (a PACS may rightly take long to fetch a study from its archive before it sends anything).
+import { failureBeforeRun } from './errors';
+import { DEFAULT_SERIES_TIMEOUT } from './listen/options';
+
+/** The series timeout in seconds: missing or empty is px-listen's default; anything else a number above 0. */
+export function seriesTimeoutSeconds(value: unknown): number {
+  if (value === undefined || value === null || String(value).trim() === '') return DEFAULT_SERIES_TIMEOUT;
+  const seconds = Number(value);
+  if (typeof value === 'boolean' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw failureBeforeRun('bad-input', 'bad series timeout', `the series timeout must be a number of seconds above 0, not ${JSON.stringify(value)}`);
+  }
+  return seconds;
+}
+
+/** Aborts its signal when no instance has arrived for the given seconds since the last one. */
+export class StallWatch {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  stalled = false;
+
+  constructor(readonly seconds: number) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** One more instance came: the clock starts again. */
+  arrived(): void {
+    if (this.stalled) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort();
+    }, this.seconds * 1000);
+  }
+
+  /** The transfer has ended: nothing more to watch. */
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** What the failure of a stalled retrieve says. */
+export function stallReason(who: string, seconds: number): string {
+  return `${who} went silent: no new instance for ${seconds} s (the series timeout), so the retrieve was stopped as stalled`;
+}
