@@ -50,12 +50,7 @@ export interface GetOptions {
 export interface GetFailure {
   SOPInstanceUID: string;
   reason: string;
-  /** How many instances this line stands for, where they cannot be named one by one (a stalled retrieve's rest). */
-  count?: number;
 }
-
-/** Instances failed: one per line, or as many as a line stands for. */
-export const failedCount = (failures: GetFailure[]): number => failures.reduce((sum, f) => sum + (f.count ?? 1), 0);
 
 export interface GetOutcome {
   /** pypx's result: `data` is '' on success, what failed and why otherwise. */
@@ -105,24 +100,14 @@ export class GetLogReader {
   private readonly responses = new MoveResponseReader();
   private inGetResponse = false;
   private verboseFinal?: string;
-  private readonly counts = { completed: 0, failed: 0, warning: 0, remaining: -1 };
+  private readonly counts = { completed: 0, failed: 0, warning: 0 };
 
   constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void; arriving?(): void }) {}
 
   get final(): GetFinal | undefined {
     const debug = this.responses.final;
     if (debug) return { text: debug.statusText, code: debug.status, completed: debug.completed, failed: debug.failed, warning: debug.warning };
-    if (this.verboseFinal === undefined) return undefined;
-    const { completed, failed, warning } = this.counts;
-    return { text: this.verboseFinal, completed, failed, warning };
-  }
-
-  /** The sub-operations the PACS announced in its latest pending response, where it printed them. */
-  get announcedTotal(): number | undefined {
-    const debug = this.responses.last;
-    if (debug?.remaining !== undefined) return debug.completed + debug.failed + debug.warning + debug.remaining;
-    const { completed, failed, warning, remaining } = this.counts;
-    return remaining < 0 ? undefined : completed + failed + warning + remaining;
+    return this.verboseFinal === undefined ? undefined : { text: this.verboseFinal, ...this.counts };
   }
 
   get errorComment(): string | undefined {
@@ -141,9 +126,9 @@ export class GetLogReader {
       if (!/^Pending/.test(response[1] as string)) this.verboseFinal = response[1];
       return;
     }
-    const count = /^I: {3}Number of (Completed|Failed|Warning|Remaining) Suboperations\s*: (\d+)/.exec(line);
+    const count = /^I: {3}Number of (Completed|Failed|Warning) Suboperations\s*: (\d+)/.exec(line);
     if (count) {
-      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning' | 'remaining'] = Number(count[2]);
+      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning'] = Number(count[2]);
       return;
     }
     const named = /^E: DIMSE status is: (.+)$/.exec(line);
@@ -372,7 +357,7 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
 }
 
 function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
-  return { result, completed: retrieve?.received.size ?? 0, failed: failedCount(failures), warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
+  return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
 }
 
 /** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
@@ -415,14 +400,14 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const error = rest.error ?? first.error;
     if (!failures.length && !error) return outcomeOf(request, retrieve, started, { status: 'success', command, data: '' }, [], warning);
     const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-    const head = `getscu: ${retrieve.received.size} instance${retrieve.received.size === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${where}, ${failedCount(failures)} failed`;
+    const head = `getscu: ${retrieve.received.size} instance${retrieve.received.size === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${where}, ${failures.length} failed`;
     const firstFailure = failures[0];
     const message = error && !failures.length
       ? `${head}; then ${error.message.replace(/^getscu: /, '')}`
       : `${head}: ${firstFailure?.SOPInstanceUID}: ${firstFailure?.reason}. What a PACS cannot send over C-GET can come with C-MOVE (px-move) or DICOMweb`;
     const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
     const result: PypxResult<string> = { status: 'error', command, data };
-    return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failedCount(failures)} failed` : error?.reason ?? 'failed', message, result));
+    return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failures.length} failed` : error?.reason ?? 'failed', message, result));
   } catch (err) {
     const error = toPacsError(err);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
@@ -432,17 +417,14 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
 }
 
 /**
- * A C-GET the series timeout stopped: what arrived is filed, the rest fails as one line (the PACS
- * does not name the instances it has not sent), counted from its latest pending response where it gave one.
+ * A C-GET the series timeout stopped: what arrived is filed; the rest fails as one line, counted once,
+ * since a silent PACS names nothing it has not sent (getscu -v prints no pending counts to count it by).
  */
 function stalledOutcome(settings: PacsSettings, request: MoveRequest, retrieve: Retrieve, pass: Pass, started: number): GetOutcome {
   const received = retrieve.received.size;
-  const total = pass.reader.announcedTotal;
-  const rest = total === undefined ? undefined : Math.max(0, total - received - retrieve.problems.length);
   const reason = stallReason(settings.aec, retrieve.seriesTimeout);
-  const failures: GetFailure[] = [...retrieve.problems];
-  if (rest !== 0) failures.push({ SOPInstanceUID: `(the rest of ${describeRequest(request)}${rest === undefined ? '' : `: ${rest} instance${rest === 1 ? '' : 's'}`})`, reason, ...(rest === undefined ? {} : { count: rest }) });
-  const message = `getscu: ${received} instance${received === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${settings.aec} at ${settings.host}:${settings.port}, then ${reason}; ${rest === undefined ? 'the rest' : rest} failed`;
+  const failures: GetFailure[] = [...retrieve.problems, { SOPInstanceUID: `(the rest of ${describeRequest(request)})`, reason }];
+  const message = `getscu: ${received} instance${received === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${settings.aec} at ${settings.host}:${settings.port}, then ${reason}; the rest failed`;
   const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
   const result: PypxResult<string> = { status: 'error', command: pass.command, data };
   return outcomeOf(request, retrieve, started, result, failures, 0, new PacsError('timeout', `stalled ${retrieve.seriesTimeout} s`, message, result));

@@ -2,7 +2,7 @@
 // nodes, commands and module calls do not change with the protocol.
 import path from 'node:path';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
-import { failedCount, type GetFailure, type GetOptions, type GetOutcome } from '../get';
+import type { GetFailure, GetOptions, GetOutcome } from '../get';
 import { seriesTimeoutSeconds } from '../stall';
 import type { MoveRequest } from '../move';
 import { runQueued } from '../queue';
@@ -44,7 +44,7 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
   const failures: GetFailure[] = [];
   let completed = 0;
   const finish = (result: PypxResult<string>, error?: PacsError): GetOutcome =>
-    ({ result, completed, failed: failedCount(failures), warning: 0, request, failures, series: series.list(), error, elapsedMs: Date.now() - started });
+    ({ result, completed, failed: failures.length, warning: 0, request, failures, series: series.list(), error, elapsedMs: Date.now() - started });
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
     const seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
