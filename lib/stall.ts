@@ -14,10 +14,16 @@ export function seriesTimeoutSeconds(value: unknown): number {
   return seconds;
 }
 
-/** Aborts its signal when no instance has arrived for the given seconds since the last one. */
+/**
+ * Aborts its signal when no instance has arrived for the given seconds since the last one. arrived()
+ * only notes the time (it is called for every chunk of a WADO-RS answer): the one timer, when it
+ * fires, looks how long it has really been, and waits out the rest if something came meanwhile.
+ */
 export class StallWatch {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
+  private lastArrival = 0;
+  private stopped = false;
   stalled = false;
 
   constructor(readonly seconds: number) {}
@@ -26,19 +32,27 @@ export class StallWatch {
     return this.controller.signal;
   }
 
-  /** One more instance came: the clock starts again. */
+  /** One more instance came (or began to come): the clock starts again. */
   arrived(): void {
-    if (this.stalled) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.stalled = true;
-      this.controller.abort();
-    }, this.seconds * 1000);
+    this.lastArrival = Date.now();
+    if (!this.timer && !this.stopped) this.wait(this.seconds * 1000);
   }
 
   /** The transfer has ended: nothing more to watch. */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private wait(ms: number): void {
+    this.timer = setTimeout(() => {
+      const left = this.lastArrival + this.seconds * 1000 - Date.now();
+      if (left > 0) return this.wait(left);
+      this.timer = undefined;
+      this.stalled = true;
+      this.controller.abort();
+    }, ms);
   }
 }
 

@@ -1,11 +1,11 @@
 // WADO-RS: a study, a series or an instance as a multipart/related answer, streamed part by part to
 // files on disk (never held whole in memory), each file then filed by the same code as px-listen's.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
-import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../filing';
+import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader, writtenHeader } from '../filing';
 import { seriesTimeoutSeconds, StallWatch, stallReason } from '../stall';
 import { uidProblem } from '../uid';
 import { type DicomwebPacs, dicomwebRequest } from './http';
@@ -38,6 +38,10 @@ export function describeTarget(target: WadoTarget): string {
   if (target.SeriesInstanceUID) return `series ${target.SeriesInstanceUID}`;
   return `study ${target.StudyInstanceUID}`;
 }
+
+/** Bytes of each part kept (by reference) to read its header from: headers run to a few KB. */
+const HEADER_BYTES = 16 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /** Every instance in the transfer syntax the PACS holds it in: no transcoding, nothing lost. */
 export const WADO_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*';
@@ -107,10 +111,10 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       throw failureBeforeRun('malformed', 'not multipart', `DICOMweb: ${settings.dicomweb.url} answered the WADO-RS retrieve of the ${describeTarget(target)} with "${contentType || 'no Content-Type'}", not multipart/related`, answer.command);
     }
     const dirs: FilingDirs = { dataDir, calledAET: options.calledAET ?? settings.aet, knownInfo: options.known?.knownInfo ?? new Set(), knownDirs: options.known?.knownDirs ?? new Set() };
-    const fileIt = (file: string) => {
+    const fileIt = (file: string, written?: InstanceHeader) => {
       try {
-        const { header } = readReceivedHeader(file, true);
-        const filed = fileReceivedInstance(file, header, dirs);
+        const header = written ?? readReceivedHeader(file, true).header;
+        const filed = fileReceivedInstance(file, header, dirs, { modeSet: true });
         outcome.completed++;
         options.onInstance?.(filed.payload);
       } catch (err) {
@@ -136,17 +140,33 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       onDone: () => undefined,
       onFile: () => {
         const file = path.join(tempDir as string, `part-${++parts}.dcm`);
-        const part = { fd: openSync(file, 'w'), file };
+        const part = { fd: openSync(file, 'w', FILE_MODE), file };
+        fchmodSync(part.fd, FILE_MODE);
         current = part;
+        // The header is read from the first bytes as they pass, not from the file again; the chunks
+        // are the parser's own (never reused), so keeping references copies nothing.
+        const first: Uint8Array[] = [];
+        let firstBytes = 0;
+        let size = 0;
+        let last: Uint8Array = EMPTY;
+        let beforeLast: Uint8Array = EMPTY;
         return (chunk) => {
           if (chunk !== null) {
             outcome.bytes += chunk.length;
+            size += chunk.length;
+            if (firstBytes < HEADER_BYTES) {
+              first.push(chunk);
+              firstBytes += chunk.length;
+            }
+            beforeLast = last;
+            last = chunk;
             for (let at = 0; at < chunk.length; ) at += writeSync(part.fd, chunk, at);
             return;
           }
           current = undefined;
           closeSync(part.fd);
-          fileIt(file);
+          const tail = last.length >= 8 ? last : Buffer.concat([beforeLast, last]);
+          fileIt(file, writtenHeader(first.length === 1 ? (first[0] as Uint8Array) : Buffer.concat(first), size, tail));
         };
       },
     });
