@@ -264,10 +264,17 @@ class Retrieve {
     });
     const run = await runQueued(
       this.options.queue,
-      async (signal) => runDcmtk('getscu', args, {
-        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: signal ? AbortSignal.any([signal, watch.signal]) : watch.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
-        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
-      }),
+      async (signal) => {
+        const either = watch.orWhen(signal);
+        try {
+          return await runDcmtk('getscu', args, {
+            dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: either.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+            runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+          });
+        } finally {
+          either.release();
+        }
+      },
       this.options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);

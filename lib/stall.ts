@@ -38,6 +38,23 @@ export class StallWatch {
     if (!this.timer && !this.stopped) this.wait(this.seconds * 1000);
   }
 
+  /** Its signal or the given one, whichever aborts first (Node 18 has no AbortSignal.any). */
+  orWhen(other: AbortSignal | undefined): { signal: AbortSignal; release(): void } {
+    if (!other) return { signal: this.signal, release: () => undefined };
+    const either = new AbortController();
+    const abort = () => either.abort();
+    if (other.aborted) either.abort();
+    other.addEventListener('abort', abort, { once: true });
+    this.signal.addEventListener('abort', abort, { once: true });
+    return {
+      signal: either.signal,
+      release: () => {
+        other.removeEventListener('abort', abort);
+        this.signal.removeEventListener('abort', abort);
+      },
+    };
+  }
+
   /** The transfer has ended: nothing more to watch. */
   stop(): void {
     this.stopped = true;
