@@ -68,6 +68,12 @@ export interface RunOptions extends DcmtkLocation {
    * leads its own process group, so that it and every child it forks can be signalled together.
    */
   service?: boolean;
+  /**
+   * Written to the tool's standard input (a TLS key's password, which must not appear in `ps`). The
+   * tool then runs in a session of its own: with no controlling terminal, OpenSSL reads the password
+   * from standard input instead of prompting on the terminal Node-RED was started from.
+   */
+  input?: string;
 }
 
 export interface RunResult {
@@ -104,7 +110,7 @@ export async function spawnDcmtk(
   const child = execa(file, args, {
     all: true,
     reject: false,
-    stdin: 'ignore' as const,
+    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
     env: DCMTK_ENV,
     cwd: options.cwd,
     timeout: options.timeoutMs,
@@ -112,8 +118,8 @@ export async function spawnDcmtk(
     forceKillAfterDelay: 2000,
     stripFinalNewline: false,
     buffer: options.buffer ?? !options.service,
-    detached: options.service === true,
-  }) as DcmtkProcess;
+    detached: options.service === true || options.input !== undefined,
+  }) as unknown as DcmtkProcess;
   if (options.onLine) forwardLines(child.all, options.onLine);
   return { command: formatCommandLine(file, args), process: child };
 }

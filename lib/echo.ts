@@ -2,9 +2,10 @@ import { runDcmtk } from './dcmtk';
 import { describeDcmtkFailure, type PacsError, toPacsError } from './errors';
 import type { PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, processDeadlineMs, validatePacsSettings } from './settings';
+import { buildTlsArgs, tlsKeyInput } from './tls';
 
 export function buildEchoArgs(settings: PacsSettings): string[] {
-  return [...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
+  return [...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
 }
 
 export interface OperationOptions {
@@ -22,7 +23,13 @@ export interface EchoOutcome {
 export async function runEcho(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
   const args = buildEchoArgs(settings);
   try {
-    const run = await runDcmtk('echoscu', args, { ...settings, timeoutMs: processDeadlineMs(settings), signal: options.signal });
+    const run = await runDcmtk('echoscu', args, {
+      dcmtkDir: settings.dcmtkDir,
+      executable: settings.executable,
+      input: tlsKeyInput(settings),
+      timeoutMs: processDeadlineMs(settings),
+      signal: options.signal,
+    });
     if (run.exitCode === 0 && !run.timedOut && !run.aborted) {
       return { result: { status: 'success', command: run.command, data: '' }, elapsedMs: run.elapsedMs };
     }

@@ -14,6 +14,7 @@ import {
   idleDeadlineMs,
   validatePacsSettings,
 } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid, uidProblem } from './uid';
 
 export type MoveLevel = 'STUDY' | 'SERIES' | 'IMAGE';
@@ -304,6 +305,7 @@ function failed(request: MoveRequest, destination: string, error: PacsError, ela
 export async function runMove(settings: PacsSettings, request: MoveRequest, options: MoveOptions = {}): Promise<MoveOutcome> {
   let destination: string;
   try {
+    refuseTlsFor('movescu', settings);
     destination = moveDestination(settings, options.destination);
   } catch (err) {
     return failed(request, options.destination ?? '', toPacsError(err));

@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
+import { refuseTlsFor } from '../lib/tls';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
@@ -30,6 +31,7 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
+      refuseTlsFor('movescu', settings);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
       if (!requests.length) {

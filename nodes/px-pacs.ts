@@ -12,12 +12,26 @@ interface PxPacsDef extends NodeDef {
   timeout: string | number;
   dcmtkDir?: string;
   concurrency?: string | number;
+  /** Whether msg.pacs may choose aet, aec, host, port, aetl, timeout; absent in flows older than it: off. */
+  allowMsgPacs?: boolean;
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+interface PxPacsCredentials {
+  tlsKeyPassword?: string;
 }
 
 export = function register(RED: NodeAPI): void {
-  function PxPacsNode(this: PacsConfigNode, def: PxPacsDef) {
+  function PxPacsNode(this: PacsConfigNode & { credentials?: PxPacsCredentials }, def: PxPacsDef) {
     RED.nodes.createNode(this, def);
-    const base = { aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir };
+    const base = {
+      aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir,
+      tls: def.tls === true, tlsCa: def.tlsCa, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsKeyPassword: this.credentials?.tlsKeyPassword,
+    };
+    const allowMsgPacs = def.allowMsgPacs === true;
     const badConcurrency = concurrencyProblem(def.concurrency);
     try {
       validatePacsSettings(base);
@@ -28,11 +42,13 @@ export = function register(RED: NodeAPI): void {
     }
     this.resolveSettings = (overrides?: unknown) => {
       if (badConcurrency) throw new SettingsError([badConcurrency]);
-      return mergePacsOverrides(base, overrides);
+      return mergePacsOverrides(base, overrides, allowMsgPacs);
     };
     // Shared by every node using this PACS; closing the config (stop, redeploy) ends all it runs.
     this.queue = new AssociationQueue(toConcurrency(def.concurrency));
     handleClose(this, () => this.queue.close());
   }
-  RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void);
+  RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: { tlsKeyPassword: { type: 'password' } },
+  });
 };
