@@ -14,12 +14,13 @@ import { appendFile, mkdir, readdir, readFile, readlink, writeFile } from 'node:
 import net from 'node:net';
 import path from 'node:path';
 import { type DcmtkProcess, spawnDcmtk } from './dcmtk';
-import { failureBeforeRun, PacsError } from './errors';
+import { describeIncomingTlsFailure, failureBeforeRun, PacsError } from './errors';
 import {
   fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader,
 } from './filing';
 import { type SeriesComplete, SeriesTracker } from './series';
 import { aeTitleProblem } from './settings';
+import { buildTlsArgs, checkTlsSettings } from './tls';
 
 export interface ListenerOptions {
   /** The AE title this receiver answers as. */
@@ -43,10 +44,16 @@ export interface ListenerOptions {
    * emitted again at the next start.
    */
   handOffNextTurn?: boolean;
+  /** DICOM over TLS: storescp presents tlsCert/tlsKey (PEM, key without password). */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** When set, only senders whose certificate this CA (PEM) signed are accepted. */
+  tlsCa?: string;
 }
 
-export type ResolvedListenerOptions = Required<Omit<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'handOffNextTurn'>> &
-  Pick<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'handOffNextTurn'>;
+type OptionalListenerKeys = 'dcmtkDir' | 'executable' | 'logDir' | 'handOffNextTurn' | 'tls' | 'tlsCert' | 'tlsKey' | 'tlsCa';
+export type ResolvedListenerOptions = Required<Omit<ListenerOptions, OptionalListenerKeys>> & Pick<ListenerOptions, OptionalListenerKeys>;
 
 export const DEFAULT_SERIES_TIMEOUT = 10;
 const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
@@ -68,6 +75,8 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
   if (typeof input.dataDir !== 'string' || !input.dataDir.trim()) problems.push('data folder (dataDir) is empty');
   const timeout = input.seriesTimeout === undefined || String(input.seriesTimeout).trim() === '' ? DEFAULT_SERIES_TIMEOUT : Number(input.seriesTimeout);
   if (!Number.isFinite(timeout) || timeout <= 0) problems.push(`series timeout must be a number of seconds above 0, not ${JSON.stringify(input.seriesTimeout)}`);
+  const tls = checkTlsSettings({ tls: input.tls, tlsCert: input.tlsCert, tlsKey: input.tlsKey, tlsCa: input.tlsCa }, 'scp');
+  problems.push(...tls.problems);
   if (problems.length) {
     const message = `invalid px-listen settings: ${problems.join('; ')}`;
     throw failureBeforeRun('bad-input', 'bad settings', message);
@@ -84,6 +93,7 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
     executable: input.executable?.trim() || undefined,
     restartDelaysMs: input.restartDelaysMs?.length ? input.restartDelaysMs : DEFAULT_RESTART_DELAYS_MS,
     handOffNextTurn: input.handOffNextTurn === true,
+    ...(tls.settings.tls ? tls.settings : {}),
   };
 }
 
@@ -120,7 +130,7 @@ log4cplus.appender.dcmnet.layout.ConversionPattern = %i %P %c: %m%n
 
 export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: string): string[] {
   // +uf: unique names, so that the same instance arriving twice never shares a file being written.
-  return ['--fork', '-dhl', '+xa', '-pm', '+uf', '-aet', options.aet, '-lc', logConfig, '-od', options.tmpDir, String(options.port)];
+  return ['--fork', '-dhl', '+xa', '-pm', '+uf', ...buildTlsArgs(options, 'scp'), '-aet', options.aet, '-lc', logConfig, '-od', options.tmpDir, String(options.port)];
 }
 
 const LINE = /^(\d+) ([TDIWEF]) (\S+): (.*)$/;
@@ -218,7 +228,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await this.series.stop();
   }
 
-  private fail(kind: 'malformed' | 'receiver-died' | 'failed' | 'port-in-use', reason: string, message: string, data: unknown = message): PacsError {
+  private fail(kind: 'malformed' | 'receiver-died' | 'failed' | 'port-in-use' | 'tls', reason: string, message: string, data: unknown = message): PacsError {
     const error = new PacsError(kind, reason, message, { status: 'error', command: this.command, data: data as string });
     void this.log(`error: ${message}`);
     if (this.listenerCount('error')) this.emit('error', error);
@@ -367,6 +377,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
       void this.log(`${pid}: ${text}`);
     } else if (level !== 'I' || text.startsWith('Association Received')) {
       void this.log(`${pid}: ${text}`);
+      const refused = describeIncomingTlsFailure(text, this.options);
+      if (refused) this.fail('tls', 'TLS sender refused', refused);
     }
   }
 

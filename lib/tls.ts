@@ -28,8 +28,8 @@ export type ToolWithoutTls = 'movescu' | 'getscu';
 export class TlsUnsupportedError extends Error {
   constructor(readonly tool: ToolWithoutTls) {
     const operation = tool === 'movescu' ? 'C-MOVE' : 'C-GET';
-    super(`${tool}: this PACS config has DICOM over TLS on, and DCMTK's ${tool} has no TLS: the ${operation} was not sent, so that nothing goes to the PACS in clear. `
-      + `Use a second px-pacs config without TLS for ${operation} if the PACS also accepts plain DICOM on another port`);
+    super(`${tool}: DICOM over TLS is on for this PACS, and DCMTK's ${tool} has no TLS: the ${operation} was not sent, so nothing went to the PACS in clear. `
+      + `If the PACS also accepts plain DICOM (often on another port), use a px-pacs config (or settings) without TLS for ${operation}`);
     this.name = 'TlsUnsupportedError';
   }
 }

@@ -15,6 +15,10 @@ interface PxListenDef extends NodeDef {
   logDir: string;
   seriesTimeout: string | number;
   dcmtkDir?: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -30,9 +34,10 @@ export = function register(RED: NodeAPI): void {
 
     let listener: Listener | undefined;
     try {
-      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true,
+        tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
     } catch (err) {
       report(toPacsError(err));
     }
