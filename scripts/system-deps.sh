@@ -4,7 +4,7 @@
 # (the editor test). As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
-packages=(dcmtk orthanc)
+packages=(dcmtk orthanc openssl)
 [[ "${1:-}" == "--with-browser" ]] && packages+=(chromium)
 
 missing=()
