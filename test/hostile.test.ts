@@ -169,7 +169,7 @@ describe('a hostile msg.pacs never runs anything, across px-echo, px-find and px
     }
   });
 
-  it('runs no real DCMTK tool either: the process table never shows this test's AE titles', async () => {
+  it('runs no real DCMTK tool either: the process table never shows the AE titles of this test', async () => {
     await load(true, true);
     for (const [what, pacs] of hostile.filter(([w]) => /host|aet|aec|port/.test(w))) {
       const { caught, inTable } = await attack(pacs, 'PXHOSTILE');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { toPacsError } from '../lib/errors';
+import { describeDcmtkFailure, describeIncomingTlsFailure, toPacsError } from '../lib/errors';
 import { buildStorescpArgs, resolveListenerOptions } from '../lib/listener';
 import { buildTlsArgs, checkTlsSettings, refuseTlsFor, tlsKeyInput } from '../lib/tls';
 
@@ -85,5 +85,20 @@ describe('TLS settings and DCMTK arguments', () => {
     assert.equal(error.kind, 'tls');
     assert.equal(error.reason, 'no TLS in getscu');
     assert.match(error.message, /getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent/);
+  });
+
+  it('explains DCMTK\'s TLS complaints in words an administrator can act on', () => {
+    const settings = { aet: 'NODERED', aec: 'PACS', host: 'pacs', port: 2762, timeout: 5, tls: true, tlsCa: ca, tlsCert: cert, tlsKey: key };
+    const said = (output: string, over: Record<string, unknown> = {}) =>
+      describeDcmtkFailure('echoscu', { command: 'echoscu', exitCode: 1, output, timedOut: false, aborted: false, elapsedMs: 1 }, { ...settings, ...over });
+    assert.match(said('F: Association Request Failed: 000b:0886 TLS error: certificate verify failed').message, /the PACS's certificate is not signed by the CA in tlsCa/);
+    assert.match(said('E: OpenSSL error 1c800064: bad decrypt\nF: 000b:0004 Unable to load private TLS key from \'k\'').message, /the key password is wrong/);
+    assert.match(said('F: Association Request Failed: 000b:0017 OpenSSL I/O error (SSL_ERROR_SYSCALL)').message, /does not speak DICOM over TLS on this port/);
+    assert.match(said('F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)').message, /did not accept our certificate/);
+    assert.match(said('F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)', { tls: false }).message, /if it requires DICOM over TLS, tick TLS/);
+    assert.match(said('F: Association Request Failed: 0006:030c Illegal service parameter: ::1:104', { tls: false, host: '::1' }).message, /cannot connect to an IPv6 address written as such/);
+    assert.equal(describeIncomingTlsFailure('Receiving Association failed: 000b:08c7 TLS error: peer did not return a certificate', settings),
+      'refused a sender over TLS: it offered no certificate, and with tlsCa set only senders with a certificate from that CA are accepted');
+    assert.equal(describeIncomingTlsFailure('Association Received 127.0.0.1', settings), undefined);
   });
 });
