@@ -79,7 +79,7 @@ export function describeDcmtkFailure(
     return make('rejected', reason, `association rejected by ${where}: ${why}${hint}`);
   }
   if (/Association Request Failed.*Peer aborted Association/i.test(said) && !settings.tls) {
-    return make('rejected', 'aborted by PACS', `${where} aborted the association at once: if it requires DICOM over TLS, tick TLS in the px-pacs config (and set tlsCa); else it does not accept calling AE title "${settings.aet}"`);
+    return make('rejected', 'aborted by PACS', `${where} aborted the association at once: if it requires DICOM over TLS, turn TLS on (px-pacs: TLS and CA; commands: --tls --tlsCa); else it does not accept calling AE title "${settings.aet}"`);
   }
   if (/Illegal service parameter/i.test(said) && settings.host.includes(':')) {
     return make('unknown-host', 'IPv6 not supported', `DCMTK cannot connect to an IPv6 address written as such ("${settings.host}"): give a host name, or an IPv4 address`);
@@ -111,7 +111,7 @@ function describeTlsFailure(said: string, settings: TlsSettings, where: string):
     return { reason: 'untrusted PACS cert', message: `the PACS's certificate is not signed by the CA in tlsCa (${settings.tlsCa}): no association with ${where}; give tlsCa the CA certificate that signed the PACS's certificate` };
   }
   if (/SSL_ERROR_SYSCALL|wrong version number|unexpected eof/i.test(said)) {
-    return { reason: 'no TLS at PACS', message: `${where} closed the connection during the TLS handshake: it does not speak DICOM over TLS on this port (untick TLS, or use the PACS's TLS port)` };
+    return { reason: 'no TLS at PACS', message: `${where} closed the connection during the TLS handshake: it does not speak DICOM over TLS on this port (turn TLS off, or use the PACS's TLS port)` };
   }
   if (/Association Request Failed/i.test(said) && /Peer aborted Association|Connection reset by peer|TLS error|alert/i.test(said)) {
     const message = settings.tlsCert

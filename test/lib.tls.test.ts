@@ -95,7 +95,7 @@ describe('TLS settings and DCMTK arguments', () => {
     assert.match(said('E: OpenSSL error 1c800064: bad decrypt\nF: 000b:0004 Unable to load private TLS key from \'k\'').message, /the key password is wrong/);
     assert.match(said('F: Association Request Failed: 000b:0017 OpenSSL I/O error (SSL_ERROR_SYSCALL)').message, /does not speak DICOM over TLS on this port/);
     assert.match(said('F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)').message, /did not accept our certificate/);
-    assert.match(said('F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)', { tls: false }).message, /if it requires DICOM over TLS, tick TLS/);
+    assert.match(said('F: Association Request Failed: 0006:0317 Peer aborted Association (or never connected)', { tls: false }).message, /if it requires DICOM over TLS, turn TLS on/);
     assert.match(said('F: Association Request Failed: 0006:030c Illegal service parameter: ::1:104', { tls: false, host: '::1' }).message, /cannot connect to an IPv6 address written as such/);
     assert.equal(describeIncomingTlsFailure('Receiving Association failed: 000b:08c7 TLS error: peer did not return a certificate', settings),
       'refused a sender over TLS: it offered no certificate, and with tlsCa set only senders with a certificate from that CA are accepted');

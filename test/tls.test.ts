@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeMessage } from 'node-red';
 import type { InstancePayload } from '../lib/filing';
+import { echo, find } from '../lib/index';
 import type { PypxRecord } from '../lib/result';
 import { makeTestCertificates, type TestCertificates } from '../testbed/certificates';
 import { generateSampleInstances, SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
@@ -149,7 +150,7 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
   });
 
   const failures: Array<[string, Record<string, unknown>, RegExp, string]> = [
-    ['without TLS', { tls: false }, /aborted the association at once: if it requires DICOM over TLS, tick TLS in the px-pacs config/, 'aborted by PACS'],
+    ['without TLS', { tls: false }, /aborted the association at once: if it requires DICOM over TLS, turn TLS on/, 'aborted by PACS'],
     ['with a CA that did not sign the PACS\'s certificate', { tlsCa: '' }, /the PACS's certificate is not signed by the CA in tlsCa \(\S+other-ca\.pem\)/, 'untrusted PACS cert'],
     ['without a client certificate', { tlsCert: '', tlsKey: '' }, /ended the TLS handshake: it requires a client certificate; set tlsCert and tlsKey/, 'TLS refused by PACS'],
     ['with a client certificate from a CA the PACS does not trust', { tlsCert: '', tlsKey: '' }, /ended the TLS handshake: it did not accept our certificate \(tlsCert \S+rogue\.pem\)/, 'TLS refused by PACS'],
@@ -185,6 +186,31 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
     assert.equal(msg.payload.command, '');
     assert.deepEqual(seen.filter((line) => /movescu/.test(line)), [], 'movescu ran');
     assert.deepEqual(statusLog('move').at(-1), { fill: 'red', shape: 'ring', text: 'no TLS in movescu' });
+  });
+
+  it('speaks TLS from the module API and the commands, with the same keys', async () => {
+    const settings = { aet: 'NODERED', aec: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort, timeout: 5, tls: true, tlsCa: certs.ca, tlsCert: certs.client.cert, tlsKey: certs.client.key };
+    assert.equal((await echo(settings)).status, 'success');
+    const found = await find({ ...settings, PatientID: 'PX0002' });
+    assert.equal(found.status, 'success', JSON.stringify(found));
+    assert.equal(found.data.length, 1);
+    assert.match(String((await echo({ ...settings, tlsCa: certs.otherCa })).data), /certificate verify failed/);
+
+    const command = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.resolve(__dirname, '..', 'bin', 'px-echo.js'), ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+    });
+    const flags = ['--aec', orthanc.aet, '--serverIP', '127.0.0.1', '--serverPort', String(orthanc.dicomPort), '--timeout', '5', '--tls', '--tlsCa', certs.ca, '--tlsCert', certs.client.cert];
+    const ok = await command([...flags, '--tlsKey', certs.clientEncryptedKey], { PYPX_TLS_KEY_PASSWORD: certs.password });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).status, 'success');
+    const wrongCa = await command([...flags.slice(0, -4), '--tlsCa', certs.otherCa, '--tlsCert', certs.client.cert, '--tlsKey', certs.client.key]);
+    assert.equal(wrongCa.code, 1);
+    assert.match(wrongCa.stderr, /the PACS's certificate is not signed by the CA in tlsCa/);
+    const plain = await command(flags.slice(0, 8));
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /if it requires DICOM over TLS, turn TLS on/);
   });
 
   describe('px-listen over TLS', () => {
