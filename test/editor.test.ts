@@ -143,6 +143,22 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-config-input-port').blur();
     await page.locator('#node-config-input-port.input-error').waitFor();
     await shot('px-pacs-dialog');
+    // The example predates "accept msg.pacs" and TLS: the config is still valid, both read as off.
+    const pacsValid = await page.evaluate(() => {
+      const red = (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; valid?: boolean; allowMsgPacs?: unknown }) => void): void } } }).RED;
+      const found: Array<{ valid?: boolean; allowMsgPacs?: unknown }> = [];
+      red.nodes.eachConfig((n) => { if (n.type === 'px-pacs') found.push({ valid: n.valid, allowMsgPacs: n.allowMsgPacs }); });
+      return found;
+    });
+    assert.ok(pacsValid.length > 0 && pacsValid.every((n) => n.valid !== false), `px-pacs configs without the new fields must stay valid: ${JSON.stringify(pacsValid)}`);
+    assert.equal((await page.locator('label[for="node-config-input-allowMsgPacs"]').innerText()).trim(), 'accept msg.pacs');
+    assert.equal(await page.isChecked('#node-config-input-allowMsgPacs'), false);
+    assert.equal(await page.isChecked('#node-config-input-tls'), false);
+    assert.equal(await page.isVisible('#node-config-input-tlsCa'), false, 'TLS files are hidden while TLS is off');
+    await page.check('#node-config-input-tls');
+    await page.locator('#node-config-input-tlsCa').waitFor({ state: 'visible' });
+    assert.equal(await page.getAttribute('#node-config-input-tlsKeyPassword', 'type'), 'password');
+    await shot('px-pacs-dialog-tls');
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-level').waitFor({ state: 'detached' });
