@@ -3,42 +3,17 @@
 // points at a folder of stand-in DCMTK tools that record each run: a control message shows that
 // anything that did run would be seen, in that record and in the process table.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab } from './support/flow';
+import { watchCommandLines } from './support/processes';
 
 interface CaughtMsg extends NodeMessage {
   payload: { status: string; command: string };
   error?: { message: string; source?: { id: string } };
-}
-
-/** Command lines of every process on this machine that mention `marker`, sampled until stop() resolves. */
-function watchProcessTable(marker: string): { stop(): Promise<string[]> } {
-  const seen = new Set<string>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-        try {
-          const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-          if (line.includes(marker) && !line.includes('mocha')) seen.add(line);
-        } catch {
-          /* gone */
-        }
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return [...seen];
-    },
-  };
 }
 
 const NODES = [
@@ -94,7 +69,7 @@ describe('a hostile msg.pacs never runs anything, across px-echo, px-find and px
 
   /** Sends msg.pacs to each node; returns what Catch received from each, and what ran: seen in the process table, and recorded. */
   async function attack(pacs: unknown, marker = root): Promise<{ caught: CaughtMsg[]; ran: string[]; inTable: string[]; recorded: string[] }> {
-    const watch = watchProcessTable(marker);
+    const watch = watchCommandLines((line) => line.includes(marker) && !line.includes('mocha'));
     const caught: CaughtMsg[] = [];
     for (const { id, payload } of NODES) {
       const next = nextMessage<CaughtMsg>('caught', 15000);

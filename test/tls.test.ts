@@ -3,7 +3,7 @@
 // fails with an error naming the problem, within the timeout, on both sides.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { makeTestCertificates, type TestCertificates } from '../testbed/certific
 import { generateSampleInstances, SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
-import { dcmtkDescendants } from './support/processes';
+import { dcmtkDescendants, watchCommandLines } from './support/processes';
 import { storescu } from './support/store';
 
 const run = promisify(execFile);
@@ -36,27 +36,13 @@ interface PacsMsg extends NodeMessage {
   error?: { message: string };
 }
 
-/** Every command line on this machine, read from /proc while `during` runs. */
+/** Every command line on this machine while `during` runs. */
 async function commandLinesDuring<T>(during: Promise<T>): Promise<{ result: T; seen: string[] }> {
-  const seen = new Set<string>();
-  let running = true;
-  const watch = (async () => {
-    while (running) {
-      for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-        try {
-          seen.add(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
-        } catch {
-          /* gone */
-        }
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
+  const watch = watchCommandLines();
   try {
-    return { result: await during, seen: [...seen] };
+    return { result: await during, seen: await watch.stop() };
   } finally {
-    running = false;
-    await watch;
+    await watch.stop();
   }
 }
 

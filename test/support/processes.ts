@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const DCMTK_TOOLS = new Set(['echoscu', 'findscu', 'movescu', 'storescp', 'storescu', 'getscu']);
 
@@ -33,4 +34,33 @@ export function dcmtkDescendants(root = process.pid, honourExemptions = true): A
     }
   }
   return found;
+}
+
+/**
+ * Samples the whole process table (every /proc/<pid>/cmdline, joined by spaces) every few
+ * milliseconds until stop(), which resolves with each distinct command line `keep` accepted.
+ */
+export function watchCommandLines(keep: (line: string) => boolean = () => true): { stop(): Promise<string[]> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+        try {
+          const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+          if (keep(line)) seen.add(line);
+        } catch {
+          /* the process is gone */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen];
+    },
+  };
 }
