@@ -94,7 +94,7 @@ function toNumber(value: unknown): number | undefined {
 /** Turns pypx 0.8 / pypx 3 keys into this package's names, without judging the values. */
 export function canonicalSettingKeys(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) out[KEY_ALIASES[key] ?? key] = value;
+  for (const [key, value] of Object.entries(input)) out[Object.hasOwn(KEY_ALIASES, key) ? (KEY_ALIASES[key] as string) : key] = value;
   return out;
 }
 

@@ -63,6 +63,7 @@ export function checkTlsSettings(input: Record<string, unknown>, role: TlsRole):
   if (!tls) return { settings: { tls: false }, problems };
 
   const settings: TlsSettings = { tls: true };
+  let keyEncrypted = false;
   for (const key of ['tlsCa', 'tlsCert', 'tlsKey'] as const) {
     const value = input[key];
     if (value === undefined || value === null || (typeof value === 'string' && !value.trim())) continue;
@@ -79,6 +80,7 @@ export function checkTlsSettings(input: Record<string, unknown>, role: TlsRole):
       continue;
     }
     if (!PEM[key].label.test(text)) problems.push(`${key} file ${file} is not ${PEM[key].what}`);
+    if (key === 'tlsKey') keyEncrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text);
     settings[key] = file;
   }
   const password = input.tlsKeyPassword;
@@ -92,9 +94,11 @@ export function checkTlsSettings(input: Record<string, unknown>, role: TlsRole):
   if (role === 'scu') {
     if (missing('tlsCa')) problems.push("tlsCa is empty: DICOM over TLS needs the CA certificate (PEM) that signed the PACS's certificate");
     if (missing('tlsCert') !== missing('tlsKey')) problems.push('tlsCert and tlsKey go together: give both (a client certificate and its private key) or neither');
+    if (keyEncrypted && !settings.tlsKeyPassword) problems.push(`tlsKey file ${settings.tlsKey} is password-protected, and no key password is set`);
   } else {
     if (missing('tlsCert')) problems.push("tlsCert is empty: a TLS receiver needs its own certificate (PEM)");
     if (missing('tlsKey')) problems.push("tlsKey is empty: a TLS receiver needs its certificate's private key (PEM)");
+    if (keyEncrypted) problems.push(`tlsKey file ${settings.tlsKey} is password-protected: a receiver needs a key without a password (openssl pkey -in <key> -out <new key>, readable by Node-RED's user only)`);
   }
   return { settings, problems };
 }

@@ -8,16 +8,19 @@ import { buildTlsArgs, checkTlsSettings, refuseTlsFor, tlsKeyInput } from '../li
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';
+const ENCRYPTED_KEY = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n';
 
 describe('TLS settings and DCMTK arguments', () => {
   let dir: string;
   let ca: string;
   let cert: string;
   let key: string;
+  let encryptedKey: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-tls-unit-'));
     [ca, cert, key] = ['ca.pem', 'cert.pem', 'key.pem'].map((name) => path.join(dir, name)) as [string, string, string];
-    await Promise.all([writeFile(ca, CERT), writeFile(cert, CERT), writeFile(key, KEY)]);
+    encryptedKey = path.join(dir, 'encrypted.key');
+    await Promise.all([writeFile(ca, CERT), writeFile(cert, CERT), writeFile(key, KEY), writeFile(encryptedKey, ENCRYPTED_KEY)]);
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
@@ -58,6 +61,8 @@ describe('TLS settings and DCMTK arguments', () => {
     assert.match(checkTlsSettings({ tls: true, tlsCa: key }, 'scu').problems.join(), /tlsCa file \S+key\.pem is not a PEM certificate/);
     assert.match(checkTlsSettings({ tls: true, tlsCa: ca, tlsCert: cert, tlsKey: cert }, 'scu').problems.join(), /tlsKey file \S+cert\.pem is not a PEM private key/);
     assert.match(checkTlsSettings({ tls: 'yes' }, 'scu').problems.join(), /tls must be true or false/);
+    assert.match(checkTlsSettings({ tls: true, tlsCa: ca, tlsCert: cert, tlsKey: encryptedKey }, 'scu').problems.join(), /is password-protected, and no key password is set/);
+    assert.deepEqual(checkTlsSettings({ tls: true, tlsCa: ca, tlsCert: cert, tlsKey: encryptedKey, tlsKeyPassword: 'p' }, 'scu').problems, []);
     assert.match(checkTlsSettings({ tls: true, tlsCa: ca, tlsCert: cert, tlsKey: key, tlsKeyPassword: 'a\nb' }, 'scu').problems.join(), /password contains a line break/);
   });
 
@@ -70,6 +75,7 @@ describe('TLS settings and DCMTK arguments', () => {
     assert.ok(open.includes('--ignore-peer-cert'));
     assert.ok(!buildStorescpArgs(resolveListenerOptions(base), 'log.cfg').includes('+tls'));
     assert.throws(() => resolveListenerOptions({ ...base, tls: true }), /tlsCert is empty: a TLS receiver needs its own certificate.*tlsKey is empty/);
+    assert.throws(() => resolveListenerOptions({ ...base, tls: true, tlsCert: cert, tlsKey: encryptedKey }), /tlsKey file \S+ is password-protected: a receiver needs a key without a password/);
   });
 
   it('refuses tools without TLS on a TLS config, as an error a node can report', () => {

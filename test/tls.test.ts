@@ -132,7 +132,9 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
     await load({ tlsKey: certs.clientEncryptedKey });
     const none = nextMessage<PacsMsg>('caught', 15000);
     send('echo');
-    assert.match((await none).error?.message ?? '', /the key password is wrong, or the key is password-protected and no password is set/);
+    const missing = await none;
+    assert.match(missing.error?.message ?? '', /tlsKey file \S+client-encrypted\.key is password-protected, and no key password is set/);
+    assert.equal(missing.payload.command, '', 'found before echoscu ran');
   });
 
   const failures: Array<[string, Record<string, unknown>, RegExp, string]> = [
