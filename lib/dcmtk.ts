@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultPromise } from 'execa' with { 'resolution-mode': 'import' };
 
-export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu';
+export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu' | 'dcmsend';
 
 /** Where to find a DCMTK binary: an explicit file (pypx's `executable`), a folder, or PATH. */
 export interface DcmtkLocation {
@@ -74,6 +74,8 @@ export interface RunOptions extends DcmtkLocation {
    * from standard input instead of prompting on the terminal Node-RED was started from.
    */
   input?: string;
+  /** Programs the tool runs under, e.g. ['setpriv', '--pdeathsig', 'TERM', '--']: the tool's path and arguments follow. */
+  runUnder?: readonly string[];
 }
 
 export interface RunResult {
@@ -107,7 +109,8 @@ export async function spawnDcmtk(
 ): Promise<{ command: string; process: DcmtkProcess }> {
   const file = await locateDcmtkTool(tool, options);
   const execa = await loadExeca();
-  const child = execa(file, args, {
+  const [program, ...before] = options.runUnder?.length ? [...options.runUnder, file] : [file];
+  const child = execa(program as string, [...before, ...args], {
     all: true,
     reject: false,
     ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),

@@ -11,7 +11,7 @@ import { exemptFromLeakCheck } from './support/processes';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen'];
+const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get'];
 
 describe('the package in the Node-RED editor (chromium)', function () {
   this.timeout(120000);

@@ -15,19 +15,22 @@ export const DEMO = {
     { aet: 'NODERED', port: 11113 }, // 03 - Find then move
     { aet: 'LISTENER', port: 11114 }, // 04 - Listen and process series
     { aet: 'PIPELINE', port: 11115 }, // 05 - Retrieval pipeline
+    { aet: 'ROUTER', port: 11116 }, // 06 - Route received series
   ],
+  /** A second PACS, where example 06's px-send routes CT instances. */
+  archive: { aet: 'ARCHIVE', dicomPort: 4243, httpPort: 8043 },
 };
 
 async function main(): Promise<void> {
   const busy: number[] = [];
-  for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, ...DEMO.listeners.map((l) => l.port)]) {
+  for (const port of [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.archive.dicomPort, DEMO.archive.httpPort, ...DEMO.listeners.map((l) => l.port)]) {
     if (await isPortInUse(port)) busy.push(port);
   }
   if (busy.length) throw new Error(`port ${busy.join(', ')} already in use on 127.0.0.1: stop whatever uses it (another demo?) and run again`);
 
   const base = path.join(REPO_ROOT, '.demo');
   await rm(path.join(base, 'orthanc'), { recursive: true, force: true });
-  console.log('Starting Orthanc (the demo PACS)...');
+  console.log('Starting Orthanc (the demo PACS, and ARCHIVE, a second one)...');
   const orthanc = await startOrthanc({
     dir: path.join(base, 'orthanc'),
     aet: DEMO.pacs.aet,
@@ -35,7 +38,11 @@ async function main(): Promise<void> {
     httpPort: DEMO.pacs.httpPort,
     defaultEncoding: 'Utf8',
     modalities: Object.fromEntries(DEMO.listeners.map((l) => [l.aet.toLowerCase(), [l.aet, '127.0.0.1', l.port]])),
+    // 07 - Retrieve with C-GET: C-GET needs no modality entry.
+    extra: { DicomAlwaysAllowGet: true },
   });
+  await rm(path.join(base, 'archive'), { recursive: true, force: true });
+  const archive = await startOrthanc({ dir: path.join(base, 'archive'), aet: DEMO.archive.aet, dicomPort: DEMO.archive.dicomPort, httpPort: DEMO.archive.httpPort });
   const count = await orthanc.upload(
     (function* () {
       for (const instance of generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 5 })) yield instance.bytes;
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
   console.log(`
 Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
   PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${DEMO.pacs.dicomPort}, web UI ${orthanc.url}
+  Second PACS (example 06 routes to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${DEMO.archive.dicomPort}, web UI ${archive.url}
   Each example is on its own tab: click an inject node's button and watch the debug sidebar.
 Press Ctrl-C to stop both.
 `);
@@ -64,7 +72,7 @@ Press Ctrl-C to stop both.
     stopping = true;
     console.log('Stopping Node-RED and Orthanc...');
     await nodeRed.stop();
-    await orthanc.stop();
+    await Promise.all([orthanc.stop(), archive.stop()]);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
@@ -72,7 +80,7 @@ Press Ctrl-C to stop both.
   nodeRed.process.once('exit', (code) => {
     if (!stopping) {
       console.error(`Node-RED exited (code ${code}); stopping Orthanc.`);
-      void orthanc.stop().then(() => process.exit(1));
+      void Promise.all([orthanc.stop(), archive.stop()]).then(() => process.exit(1));
     }
   });
 }
