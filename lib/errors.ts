@@ -164,7 +164,7 @@ export function failureBeforeRun(kind: FailureKind, reason: string, message: str
 /** Maps what can go wrong before a DCMTK tool runs to a PacsError; anything else is a bug and rethrown. */
 export function toPacsError(err: unknown): PacsError {
   if (err instanceof PacsError) return err;
-  if (err instanceof TlsUnsupportedError) return failureBeforeRun('tls', `no TLS in ${err.tool}`, err.message);
+  if (err instanceof TlsUnsupportedError) return failureBeforeRun('tls', `no ${err.operation} over TLS`, err.message);
   if (err instanceof DcmtkNotFoundError) return failureBeforeRun('dcmtk-missing', `${err.tool} missing`, err.message);
   if (err instanceof SettingsError) return failureBeforeRun('bad-input', 'bad PACS settings', err.message);
   if (err instanceof QueryError) return failureBeforeRun('bad-input', 'bad query', err.message);

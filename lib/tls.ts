@@ -26,11 +26,13 @@ export type ToolWithoutTls = 'movescu' | 'getscu';
 
 /** A C-MOVE or C-GET asked of a config with TLS on: refused before anything is sent in clear. */
 export class TlsUnsupportedError extends Error {
+  readonly operation: 'C-MOVE' | 'C-GET';
   constructor(readonly tool: ToolWithoutTls) {
     const operation = tool === 'movescu' ? 'C-MOVE' : 'C-GET';
     super(`${tool}: DICOM over TLS is on for this PACS, and DCMTK's ${tool} has no TLS: the ${operation} was not sent, so nothing went to the PACS in clear. `
       + `If the PACS also accepts plain DICOM (often on another port), use a px-pacs config (or settings) without TLS for ${operation}`);
     this.name = 'TlsUnsupportedError';
+    this.operation = operation;
   }
 }
 

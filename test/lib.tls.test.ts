@@ -89,7 +89,7 @@ describe('TLS settings and DCMTK arguments', () => {
       return undefined;
     })());
     assert.equal(error.kind, 'tls');
-    assert.equal(error.reason, 'no TLS in getscu');
+    assert.equal(error.reason, 'no C-GET over TLS');
     assert.match(error.message, /getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent/);
   });
 

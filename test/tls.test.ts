@@ -180,7 +180,7 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
     assert.match(msg.error?.message ?? '', /movescu: DICOM over TLS is on for this PACS, and DCMTK's movescu has no TLS: the C-MOVE was not sent/);
     assert.equal(msg.payload.command, '');
     assert.deepEqual(seen.filter((line) => /movescu/.test(line)), [], 'movescu ran');
-    assert.deepEqual(statusLog('move').at(-1), { fill: 'red', shape: 'ring', text: 'no TLS in movescu' });
+    assert.deepEqual(statusLog('move').at(-1), { fill: 'red', shape: 'ring', text: 'no C-MOVE over TLS' });
   });
 
   it('speaks TLS from the module API and the commands, with the same keys', async () => {
@@ -206,6 +206,31 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
     const plain = await command(flags.slice(0, 8));
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /if it requires DICOM over TLS, turn TLS on/);
+  });
+
+  it('px-send stores over TLS with storescu and the same TLS settings, the key password on standard input', async () => {
+    const files = path.join(work, 'to-send');
+    await writeSampleInstances(files, { patients: SAMPLE_PATIENTS.slice(5, 6), studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 2, seed: 'tls-send' });
+    const before = (await orthanc.get<string[]>('/instances')).length;
+    const flow: FlowNode[] = onTab([
+      {
+        id: 'pacs', type: 'px-pacs', aet: 'NODERED', aec: orthanc.aet, host: '127.0.0.1', port: orthanc.dicomPort, aetl: '', timeout: 5,
+        tls: true, tlsCa: certs.ca, tlsCert: certs.client.cert, tlsKey: certs.clientEncryptedKey,
+      },
+      { id: 'send', type: 'px-send', pacs: 'pacs', retries: 0, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ]);
+    await helper.load(nodeModules('px-pacs', 'px-send'), flow, { pacs: { tlsKeyPassword: certs.password } });
+    const sent = nextMessage<PacsMsg & { payload: { sent: number } }>('out');
+    const { result: msg, seen } = await commandLinesDuring((async () => {
+      send('send', { payload: files });
+      return sent;
+    })());
+    assert.equal(msg.payload.status, 'success', JSON.stringify(msg.payload));
+    assert.equal(msg.payload.sent, 2);
+    assert.match(msg.payload.command, /storescu .*\+tls \S+client-encrypted\.key \S+client\.pem \+ps \+cf \S+test-ca\.pem --require-peer-cert/);
+    assert.deepEqual(seen.filter((line) => line.includes(certs.password)), [], 'the key password appeared in a command line');
+    assert.equal((await orthanc.get<string[]>('/instances')).length, before + 2);
   });
 
   describe('px-listen over TLS', () => {
