@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { DcmtkLocation } from './dcmtk';
+import { checkDicomwebSettings, credentialsKeptHome, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
 import { checkTlsSettings, TLS_SETTING_KEYS, type TlsSettings } from './tls';
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
@@ -14,6 +15,8 @@ export interface PacsSettings extends DcmtkLocation, TlsSettings {
   aetl?: string;
   /** Seconds to wait for the PACS at each step before giving up. */
   timeout: number;
+  /** Set when the PACS is reached over DICOMweb (protocol "dicomweb") instead of DIMSE. */
+  dicomweb?: DicomwebSettings;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -34,9 +37,16 @@ const KEY_ALIASES: Record<string, keyof PacsSettings> = {
 };
 export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
   'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...TLS_SETTING_KEYS, ...Object.keys(KEY_ALIASES),
+  'protocol', 'url', 'user', 'password', 'token', 'retries',
 ]);
-/** What a message may set (msg.pacs): where to connect and as whom, never what runs or how it is secured. */
-export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set(['aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES)]);
+/**
+ * What a message may set (msg.pacs): where to connect and as whom (for DICOMweb its URL, credentials
+ * and retries), never what runs or which certificates are trusted.
+ */
+export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set([
+  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES),
+  'protocol', 'url', 'user', 'password', 'token', 'retries',
+]);
 
 /**
  * Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5 (VR AE): at most 16
@@ -117,6 +127,9 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
     return value.trim() || undefined;
   };
 
+  const protocol = parseProtocol(raw.protocol);
+  if (!protocol) problems.push(`protocol must be one of ${PROTOCOLS.join(', ')}, not ${describeType(raw.protocol)}`);
+  if (protocol === 'dicomweb') return validateDicomweb(raw, text, problems);
   for (const key of ['aet', 'aec'] as const) {
     const problem = aeTitleProblem(raw[key] ?? '');
     if (problem) problems.push(`${key === 'aet' ? 'calling AE title (aet)' : 'called AE title (aec)'} ${problem}`);
@@ -136,13 +149,7 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
     problems.push(`port must be a whole number from 1 to 65535, not ${describeType(raw.port)}`);
   }
-  let timeout = DEFAULT_TIMEOUT_SECONDS;
-  if (raw.timeout !== undefined && raw.timeout !== '') {
-    const seconds = toNumber(raw.timeout);
-    if (seconds === undefined || !(seconds > 0) || seconds > 86400) {
-      problems.push(`timeout must be a number of seconds above 0, not ${describeType(raw.timeout)}`);
-    } else timeout = seconds;
-  }
+  const timeout = checkTimeout(raw, problems);
   const dcmtkDir = text('dcmtkDir');
   const executable = text('executable');
   const tls = checkTlsSettings(raw, 'scu');
@@ -164,6 +171,26 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   return settings;
 }
 
+function checkTimeout(raw: Record<string, unknown>, problems: string[]): number {
+  if (raw.timeout === undefined || raw.timeout === '') return DEFAULT_TIMEOUT_SECONDS;
+  const seconds = toNumber(raw.timeout);
+  if (seconds !== undefined && seconds > 0 && seconds <= 86400) return seconds;
+  problems.push(`timeout must be a number of seconds above 0, not ${describeType(raw.timeout)}`);
+  return DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** A DICOMweb PACS: a URL and credentials; AE titles, host and port do not apply (host and port come from the URL). */
+function validateDicomweb(raw: Record<string, unknown>, text: (key: string) => string | undefined, problems: string[]): PacsSettings {
+  const timeout = checkTimeout(raw, problems);
+  const checked = checkDicomwebSettings(raw, text, describeType);
+  problems.push(...checked.problems);
+  if (problems.length || !checked.settings) throw new SettingsError(problems);
+  const url = new URL(checked.settings.url);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const title = (key: 'aet' | 'aec') => (typeof raw[key] === 'string' ? (raw[key] as string).trim() : '');
+  return { aet: title('aet'), aec: title('aec'), host: url.hostname, port, timeout, dicomweb: checked.settings };
+}
+
 /**
  * Lays per-message overrides (msg.pacs) over a base, when the config allows it (its "accept
  * msg.pacs" box, allowMsgPacs). Anything but a plain object, a key that is not a PACS setting, or
@@ -173,7 +200,7 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
 export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown, allowMsgPacs = false): PacsSettings {
   if (overrides === undefined || overrides === null) return validatePacsSettings(base);
   if (!allowMsgPacs) {
-    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose aet, aec, host, port, aetl and timeout, or remove msg.pacs from the message']);
+    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb the url and its credentials), or remove msg.pacs from the message']);
   }
   if (typeof overrides !== 'object' || Array.isArray(overrides)) {
     throw new SettingsError([`msg.pacs must be an object of PACS settings, not ${describeType(overrides)}`]);
@@ -182,16 +209,17 @@ export function mergePacsOverrides(base: Record<string, unknown>, overrides: unk
   const forbidden = keys.filter((key) => PACS_SETTING_KEYS.has(key) && !MESSAGE_SETTING_KEYS.has(key));
   if (forbidden.length) {
     throw new SettingsError([
-      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout), never the program that runs or its TLS settings; set those in the px-pacs config`,
+      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb protocol, url, user, password, token, retries), never the program that runs or the TLS settings; set those in the px-pacs config`,
     ]);
   }
   const unknown = keys.filter((key) => !MESSAGE_SETTING_KEYS.has(key));
   if (unknown.length) {
     throw new SettingsError([
-      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout)`,
+      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout, protocol, url, user, password, token, retries)`,
     ]);
   }
-  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
+  const given = canonicalSettingKeys(overrides as Record<string, unknown>);
+  return validatePacsSettings({ ...canonicalSettingKeys(base), ...given, ...credentialsKeptHome(base, given) });
 }
 
 /** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */

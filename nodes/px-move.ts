@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
+import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
 import { refuseTlsFor } from '../lib/tls';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
@@ -31,6 +31,8 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
+      const noMove = dicomwebMoveProblem(settings);
+      if (noMove) throw noMove;
       refuseTlsFor('movescu', settings);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);

@@ -12,16 +12,29 @@ interface PxPacsDef extends NodeDef {
   timeout: string | number;
   dcmtkDir?: string;
   concurrency?: string | number;
-  /** Whether msg.pacs may choose aet, aec, host, port, aetl, timeout; absent in flows older than it: off. */
+  /** Whether msg.pacs may choose where to connect; absent in flows older than it: off. */
   allowMsgPacs?: boolean;
+  /** DICOM over TLS (DIMSE); tlsCa is also the private CA for a DICOMweb https URL. */
   tls?: boolean;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** 'dimse' (absent in configs from before DICOMweb) or 'dicomweb'. */
+  protocol?: string;
+  url?: string;
 }
 
 interface PxPacsCredentials {
+  user?: string;
+  password?: string;
+  token?: string;
   tlsKeyPassword?: string;
+}
+
+/** The DICOMweb fields, only when the config says DICOMweb: a DIMSE config ignores them. */
+function webSettings(def: PxPacsDef, credentials: PxPacsCredentials = {}): Record<string, unknown> {
+  if (def.protocol !== 'dicomweb') return {};
+  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token, tlsCa: def.tlsCa };
 }
 
 export = function register(RED: NodeAPI): void {
@@ -30,6 +43,7 @@ export = function register(RED: NodeAPI): void {
     const base = {
       aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir,
       tls: def.tls === true, tlsCa: def.tlsCa, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsKeyPassword: this.credentials?.tlsKeyPassword,
+      ...webSettings(def, this.credentials),
     };
     const allowMsgPacs = def.allowMsgPacs === true;
     const badConcurrency = concurrencyProblem(def.concurrency);
@@ -49,6 +63,6 @@ export = function register(RED: NodeAPI): void {
     handleClose(this, () => this.queue.close());
   }
   RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: { tlsKeyPassword: { type: 'password' } },
+    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, tlsKeyPassword: { type: 'password' } },
   });
 };

@@ -159,6 +159,18 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-config-input-tlsCa').waitFor({ state: 'visible' });
     assert.equal(await page.getAttribute('#node-config-input-tlsKeyPassword', 'type'), 'password');
     await shot('px-pacs-dialog-tls');
+    // A config from before DICOMweb opens as DIMSE; DICOMweb shows its own fields and hides the DIMSE ones.
+    assert.equal(await page.inputValue('#node-config-input-protocol'), 'dimse');
+    assert.ok(await page.isHidden('#node-config-input-url'));
+    await page.selectOption('#node-config-input-protocol', 'dicomweb');
+    await page.locator('#node-config-input-url').waitFor();
+    for (const field of ['user', 'password', 'token']) assert.ok(await page.isVisible(`#node-config-input-${field}`), `${field} shown`);
+    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir', 'tls', 'tlsCert', 'tlsKey', 'tlsKeyPassword']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    assert.ok(await page.isVisible('#node-config-input-tlsCa'), 'the CA serves an https URL too');
+    assert.equal((await page.locator('label[for="node-config-input-url"]').innerText()).trim(), 'URL');
+    await page.fill('#node-config-input-url', 'https://pacs.example.org/dicom-web');
+    await page.fill('#node-config-input-user', 'me');
+    await shot('px-pacs-dicomweb-dialog');
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-level').waitFor({ state: 'detached' });

@@ -17,7 +17,7 @@ export const DEMO = {
     { aet: 'PIPELINE', port: 11115 }, // 05 - Retrieval pipeline
     { aet: 'ROUTER', port: 11116 }, // 06 - Route received series
   ],
-  /** A second PACS, where example 06's px-send routes CT instances. */
+  /** A second PACS, where example 06's px-send routes CT instances (over DIMSE) and example 08's sends series (over DICOMweb). */
   archive: { aet: 'ARCHIVE', dicomPort: 4243, httpPort: 8043 },
 };
 
@@ -40,9 +40,11 @@ async function main(): Promise<void> {
     modalities: Object.fromEntries(DEMO.listeners.map((l) => [l.aet.toLowerCase(), [l.aet, '127.0.0.1', l.port]])),
     // 07 - Retrieve with C-GET: C-GET needs no modality entry.
     extra: { DicomAlwaysAllowGet: true },
+    // 08 - DICOMweb: its plugin at /dicom-web.
+    dicomweb: true,
   });
   await rm(path.join(base, 'archive'), { recursive: true, force: true });
-  const archive = await startOrthanc({ dir: path.join(base, 'archive'), aet: DEMO.archive.aet, dicomPort: DEMO.archive.dicomPort, httpPort: DEMO.archive.httpPort });
+  const archive = await startOrthanc({ dir: path.join(base, 'archive'), aet: DEMO.archive.aet, dicomPort: DEMO.archive.dicomPort, httpPort: DEMO.archive.httpPort, dicomweb: true });
   const count = await orthanc.upload(
     (function* () {
       for (const instance of generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 5 })) yield instance.bytes;
@@ -60,8 +62,8 @@ async function main(): Promise<void> {
   });
   console.log(`
 Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
-  PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${DEMO.pacs.dicomPort}, web UI ${orthanc.url}
-  Second PACS (example 06 routes to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${DEMO.archive.dicomPort}, web UI ${archive.url}
+  PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${DEMO.pacs.dicomPort}, DICOMweb ${orthanc.dicomwebUrl}, web UI ${orthanc.url}
+  Second PACS (examples 06 and 08 send to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${DEMO.archive.dicomPort}, DICOMweb ${archive.dicomwebUrl}, web UI ${archive.url}
   Each example is on its own tab: click an inject node's button and watch the debug sidebar.
 Press Ctrl-C to stop both.
 `);
