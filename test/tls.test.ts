@@ -3,7 +3,7 @@
 // fails with an error naming the problem, within the timeout, on both sides.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -270,6 +270,7 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
       assert.equal(filed.callingAET, 'ORTHANC');
       assert.equal(filed.calledAET, 'TLSLISTEN');
       assert.ok(readFileSync(filed.path).length > 132, 'the filed instance is on disk');
+      assert.equal(statSync(filed.path).mode & 0o777, 0o640, 'patient data readable by owner and group only');
       assert.deepEqual(caught, []);
     });
 
