@@ -14,6 +14,7 @@ import {
   idleDeadlineMs,
   validatePacsSettings,
 } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid, uidProblem } from './uid';
 
 export type MoveLevel = 'STUDY' | 'SERIES' | 'IMAGE';
@@ -313,6 +314,7 @@ export async function runMove(settings: PacsSettings, request: MoveRequest, opti
   if (noMove) return failed(request, options.destination ?? '', noMove);
   let destination: string;
   try {
+    refuseTlsFor('movescu', settings);
     destination = moveDestination(settings, options.destination);
   } catch (err) {
     return failed(request, options.destination ?? '', toPacsError(err));
