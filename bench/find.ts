@@ -29,7 +29,7 @@ function benchPatients(): SamplePatient[] {
   });
 }
 
-async function orthancWithSeries(): Promise<RunningOrthanc> {
+export async function orthancWithSeries(): Promise<RunningOrthanc> {
   const start = async () => {
     await mkdir(STORAGE, { recursive: true });
     return startOrthanc({ dir: STORAGE, defaultEncoding: 'Utf8', modalities: { nodered: [AET, '127.0.0.1', 11112] } });

@@ -102,8 +102,26 @@ export interface CommandDefinition {
   run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error }>;
 }
 
+/**
+ * A reader that went away (`px-find ... | head`) ends the command quietly with status 0, as Unix
+ * tools do, after `beforeExit` (px-listen stops its receiver). Node ignores SIGPIPE: without this the
+ * failed write is an unhandled 'error' event and a stack trace.
+ */
+export function exitQuietlyWhenStdoutCloses(beforeExit: () => Promise<unknown> | void = () => undefined): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      process.stderr.write(`cannot write the result: ${err.message}\n`);
+      process.exit(1);
+    }
+    void Promise.resolve()
+      .then(beforeExit)
+      .finally(() => process.exit(0));
+  });
+}
+
 /** Runs a command: prints the result as JSON on stdout and sets the exit code; never a stack trace for a user's mistake. */
 export async function main(command: CommandDefinition, argv = process.argv.slice(2)): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer));
     return;

@@ -37,6 +37,7 @@ export = function register(RED: NodeAPI): void {
     const say = catalog(RED, 'px-find');
     const pacs = findPacsConfig(RED, this, def.pacs, say);
     const operations = new RunningOperations();
+    let queries = 0;
     const returnTags = parseReturnTags(def.returnTags);
     const limit = Number(def.limit) || 0;
     let baseQuery: Record<string, unknown> | string = {};
@@ -54,11 +55,12 @@ export = function register(RED: NodeAPI): void {
       const query = queryForMessage(baseQuery, msg.payload);
       this.status({ fill: 'blue', shape: 'dot', text: say('status.querying') });
       const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
+      queries++;
       if (outcome.error) return reportFailure(this, msg, done, outcome.error);
       const records = outcome.result.data;
       const matches = records.length === 1 ? say('status.oneMatch') : say('status.matches', { count: records.length });
       const count = outcome.limited ? say('status.limited', { count: matches }) : matches;
-      this.status({ fill: 'green', shape: 'dot', text: count });
+      this.status({ fill: 'green', shape: 'dot', text: queries === 1 ? count : say('status.ofQueries', { text: count, queries }) });
       if (!def.split || records.length === 0) {
         msg.payload = outcome.result;
         send(msg);

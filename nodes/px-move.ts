@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
+import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/move';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
@@ -7,6 +7,14 @@ import { MoveStatus } from './move-status';
 interface PxMoveDef extends NodeDef {
   pacs: string;
   destination: string;
+}
+
+/** The answer to an input that names nothing to move: success, every count 0. */
+function nothingMoved(msg: NodeMessageInFlow, sequence?: { id: string }): NodeMessageInFlow {
+  msg.payload = { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 } satisfies MovePayload;
+  msg.move = null;
+  if (sequence) msg.parts = { id: sequence.id, index: 0, count: 1, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+  return msg;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -32,11 +40,13 @@ export = function register(RED: NodeAPI): void {
       const settings = settingsForMessage(pacs, msg);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
+      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;
       if (!requests.length) {
-        status.show({ fill: 'grey', shape: 'ring', text: say('status.nothingToMove') });
+        // An empty list or a find with no match: one answer, a sequence of one, so a join or an http response still completes.
+        status.finished([]);
+        send(nothingMoved(msg, sequence));
         return done();
       }
-      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: requests.length } : undefined;
       const outcomes = await Promise.all(
         requests.map((request, index) =>
           operations.run(async (signal) => {

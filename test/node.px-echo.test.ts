@@ -76,7 +76,7 @@ describe('px-echo node in a Node-RED runtime', () => {
     const caught = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
     const msg = await caught;
-    assert.match(msg.error?.message ?? '', /association rejected by WRONGAE at .*Called AE Title Not Recognized/);
+    assert.match(msg.error?.message ?? '', /^echoscu: the PACS at 127\.0\.0\.1:\d+ rejected the association: it does not answer to the called AE title "WRONGAE" \(Called AE Title Not Recognized\)/);
     assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'called AE rejected' });
   });
 

@@ -59,7 +59,7 @@ describe('px-find node in a Node-RED runtime', () => {
     const records = msg.payload.data as PypxRecord[];
     assert.deepEqual(records.map((r) => r.PatientName?.value), ['Иванов^Иван', 'Иванов^Иван']);
     assert.equal(msg.topic, 'keep me');
-    assert.deepEqual(statusLog('find').map((s) => s.fill), ['blue', 'green']);
+    assert.deepEqual(statusLog('find').map((s) => s.fill), [undefined, 'blue', 'green'], 'cleared at start, then querying, then done');
     assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '2 matches' });
   });
 
