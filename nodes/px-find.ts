@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { sweepOnce } from '../lib/answer-folder';
 import { failureBeforeRun } from '../lib/errors';
 import { runFind } from '../lib/find';
 import { isPlainObject } from '../lib/query';
@@ -32,6 +33,8 @@ function parseReturnTags(value: string | string[] | undefined): string[] {
 }
 
 export = function register(RED: NodeAPI): void {
+  // Answer folders a crashed Node-RED left behind go at start, not at the first query.
+  void sweepOnce();
   function PxFindNode(this: Node, def: PxFindDef) {
     RED.nodes.createNode(this, def);
     const say = catalog(RED, 'px-find');

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import os from 'node:os';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { answerRoot } from '../lib/answer-folder';
 import { describeFailedStatus } from '../lib/errors';
 import { buildFindArgs, find, finalFindStatus, runFind } from '../lib/find';
 import { buildFindQuery, DEFAULT_RETURN_KEYS, QueryError } from '../lib/query';
@@ -200,21 +202,51 @@ describe('lib find against a real Orthanc answering in UTF-8', () => {
     }
   });
 
-  it('stops findscu when aborted, and leaves no temp folder behind', async () => {
-    const before = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
+  it('stops findscu when aborted, and leaves no answer folder behind', async () => {
+    const ours = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${process.pid}-`));
     const silent = await startSilentServer();
     try {
       const controller = new AbortController();
       const pending = runFind(settings({ port: silent.port, timeout: 60 }), {}, { signal: controller.signal });
-      setTimeout(() => controller.abort(), 300);
+      for (let i = 0; i < 50 && !(await ours()).length; i++) await new Promise((r) => setTimeout(r, 20));
+      const [folder] = await ours();
+      assert.ok(folder, 'the answers go to a folder of this process');
+      assert.equal((await stat(path.join(answerRoot(), folder))).mode & 0o777, 0o700, 'only this user can read the answers');
+      controller.abort();
       assert.equal((await pending).error?.kind, 'aborted');
       assert.deepEqual(dcmtkDescendants(), []);
     } finally {
       await silent.stop();
     }
     await runFind(settings(), {});
-    const after = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
-    assert.deepEqual(after, before);
+    assert.deepEqual(await ours(), []);
+  });
+
+  it('removes the answer folder of a process that died mid-query when the next one starts', async function () {
+    this.timeout(20000);
+    const silent = await startSilentServer();
+    try {
+      // A px-find killed while the PACS has not answered yet: its answer folder stays behind.
+      const command = path.resolve(__dirname, '..', 'bin', 'px-find.js');
+      const args = ['--aec', 'ORTHANC', '--serverIP', '127.0.0.1', '--serverPort', String(silent.port), '--timeout', '60'];
+      const child = spawn(process.execPath, [command, ...args], { stdio: 'ignore' });
+      const left = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${child.pid}-`));
+      for (let i = 0; i < 100 && !(await left()).length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await left()).length, 1, 'the query was under way');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal((await left()).length, 1, 'a crash leaves its folder');
+      // The next command sweeps it before its own query.
+      await new Promise<void>((resolve) => execFile(process.execPath, [command, '--aet', settings().aet, '--aec', settings().aec, '--serverIP', settings().host, '--serverPort', String(settings().port)], () => resolve()));
+      assert.deepEqual(await left(), []);
+    } finally {
+      await silent.stop();
+      // The killed px-find's findscu lost its parent; it ends at its own timeout or now.
+      for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+        if (line.includes('findscu') && line.includes(`127.0.0.1 ${silent.port}`)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+      }
+    }
   });
 });
 
