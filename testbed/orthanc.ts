@@ -80,7 +80,8 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     env: { ...process.env, TCP_NODELAY: '1' },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => undefined);
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (err) => (spawnError = err));
   const url = `http://127.0.0.1:${httpPort}`;
 
   const get = async <T>(route: string): Promise<T> => {
@@ -91,6 +92,10 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
 
   const deadline = Date.now() + 30000;
   for (;;) {
+    if (spawnError?.code === 'ENOENT') {
+      throw new Error('Orthanc is not installed: the program "Orthanc" is not on PATH (Debian: apt-get install orthanc; scripts/system-deps.sh installs it)');
+    }
+    if (spawnError) throw new Error(`Orthanc cannot be started: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`Orthanc exited at start (code ${child.exitCode}); see ${path.join(dir, 'orthanc.log')}`);
     }
