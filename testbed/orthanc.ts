@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { dyingWithParent } from './processes';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,7 +76,9 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const log = openSync(path.join(dir, 'orthanc.log'), 'a');
   // Orthanc links DCMTK: without TCP_NODELAY its C-STORE and C-MOVE crawl on loopback.
-  const child = spawn('Orthanc', [configFile], {
+  // It dies with the process that started it (a test run, the demo), even when that one is killed.
+  const [file, args] = dyingWithParent('Orthanc', [configFile]);
+  const child = spawn(file, args, {
     stdio: ['ignore', log, log],
     env: { ...process.env, TCP_NODELAY: '1' },
   });
@@ -92,7 +95,8 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
 
   const deadline = Date.now() + 30000;
   for (;;) {
-    if (spawnError?.code === 'ENOENT') {
+    // 127: setpriv could not find the program.
+    if (spawnError?.code === 'ENOENT' || child.exitCode === 127) {
       throw new Error('Orthanc is not installed: the program "Orthanc" is not on PATH (Debian: apt-get install orthanc; scripts/system-deps.sh installs it)');
     }
     if (spawnError) throw new Error(`Orthanc cannot be started: ${spawnError.message}`);

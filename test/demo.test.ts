@@ -1,0 +1,118 @@
+// npm run demo as a user meets it: one tab per example, example 04 receiving a series when its inject
+// is clicked, and nothing left running however the demo ends, even by SIGKILL to it or to npm.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isPortInUse } from '../lib/listener';
+import { DEMO } from '../testbed/demo';
+import { REPO_ROOT } from '../testbed/node-red';
+import { processesIn } from '../testbed/processes';
+import { exemptFromLeakCheck } from './support/processes';
+
+const DEMO_JS = path.join(REPO_ROOT, 'dist', 'testbed', 'demo.js');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An offset that moves every port of the demo onto free ones, below the ephemeral range. */
+async function freeOffset(): Promise<number> {
+  const ports = [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, ...DEMO.listeners.map((l) => l.port)];
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const offset = 15000 + Math.floor(Math.random() * 1200) * 10;
+    if (!(await Promise.all(ports.map((p) => isPortInUse(p + offset)))).some(Boolean)) return offset;
+  }
+  throw new Error('no free set of ports for the demo');
+}
+
+interface Running {
+  /** The process the test kills: the demo itself, or the shell standing for npm. */
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+}
+
+async function startDemo(command: string, args: string[], dir: string, offset: number): Promise<Running> {
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYPX_DEMO_DIR: dir, PYPX_DEMO_PORT_OFFSET: String(offset) },
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  for (let i = 0; i < 1200 && !/is running on/.test(output); i++) {
+    if (child.exitCode !== null) throw new Error(`the demo exited at start:\n${output}`);
+    await sleep(100);
+  }
+  assert.match(output, /is running on/, output);
+  return { child, output: () => output, url: `http://127.0.0.1:${DEMO.nodeRedPort + offset}` };
+}
+
+/** Waits until no process has the demo folder in its command line or working folder. */
+async function nothingLeftIn(dir: string): Promise<void> {
+  for (let i = 0; i < 200 && processesIn(dir).length; i++) await sleep(100);
+  assert.deepEqual(processesIn(dir), [], 'still running after the demo ended (a storescp here: px-listen must start it with a parent-death signal)');
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true })).filter((name) => name.endsWith('.dcm'));
+  } catch {
+    return [];
+  }
+}
+
+describe('npm run demo', function () {
+  this.timeout(240000);
+  let dir = '';
+  let offset = 0;
+  let unexempt = () => undefined as unknown;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-demo-'));
+    offset = await freeOffset();
+  });
+  after(async () => {
+    for (const { pid } of processesIn(dir)) process.kill(pid, 'SIGKILL');
+    unexempt();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows each example on one tab, example 04 receives a series when clicked, and a SIGKILL to npm stops everything', async () => {
+    // npm runs the demo as `sh -c "bash scripts/demo.sh"`, which execs it under setpriv: the outer
+    // shell stands for npm, the inner one for npm's `sh -c`.
+    const inner = `setpriv --pdeathsig TERM ${process.execPath} ${DEMO_JS}; true`;
+    const demo = await startDemo('sh', ['-c', `sh -c '${inner}'; true`], dir, offset);
+    unexempt = exemptFromLeakCheck(demo.child.pid);
+
+    const response = await fetch(`${demo.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+    const { flows } = (await response.json()) as { flows: Array<{ id: string; type: string; label?: string }> };
+    const examples = (await readdir(path.join(REPO_ROOT, 'examples'))).filter((f) => f.endsWith('.json')).sort();
+    assert.deepEqual(flows.filter((n) => n.type === 'tab').map((n) => n.label), examples.map((f) => f.replace(/\.json$/, '')), 'one tab per example, no other');
+
+    // Example 04's inject, clicked as the editor does.
+    const clicked = await fetch(`${demo.url}/inject/e4send`, { method: 'POST' });
+    assert.equal(clicked.status, 200);
+    const received = path.join(dir, 'node-red', 'pypx-data', 'listener');
+    for (let i = 0; i < 300 && (await filesUnder(received)).length < 5; i++) await sleep(100);
+    assert.equal((await filesUnder(received)).length, 5, 'example 04 filed the series it asked the PACS for');
+
+    demo.child.kill('SIGKILL');
+    await nothingLeftIn(dir);
+    assert.match(demo.output(), /Stopping Node-RED and Orthanc/);
+  });
+
+  it('starts over what a killed demo left behind, and a SIGKILL to the demo itself stops everything', async () => {
+    // A leftover holding one of the demo's ports, running in the demo's folder.
+    const port = DEMO.listeners[0]!.port + offset;
+    await mkdir(path.join(dir, 'node-red'), { recursive: true });
+    const leftover = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}); setInterval(() => {}, 1000)`], { cwd: path.join(dir, 'node-red'), stdio: 'ignore', detached: true });
+    for (let i = 0; i < 50 && !(await isPortInUse(port)); i++) await sleep(100);
+    assert.ok(await isPortInUse(port));
+
+    const demo = await startDemo(process.execPath, [DEMO_JS], dir, offset);
+    unexempt = exemptFromLeakCheck(demo.child.pid);
+    assert.match(demo.output(), new RegExp(`Stopped what an earlier demo left running: ${leftover.pid} `));
+    demo.child.kill('SIGKILL');
+    await nothingLeftIn(dir);
+  });
+});
