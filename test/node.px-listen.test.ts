@@ -8,7 +8,7 @@ import type { NodeMessage } from 'node-red';
 import type { InstancePayload } from '../lib/filing';
 import type { SeriesComplete } from '../lib/series';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
-import { helper, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, nodeModules, onTab, statusLog } from './support/flow';
 import { dcmtkDescendants } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
 
@@ -179,7 +179,7 @@ describe('px-listen node in a Node-RED runtime', function () {
     });
     const functionNode = require('@node-red/nodes/core/function/10-function.js') as (RED: unknown) => void;
     const commentNode = require('@node-red/nodes/core/common/90-comment.js') as (RED: unknown) => void;
-    await helper.load([...nodeModules('px-listen'), functionNode, commentNode], flow);
+    await helper.load([...nodeModules('px-listen'), functionNode, commentNode], onTab(flow as FlowNode[]));
     const job = new Promise<Out<unknown>>((resolve) => (helper.getNode('e4debug') as unknown as InputNode<Out<unknown>>).on('input', resolve));
     await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(1, 2), seriesPerStudy: 1, instancesPerSeries: 3 });
     for (let i = 0; i < 100 && !statusLog('e4listen').some((st) => st.fill === 'green'); i++) await new Promise((r) => setTimeout(r, 25));
