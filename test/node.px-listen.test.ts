@@ -174,7 +174,7 @@ describe('px-listen node in a Node-RED runtime', function () {
     const listening = (n: Record<string, unknown>) => ['px-listen', 'function', 'comment', 'debug'].includes(String(n.type));
     const flow = (JSON.parse(readFileSync(file, 'utf8')) as Array<Record<string, unknown>>).filter(listening).map((n) => {
       if (n.type === 'px-listen') return { ...n, port, dataDir: path.join(work, 'data'), seriesTimeout: 1 };
-      if (n.type === 'debug') return { id: n.id, z: n.z, type: 'helper' };
+      if (n.type === 'debug') return { id: n.id, type: 'helper' };
       return n;
     });
     const functionNode = require('@node-red/nodes/core/function/10-function.js') as (RED: unknown) => void;
