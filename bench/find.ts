@@ -2,7 +2,6 @@
 // answer files: the least a user could run), on the same 10,000-series answer from one Orthanc, side by
 // side in one run, each a whole process. Two queries: 8 plain keys, and pypx 0.8's full key set (for
 // which Orthanc computes counts per match, so the PACS dominates).
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, validatePacs
 import { generateSampleInstances, SAMPLE_PATIENTS, type SamplePatient } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, timed } from './figures';
+import { type Figure, measureProcess, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const SERIES = 10000;
@@ -59,24 +58,14 @@ function findscuArgs(returnTags: readonly string[], settings: PacsSettings): str
   return ['-S', ...keys, ...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
 }
 
-/** A whole process from spawn to exit, its output dropped; rejects unless it exits 0. */
-function wholeProcess(file: string, args: string[]): Promise<number> {
-  return timed(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const child = spawn(file, args, { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
-        child.once('error', reject);
-        child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} exited with ${code}`))));
-      }),
-  );
-}
-
 const PX_FIND = path.resolve(__dirname, '..', 'bin', 'px-find.js');
 const RUNS = 5;
 
 interface Side {
   findscuMs: number[];
+  findscuCpuMs: number[];
   commandMs: number[];
+  commandCpuMs: number[];
   nodeRedMs: number[];
   commandRatios: number[];
   nodeRedRatios: number[];
@@ -115,11 +104,14 @@ export default async function benchFind(): Promise<Figure[]> {
 
     /** Each run: findscu alone, the px-find command, px-find in Node-RED, one after the other. */
     const compare = async (label: string, nodeId: string, returnTags: readonly string[], repetitions: number): Promise<Side> => {
-      const side: Side = { findscuMs: [], commandMs: [], nodeRedMs: [], commandRatios: [], nodeRedRatios: [], peakRssMb: [] };
+      const side: Side = { findscuMs: [], findscuCpuMs: [], commandMs: [], commandCpuMs: [], nodeRedMs: [], commandRatios: [], nodeRedRatios: [], peakRssMb: [] };
       const tagsFlag = nodeId === 'plain' ? ['--returnTags', returnTags.join(',')] : [];
       for (let i = 0; i < repetitions; i++) {
-        const alone = await wholeProcess(findscu, findscuArgs(returnTags, settings));
-        const command = await wholeProcess(process.execPath, [PX_FIND, ...connection, ...tagsFlag]);
+        const findscuAlone = await measureProcess(findscu, findscuArgs(returnTags, settings));
+        const pxFind = await measureProcess(process.execPath, [PX_FIND, ...connection, ...tagsFlag]);
+        const [alone, command] = [findscuAlone.wallMs, pxFind.wallMs];
+        side.findscuCpuMs.push(findscuAlone.cpuMs);
+        side.commandCpuMs.push(pxFind.cpuMs);
         if (global.gc) global.gc();
         const inNodeRed = await pxFindInNodeRed(nodeId);
         side.findscuMs.push(alone);
@@ -136,7 +128,7 @@ export default async function benchFind(): Promise<Figure[]> {
     };
 
     // Warm up the PACS's caches and the node once; not counted.
-    await wholeProcess(findscu, findscuArgs(PLAIN_KEYS, settings));
+    await measureProcess(findscu, findscuArgs(PLAIN_KEYS, settings));
     await pxFindInNodeRed('plain');
     const plain = await compare('8 keys', 'plain', PLAIN_KEYS, RUNS);
 
@@ -155,6 +147,8 @@ export default async function benchFind(): Promise<Figure[]> {
       { name: `find ${prefix}: px-find in Node-RED / findscu alone`, value: median(side.nodeRedRatios), unit: 'ratio', target: 1.2, better: 'lower' },
       { name: `find ${prefix}: findscu alone (-S, no answer files)`, value: median(side.findscuMs), unit: 'ms' },
       { name: `find ${prefix}: px-find command`, value: median(side.commandMs), unit: 'ms' },
+      { name: `find ${prefix}: CPU of findscu alone`, value: median(side.findscuCpuMs), unit: 'ms' },
+      { name: `find ${prefix}: CPU of the px-find command (with its findscu)`, value: median(side.commandCpuMs), unit: 'ms' },
       { name: `find ${prefix}: px-find in Node-RED`, value: median(side.nodeRedMs), unit: 'ms' },
       { name: `find ${prefix}: px-find peak RSS growth`, value: Math.max(...side.peakRssMb), unit: 'MB' },
     ];

@@ -8,36 +8,14 @@
 // findscu's output as Latin-1 instead of ASCII (as released it fails on any non-ASCII name). pypx's
 // __init__ imports its listener, which imports pydicom's old `dicom` module; find never uses it, and a
 // stand-in (an empty dicom.py) only makes pypx start faster than it would with pydicom installed.
-import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { locateDcmtkTool } from '../lib/dcmtk';
 import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/query';
 import { buildAssociationArgs, validatePacsSettings } from '../lib/settings';
-import { median } from './figures';
+import { measureProcess, median, type ProcessTime } from './figures';
 import { orthancWithSeries } from './find';
 
 const RUNS = 5;
-const TIME = '/usr/bin/time';
-
-interface Measured {
-  wallMs: number;
-  cpuMs: number;
-}
-
-/** One whole process under /usr/bin/time: its wall and CPU (user + system) time; stdout dropped. */
-function measure(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measured> {
-  const report = path.join(os.tmpdir(), `pypx08-time-${process.pid}`);
-  return new Promise((resolve, reject) => {
-    execFile(TIME, ['-o', report, '-f', '%e %U %S', file, ...args], { env: { ...process.env, TCP_NODELAY: '1', ...env }, maxBuffer: 256 * 1024 * 1024 }, async (err) => {
-      if (err) return reject(new Error(`${path.basename(file)} failed: ${err.message}`));
-      const [wall, user, system] = (await readFile(report, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
-      await rm(report, { force: true });
-      resolve({ wallMs: wall * 1000, cpuMs: (user + system) * 1000 });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const [source, stub] = process.argv.slice(2);
@@ -49,12 +27,12 @@ async function main(): Promise<void> {
     const keys = buildFindQuery('SERIES', {}, DEFAULT_RETURN_KEYS.SERIES).keys.flatMap((k) => ['-k', k.value ? `${k.keyword}=${k.value}` : k.keyword]);
     const connection = ['--aet', settings.aet, '--aec', settings.aec, '--serverIP', settings.host, '--serverPort', String(settings.port)];
     const runs = {
-      'findscu alone (-S, no answer files)': () => measure(findscu, ['-S', ...keys, ...buildAssociationArgs(settings)]),
+      'findscu alone (-S, no answer files)': () => measureProcess(findscu, ['-S', ...keys, ...buildAssociationArgs(settings)]),
       'pypx 0.8 px-find': () =>
-        measure('python3', [path.join(source, 'bin', 'px-find'), ...connection, '--executable', findscu], { PYTHONPATH: [source, stub].filter(Boolean).join(':') }),
-      'px-find command': () => measure(process.execPath, [path.resolve(__dirname, '..', 'bin', 'px-find.js'), ...connection, '--timeout', '600']),
+        measureProcess('python3', [path.join(source, 'bin', 'px-find'), ...connection, '--executable', findscu], { PYTHONPATH: [source, stub].filter(Boolean).join(':') }),
+      'px-find command': () => measureProcess(process.execPath, [path.resolve(__dirname, '..', 'bin', 'px-find.js'), ...connection, '--timeout', '600']),
     };
-    const results: Record<string, Measured[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
+    const results: Record<string, ProcessTime[]> = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
     for (const run of Object.values(runs)) await run(); // warm-up, not counted
     for (let i = 0; i < RUNS; i++) {
       for (const [name, run] of Object.entries(runs)) {
