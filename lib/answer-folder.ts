@@ -20,9 +20,18 @@ export function answerRoot(): string {
   return os.tmpdir();
 }
 
-/** A new folder only this user can read (mkdtemp creates it 0700), named after this process. */
-export function makeAnswerFolder(root = answerRoot()): Promise<string> {
-  return mkdtemp(path.join(root, `${PREFIX}${process.pid}-`));
+/**
+ * A new folder only this user can read (mkdtemp creates it 0700), named after this process: on
+ * /dev/shm, else (none, or full) in the system temp folder.
+ */
+export async function makeAnswerFolder(root = answerRoot()): Promise<string> {
+  const make = (where: string) => mkdtemp(path.join(where, `${PREFIX}${process.pid}-`));
+  try {
+    return await make(root);
+  } catch (err) {
+    if (root === os.tmpdir()) throw err;
+    return make(os.tmpdir());
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -60,8 +69,8 @@ export async function sweepStaleAnswerFolders(root = answerRoot()): Promise<stri
 }
 
 let swept: Promise<unknown> | undefined;
-/** The sweep, once per process: at the first query, or earlier when a caller starts it at load. */
+/** The sweep of both places answers may go, once per process: at the first query, or when a caller starts it at load. */
 export function sweepOnce(): Promise<unknown> {
-  swept ??= sweepStaleAnswerFolders();
+  swept ??= Promise.all([...new Set([answerRoot(), os.tmpdir()])].map((root) => sweepStaleAnswerFolders(root)));
   return swept;
 }

@@ -2,7 +2,7 @@
 import { readFileSync, unlinkSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { makeAnswerFolder, sweepOnce } from './answer-folder';
+import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
 import { runDcmtk } from './dcmtk';
 import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
@@ -127,7 +127,13 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
   await sweepOnce();
-  const outputDir = await makeAnswerFolder();
+  let outputDir: string;
+  try {
+    outputDir = await makeAnswerFolder();
+  } catch (err) {
+    const message = `findscu: cannot make a folder for its answers in ${answerRoot()}: ${(err as Error).message}`;
+    return failedResult(failureBeforeRun('failed', 'no answer folder', message), Date.now() - started);
+  }
   try {
     // No overall deadline: a large answer may take minutes. DCMTK's own timeouts bound each wait;
     // a findscu that prints nothing for longer than that is killed.
