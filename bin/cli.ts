@@ -98,8 +98,11 @@ export interface CommandDefinition {
   flags: FlagSpec[];
   acceptExtra?: boolean;
   footer?: string;
-  /** The result to print, and on failure the error whose message explains it. */
-  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error }>;
+  /**
+   * The result to print, and on failure the error whose message explains it; `dataLines`, the JSON of
+   * each item of `result.data` when the command made it already (px-find, while findscu answered).
+   */
+  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error; dataLines?: readonly string[] }>;
 }
 
 /**
@@ -123,11 +126,10 @@ export function exitQuietlyWhenStdoutCloses(beforeExit: () => Promise<unknown> |
  * The result as JSON, one key per line and each record of a list on a line of its own: readable with
  * `| head` and `jq`, and a 10,000-record answer is written in a third of the time indented JSON takes.
  */
-export function formatResult(result: object): string {
+export function formatResult(result: object, dataLines?: readonly string[]): string {
   const lines = Object.entries(result).map(([key, value]) => {
-    const text = Array.isArray(value) && value.length
-      ? `[\n${value.map((item) => `    ${JSON.stringify(item)}`).join(',\n')}\n  ]`
-      : JSON.stringify(value);
+    const items = key === 'data' && Array.isArray(value) && dataLines?.length === value.length ? dataLines : Array.isArray(value) ? value.map((item) => JSON.stringify(item)) : undefined;
+    const text = items?.length ? `[\n${items.map((item) => `    ${item}`).join(',\n')}\n  ]` : JSON.stringify(value);
     return `  ${JSON.stringify(key)}: ${text}`;
   });
   return `{\n${lines.join(',\n')}\n}\n`;
@@ -142,8 +144,8 @@ export async function main(command: CommandDefinition, argv = process.argv.slice
   }
   try {
     const parsed = parseCommandLine(argv, command.flags, command.acceptExtra);
-    const { result, error } = await command.run(parsed);
-    process.stdout.write(formatResult(result));
+    const { result, error, dataLines } = await command.run(parsed);
+    process.stdout.write(formatResult(result, dataLines));
     if (error) process.stderr.write(`${command.name}: ${error.message}\n`);
     process.exitCode = result.status === 'success' ? 0 : 1;
   } catch (err) {

@@ -39,6 +39,8 @@ export interface FindOptions {
   signal?: AbortSignal;
   /** The PACS's association queue: the find waits its turn there. */
   queue?: AssociationQueue;
+  /** Called with each record as soon as it is read, while findscu still answers (the command formats it then). */
+  onRecord?: (record: PypxRecord) => void;
 }
 
 export interface FindOutcome {
@@ -84,6 +86,7 @@ export class AnswerReader {
     keys: readonly FindKey[],
     private readonly limit: number,
     private readonly settings: Pick<PacsSettings, 'aec' | 'host' | 'port'>,
+    private readonly onRecord?: (record: PypxRecord) => void,
   ) {
     this.keys = keys.filter((k) => k.inRecord);
   }
@@ -103,7 +106,9 @@ export class AnswerReader {
       this.cut ||= !this.error;
     } else {
       try {
-        this.records.push(toRecord(readFileSync(file), this.keys, this.records.length, this.settings));
+        const record = toRecord(readFileSync(file), this.keys, this.records.length, this.settings);
+        this.records.push(record);
+        this.onRecord?.(record);
       } catch (err) {
         this.error = err instanceof PacsError ? err : toPacsError(err);
       }
@@ -138,7 +143,7 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     // No overall deadline: a large answer may take minutes. DCMTK's own timeouts bound each wait;
     // a findscu that prints nothing for longer than that is killed.
     const args = buildFindArgs(settings, request, { outputDir, cancelAfter: limit });
-    const reader = new AnswerReader(outputDir, request.keys, limit, settings);
+    const reader = new AnswerReader(outputDir, request.keys, limit, settings, options.onRecord);
     const log: string[] = [];
     const onLine = (line: string) => {
       const answer = WRITING.exec(line);
