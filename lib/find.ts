@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
-import { runDcmtk } from './dcmtk';
+import { loadExeca, runDcmtk } from './dcmtk';
 import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
 import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
@@ -131,6 +131,8 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     return failedResult(toPacsError(err), 0);
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
+  // The first run loads execa (the longest step of a command's start): alongside the folder work, not after.
+  void loadExeca();
   await sweepOnce();
   let outputDir: string;
   try {
