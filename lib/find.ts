@@ -132,7 +132,7 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
   // The first run loads execa (the longest step of a command's start): alongside the folder work, not after.
-  void loadExeca();
+  loadExeca().catch(() => undefined); // a failure is reported where findscu is started
   await sweepOnce();
   let outputDir: string;
   try {
