@@ -30,12 +30,28 @@ function pids(): number[] {
   return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
 }
 
-/** Processes (not this one) whose working folder or command line lies in `folder`. */
+// What a demo runs: Node-RED (which names itself node-red), Orthanc, and the DCMTK tools the nodes start.
+// A shell or a pager someone opened in the demo's folder is none of these, and is left alone.
+const DEMO_PROGRAMS = new Set(['node', 'node-red', 'Orthanc', 'setpriv', 'storescp', 'storescu', 'findscu', 'movescu', 'echoscu', 'getscu', 'dcmsend']);
+
+function programOf(pid: number, command: string): string {
+  let name = '';
+  try {
+    name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    /* gone */
+  }
+  const first = (command.split(' ')[0] ?? '').split('/').pop() ?? '';
+  return DEMO_PROGRAMS.has(first) ? first : name;
+}
+
+/** The demo's kind of processes (not this one) whose working folder or command line lies in `folder`. */
 export function processesIn(folder: string): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const pid of pids()) {
     if (pid === process.pid) continue;
     const command = commandLine(pid);
+    if (!DEMO_PROGRAMS.has(programOf(pid, command))) continue;
     let cwd = '';
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
