@@ -89,6 +89,15 @@ describe('npm run demo', function () {
     const examples = (await readdir(path.join(REPO_ROOT, 'examples'))).filter((f) => f.endsWith('.json')).sort();
     assert.deepEqual(flows.filter((n) => n.type === 'tab').map((n) => n.label), examples.map((f) => f.replace(/\.json$/, '')), 'one tab per example, no other');
 
+    // A second demo of the same checkout stops nothing of the first: it says so and ends.
+    const second = spawn(process.execPath, [DEMO_JS], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYPX_DEMO_DIR: dir, PYPX_DEMO_PORT_OFFSET: String(offset) } });
+    let said = '';
+    second.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    second.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    assert.equal(await new Promise((resolve) => second.once('close', resolve)), 1);
+    assert.match(said, /a demo of this checkout is running \(pid \d+\)/);
+    assert.equal((await fetch(`${demo.url}/flows`)).status, 200, 'the first demo still runs');
+
     // Example 04's inject, clicked as the editor does.
     const clicked = await fetch(`${demo.url}/inject/e4send`, { method: 'POST' });
     assert.equal(clicked.status, 200);

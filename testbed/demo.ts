@@ -7,7 +7,7 @@ import { isPortInUse } from '../lib/listener';
 import { generateSampleInstances } from './generate';
 import { exampleFlows, REPO_ROOT, startNodeRed } from './node-red';
 import { startOrthanc } from './orthanc';
-import { onParentDeath, portHolder, processesIn } from './processes';
+import { commandLine, onParentDeath, parentOf, portHolder, processesIn } from './processes';
 
 // For the demo's own test: every port moved by this offset, and another folder.
 const OFFSET = Number(process.env.PYPX_DEMO_PORT_OFFSET ?? 0) || 0;
@@ -38,9 +38,14 @@ function demoFlows(): Array<Record<string, unknown>> {
   });
 }
 
-/** Stops what a demo of this checkout that was killed left running (its folder is in their command or working folder). */
+/**
+ * Stops what a demo of this checkout that was killed left running (its folder is in their command or
+ * working folder). A demo still running is not a leftover: it is named, and nothing is stopped.
+ */
 async function stopLeftovers(): Promise<void> {
   const left = processesIn(BASE);
+  const live = left.map(({ pid }) => parentOf(pid)).find((parent) => parent !== undefined && commandLine(parent).includes('testbed/demo.js'));
+  if (live) throw new Error(`a demo of this checkout is running (pid ${live}): stop it (Ctrl-C in its terminal, or kill ${live}) before starting another`);
   for (const { pid } of left) {
     try {
       process.kill(pid, 'SIGKILL');
