@@ -1,5 +1,5 @@
 // npm run bench: every benchmark side by side with DCMTK alone, in one run; prints a table and
-// writes bench/results.json. Pass names (find, move, listen) to run only some. Each benchmark runs in
+// writes bench/results.json. Pass names (find, move, listen, send, get) to run only some. Each benchmark runs in
 // a process of its own, so that one's memory figures do not carry another's heap.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -12,6 +12,8 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   find: async () => (require('./find') as typeof import('./find')).default,
   listen: async () => (require('./listen') as typeof import('./listen')).default,
   move: async () => (require('./move') as typeof import('./move')).default,
+  send: async () => (require('./send') as typeof import('./send')).default,
+  get: async () => (require('./get') as typeof import('./get')).default,
 };
 
 function verdict(figure: Figure): string {

@@ -1,5 +1,7 @@
 // What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
 // 0 (success), 1 (an error result), 2 (bad usage).
+import { PacsError } from '../lib/errors';
+import { type MoveRequest, parseMoveRequests } from '../lib/move';
 import type { PypxResult } from '../lib/result';
 import { type PacsSettings, SettingsError, validatePacsSettings } from '../lib/settings';
 
@@ -30,9 +32,11 @@ export interface ParsedCommandLine {
   flags: Flags;
   /** `--Keyword value` pairs that are not known flags, for commands that accept them (px-find). */
   extra: Record<string, string>;
+  /** Words that are not options (px-send's files), for commands that accept them; all words after `--` too. */
+  positional: string[];
 }
 
-export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra = false): ParsedCommandLine {
+export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra = false, acceptPositional = false): ParsedCommandLine {
   const byName = new Map<string, FlagSpec>();
   for (const spec of specs) {
     byName.set(spec.name, spec);
@@ -40,9 +44,18 @@ export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra 
   }
   const flags: Flags = {};
   const extra: Record<string, string> = {};
+  const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i] as string;
+    if (acceptPositional && word === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
     const match = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(word);
+    if (!match && acceptPositional) {
+      positional.push(word);
+      continue;
+    }
     if (!match) throw new UsageError(`unexpected argument "${word}"`);
     const [, name, inline] = match as unknown as [string, string, string | undefined];
     const spec = byName.get(name);
@@ -62,7 +75,7 @@ export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra 
     }
   }
   for (const spec of specs) if (spec.default !== undefined && flags[spec.name] === undefined) flags[spec.name] = spec.default;
-  return { flags, extra };
+  return { flags, extra, positional };
 }
 
 /** PACS settings from the connection flags; a bad value is bad usage. */
@@ -84,12 +97,12 @@ export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknow
   }
 }
 
-export function helpText(command: string, summary: string, specs: FlagSpec[], footer = ''): string {
+export function helpText(command: string, summary: string, specs: FlagSpec[], footer = '', operands = ''): string {
   const rows = specs.map((s) => {
     const left = `  --${s.name}${s.alias ? `, --${s.alias}` : ''}${s.value ? ` ${s.value}` : ''}`;
     return `${left.padEnd(30)} ${s.help}${s.default !== undefined ? ` (default ${s.default})` : ''}`;
   });
-  return `usage: ${command} [options]\n\n${summary}\n\noptions:\n${rows.join('\n')}\n  --help                       show this help and exit\n${footer ? `\n${footer}\n` : ''}`;
+  return `usage: ${command} [options]${operands ? ` ${operands}` : ''}\n\n${summary}\n\noptions:\n${rows.join('\n')}\n  --help                       show this help and exit\n${footer ? `\n${footer}\n` : ''}`;
 }
 
 export interface CommandDefinition {
@@ -97,6 +110,10 @@ export interface CommandDefinition {
   summary: string;
   flags: FlagSpec[];
   acceptExtra?: boolean;
+  /** Words that are not options are handed to run() (px-send's files). */
+  acceptPositional?: boolean;
+  /** Shown after [options] in the usage line, e.g. "FILE|DIR...". */
+  operands?: string;
   footer?: string;
   /**
    * The result to print, and on failure the error whose message explains it; `dataLines`, the JSON of
@@ -139,11 +156,11 @@ export function formatResult(result: object, dataLines?: readonly string[]): str
 export async function main(command: CommandDefinition, argv = process.argv.slice(2)): Promise<void> {
   exitQuietlyWhenStdoutCloses();
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer));
+    process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer, command.operands));
     return;
   }
   try {
-    const parsed = parseCommandLine(argv, command.flags, command.acceptExtra);
+    const parsed = parseCommandLine(argv, command.flags, command.acceptExtra, command.acceptPositional);
     const { result, error, dataLines } = await command.run(parsed);
     process.stdout.write(formatResult(result, dataLines));
     if (error) process.stderr.write(`${command.name}: ${error.message}\n`);
@@ -157,4 +174,25 @@ export async function main(command: CommandDefinition, argv = process.argv.slice
     process.stderr.write(`${command.name}: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   }
+}
+
+/** px-move's UID flags, shared by px-get. */
+export const UID_FLAGS: FlagSpec[] = [
+  { name: 'studyUID', alias: 'StudyInstanceUID', value: 'UID', help: 'Study Instance UID' },
+  { name: 'seriesUID', alias: 'SeriesInstanceUID', value: 'UID', help: 'Series Instance UID' },
+  { name: 'instanceUID', alias: 'SOPInstanceUID', value: 'UID', help: 'SOP Instance UID: one instance' },
+];
+
+/** The one retrieve the UID flags ask for; a missing or malformed UID is bad usage. */
+export function requestFromUidFlags(flags: Flags): MoveRequest {
+  const uids = { StudyInstanceUID: flags.studyUID, SeriesInstanceUID: flags.seriesUID, SOPInstanceUID: flags.instanceUID };
+  if (!Object.values(uids).some(Boolean)) throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
+  try {
+    const [request] = parseMoveRequests(uids, 'the UID flags');
+    if (request) return request;
+  } catch (err) {
+    if (err instanceof PacsError) throw new UsageError(err.message);
+    throw err;
+  }
+  throw new UsageError('give --studyUID, --seriesUID or --instanceUID');
 }

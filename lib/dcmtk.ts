@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResultPromise } from 'execa' with { 'resolution-mode': 'import' };
 
-export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu';
+export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu' | 'dcmsend';
 
 /** Where to find a DCMTK binary: an explicit file (pypx's `executable`), a folder, or PATH. */
 export interface DcmtkLocation {
@@ -68,6 +68,8 @@ export interface RunOptions extends DcmtkLocation {
    * leads its own process group, so that it and every child it forks can be signalled together.
    */
   service?: boolean;
+  /** Programs the tool runs under, e.g. ['setpriv', '--pdeathsig', 'TERM', '--']: the tool's path and arguments follow. */
+  runUnder?: readonly string[];
 }
 
 export interface RunResult {
@@ -101,7 +103,8 @@ export async function spawnDcmtk(
 ): Promise<{ command: string; process: DcmtkProcess }> {
   const file = await locateDcmtkTool(tool, options);
   const execa = await loadExeca();
-  const child = execa(file, args, {
+  const [program, ...before] = options.runUnder?.length ? [...options.runUnder, file] : [file];
+  const child = execa(program as string, [...before, ...args], {
     all: true,
     reject: false,
     stdin: 'ignore' as const,

@@ -19,3 +19,7 @@ export { Listener } from './listener';
 export type { ListenerOptions } from './listener';
 export type { InstancePayload } from './filing';
 export type { SeriesComplete } from './series';
+export { send, runSend, collectSendFiles, buildSendArgs } from './send';
+export type { SendPayload, SendFailure, SendOptions, SendOutcome } from './send';
+export { get, runGet, getPayload, buildGetArgs } from './get';
+export type { GetOptions, GetOutcome, GetFailure } from './get';

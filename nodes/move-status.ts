@@ -46,6 +46,11 @@ export class MoveStatus {
     else this.node.status({ fill: 'red', shape: 'ring', text: this.say('status.someFailed', { failed: failures.length, count: outcomes.length }) });
   }
 
+  show(status: { fill?: 'grey' | 'red'; shape?: 'ring'; text: string }): void {
+    this.cancel();
+    this.node.status(status);
+  }
+
   close(): void {
     this.cancel();
     this.queue?.removeListener('change', this.onQueueChange);

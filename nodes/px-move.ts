@@ -3,6 +3,7 @@ import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, type 
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
+import { partOf, type Sequence } from './sequence';
 
 interface PxMoveDef extends NodeDef {
   pacs: string;
@@ -10,10 +11,10 @@ interface PxMoveDef extends NodeDef {
 }
 
 /** The answer to an input that names nothing to move: success, every count 0. */
-function nothingMoved(msg: NodeMessageInFlow, sequence?: { id: string }): NodeMessageInFlow {
+function nothingMoved(msg: NodeMessageInFlow, sequence?: Sequence): NodeMessageInFlow {
   msg.payload = { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 } satisfies MovePayload;
   msg.move = null;
-  if (sequence) msg.parts = { id: sequence.id, index: 0, count: 1, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+  if (sequence) msg.parts = partOf(msg, sequence, 0);
   return msg;
 }
 
@@ -27,12 +28,11 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
 
     /** One output per move; moves from a list carry msg.parts, so a join node always completes. */
-    const outputFor = (msg: NodeMessageInFlow, outcome: MoveOutcome, index: number, sequence?: { id: string; count: number }) => {
+    const outputFor = (msg: NodeMessageInFlow, outcome: MoveOutcome, index: number, sequence?: Sequence) => {
       const out = sequence ? (RED.util.cloneMessage({ ...msg, payload: undefined }) as NodeMessageInFlow) : msg;
       out.payload = movePayload(outcome);
       out.move = { ...outcome.request, destination: outcome.destination };
-      // type 'array' makes a join node in automatic mode gather the payloads into an array, in input order.
-      if (sequence) out.parts = { id: sequence.id, index, count: sequence.count, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+      if (sequence) out.parts = partOf(msg, sequence, index);
       return out;
     };
 

@@ -13,7 +13,7 @@ import { exemptFromLeakCheck } from './support/processes';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen'];
+const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get'];
 
 /** Every node and config node the editor marks invalid (a red triangle; deploy warns about them), with its tab. */
 type Invalid = Array<{ type: string; id: string; tab?: string; errors?: unknown }>;

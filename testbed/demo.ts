@@ -22,12 +22,15 @@ export const DEMO = {
     { aet: 'LISTENER', port: 11114 }, // 04 - Listen and process series
     { aet: 'PIPELINE', port: 11115 }, // 05 - Retrieval pipeline
     { aet: 'CHIPS', port: 11112 }, // README: the commands and the module
+    { aet: 'ROUTER', port: 11116 }, // 06 - Route received series
   ],
+  /** A second PACS, where example 06's px-send routes CT instances. */
+  archive: { aet: 'ARCHIVE', dicomPort: 4243, httpPort: 8043 },
 };
 
 const moved = (port: number) => port + OFFSET;
 const DEMO_PORTS: Record<number, number> = Object.fromEntries(
-  [DEMO.pacs.dicomPort, ...DEMO.listeners.map((l) => l.port)].map((port) => [port, moved(port)]),
+  [DEMO.pacs.dicomPort, DEMO.archive.dicomPort, ...DEMO.listeners.map((l) => l.port)].map((port) => [port, moved(port)]),
 );
 
 /** The example flows with the demo's ports moved by the offset (none unless testing). */
@@ -60,7 +63,7 @@ async function stopLeftovers(): Promise<void> {
 
 async function main(): Promise<void> {
   await stopLeftovers();
-  const ports = [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, ...DEMO.listeners.map((l) => l.port)].map(moved);
+  const ports = [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.archive.dicomPort, DEMO.archive.httpPort, ...DEMO.listeners.map((l) => l.port)].map(moved);
   const busy: string[] = [];
   for (const port of ports) {
     if (!(await isPortInUse(port))) continue;
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   if (busy.length) throw new Error(`port ${busy.join(', ')} already in use on 127.0.0.1: stop it and run the demo again`);
 
   await rm(path.join(BASE, 'orthanc'), { recursive: true, force: true });
-  console.log('Starting Orthanc (the demo PACS)...');
+  console.log('Starting Orthanc (the demo PACS, and ARCHIVE, a second one)...');
   const orthanc = await startOrthanc({
     dir: path.join(BASE, 'orthanc'),
     aet: DEMO.pacs.aet,
@@ -78,10 +81,15 @@ async function main(): Promise<void> {
     httpPort: moved(DEMO.pacs.httpPort),
     defaultEncoding: 'Utf8',
     modalities: Object.fromEntries(DEMO.listeners.map((l) => [l.aet.toLowerCase(), [l.aet, '127.0.0.1', moved(l.port)]])),
+    // 07 - Retrieve with C-GET: C-GET needs no modality entry.
+    extra: { DicomAlwaysAllowGet: true },
   });
   let stopping = false;
-  const stopOrthanc = () => orthanc.stop();
   process.once('exit', () => orthanc.process.kill('SIGKILL'));
+  await rm(path.join(BASE, 'archive'), { recursive: true, force: true });
+  const archive = await startOrthanc({ dir: path.join(BASE, 'archive'), aet: DEMO.archive.aet, dicomPort: moved(DEMO.archive.dicomPort), httpPort: moved(DEMO.archive.httpPort) });
+  process.once('exit', () => archive.process.kill('SIGKILL'));
+  const stopOrthanc = () => Promise.all([orthanc.stop(), archive.stop()]);
   const count = await orthanc.upload(
     (function* () {
       for (const instance of generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 5 })) yield instance.bytes;
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
 Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
   PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${moved(DEMO.pacs.dicomPort)}, web UI ${orthanc.url}
   It lets these AE titles query and retrieve, and sends to them: ${known}
+  Second PACS (example 06 routes to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${moved(DEMO.archive.dicomPort)}, web UI ${archive.url}
   Each example is on its own tab: click an inject node's button and watch the debug sidebar.
 Press Ctrl-C to stop both.
 `);

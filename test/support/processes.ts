@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 
-const DCMTK_TOOLS = new Set(['echoscu', 'findscu', 'movescu', 'storescp', 'storescu', 'getscu']);
+const DCMTK_TOOLS = new Set(['echoscu', 'findscu', 'movescu', 'storescp', 'storescu', 'getscu', 'dcmsend']);
 
 const exempt = new Set<number>();
 

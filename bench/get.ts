@@ -1,0 +1,90 @@
+// px-get of a 1,000-instance study (10 series of 100 small images) from Orthanc, filed and emitted one
+// msg per instance, against getscu alone retrieving the same study into a folder (until it exits with
+// all 1,000 written). The Node-RED is node-red-node-test-helper's runtime without its test spies
+// (bench/runtime.ts). Every DCMTK process and Orthanc run with TCP_NODELAY=1; the two alternate, median of 5.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { runDcmtk } from '../lib/dcmtk';
+import type { MovePayload } from '../lib/move';
+import { generateSampleInstances } from '../testbed/generate';
+import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
+import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
+import { type Figure, median, timed } from './figures';
+import { withoutTestSpies } from './runtime';
+
+const INSTANCES = 1000;
+const RUNS = 5;
+
+async function getscuAlone(root: string, orthanc: RunningOrthanc, studyUID: string): Promise<number> {
+  const out = await mkdtemp(path.join(root, 'getscu-'));
+  try {
+    const args = ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUID}`, '-od', out, '-aec', orthanc.aet, '-aet', 'GETSCU', orthanc.host, String(orthanc.dicomPort)];
+    const ms = await timed(async () => {
+      const run = await runDcmtk('getscu', args, { timeoutMs: 300000 });
+      if (run.exitCode !== 0) throw new Error(`getscu failed: ${run.output}`);
+    });
+    const written = (await readdir(out)).length;
+    if (written !== INSTANCES) throw new Error(`getscu alone wrote ${written} of ${INSTANCES} instances`);
+    return ms;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** A fresh flow and data folder per run, so that every instance is filed new. */
+async function pxGet(root: string, orthanc: RunningOrthanc, studyUID: string): Promise<number> {
+  const dataDir = await mkdtemp(path.join(root, 'data-'));
+  await helper.load(nodeModules('px-pacs', 'px-get'), onTab([
+    { id: 'pacs', type: 'px-pacs', aet: 'PXGET', aec: orthanc.aet, host: orthanc.host, port: orthanc.dicomPort, timeout: 60, concurrency: 2 },
+    { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, wires: [['filed'], ['done']] },
+    { id: 'filed', type: 'helper' },
+    { id: 'done', type: 'helper' },
+  ]));
+  try {
+    let filed = 0;
+    (helper.getNode('filed') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => filed++);
+    withoutTestSpies();
+    let payload: MovePayload | undefined;
+    const ms = await timed(async () => {
+      const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: studyUID } } as NodeMessage);
+      payload = (await done).payload;
+    });
+    if (payload?.status !== 'success' || payload.completed !== INSTANCES) throw new Error(`px-get: ${JSON.stringify(payload)}`);
+    if (filed !== INSTANCES) throw new Error(`px-get emitted ${filed} of ${INSTANCES} instances`);
+    return ms;
+  } finally {
+    await helper.unload();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export default async function benchGet(): Promise<Figure[]> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'bench-get-'));
+  const orthanc = await startOrthanc({ extra: { DicomAlwaysAllowGet: true } });
+  try {
+    const instances = [...generateSampleInstances({ patients: [{ id: 'BG1', name: 'Bench^Get', charset: '' }], seriesPerStudy: 10, instancesPerSeries: INSTANCES / 10, seed: 'bench-get' })];
+    await orthanc.upload(instances.map((i) => i.bytes), 4);
+    const studyUID = (instances[0] as (typeof instances)[number]).studyInstanceUID;
+    await getscuAlone(root, orthanc, studyUID);
+    await pxGet(root, orthanc, studyUID);
+    const aloneMs: number[] = [];
+    const nodeRedMs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      aloneMs.push(await getscuAlone(root, orthanc, studyUID));
+      nodeRedMs.push(await pxGet(root, orthanc, studyUID));
+      process.stderr.write(`  get run ${i + 1}: getscu ${aloneMs[i]?.toFixed(0)} ms, px-get ${nodeRedMs[i]?.toFixed(0)} ms\n`);
+    }
+    const rate = (ms: number) => INSTANCES / (ms / 1000);
+    return [
+      { name: `get: getscu alone, ${INSTANCES}-instance study`, value: rate(median(aloneMs)), unit: 'instances/s' },
+      { name: `get: px-get in Node-RED (filed, one msg per instance), ${INSTANCES}-instance study`, value: rate(median(nodeRedMs)), unit: 'instances/s' },
+      { name: 'get: px-get time / getscu alone', value: median(nodeRedMs.map((ms, i) => ms / (aloneMs[i] as number))), unit: 'ratio', target: 1.1, better: 'lower' },
+    ];
+  } finally {
+    await orthanc.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}

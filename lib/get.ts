@@ -1,0 +1,415 @@
+// C-GET with getscu: the PACS sends the instances back on our own association (no AE registration,
+// no inbound port). Each instance getscu stores is filed with px-listen's filing code as soon as getscu
+// has answered its C-STORE.
+//
+// Where an instance cannot come uncompressed (the PACS holds it compressed and cannot transcode),
+// a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
+// instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
+// is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { runDcmtk } from './dcmtk';
+import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
+import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
+import { runFind } from './find';
+import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
+import { type AssociationQueue, runQueued } from './queue';
+import type { PypxResult } from './result';
+import { RetrievedSeries } from './retrieved-series';
+import type { SeriesComplete } from './series';
+import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { trimUid } from './uid';
+
+/** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
+export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;
+/** UIDs per C-GET when retrieving instance by instance. */
+const UIDS_PER_GET = 50;
+/** A preference that brings nothing this many times in a row is given up for the rest. */
+const FRUITLESS_RUNS_PER_PREFERENCE = 3;
+/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
+const KNOWN_FOLDERS_KEPT = 10000;
+
+export interface GetOptions {
+  /** Where instances are filed, as px-listen files them. */
+  dataDir: string;
+  /** Folders and .info files already made, shared across retrieves (a node's lifetime). */
+  filing?: Pick<FilingDirs, 'knownDirs' | 'knownInfo'>;
+  signal?: AbortSignal;
+  queue?: AssociationQueue;
+  onInstance?: (instance: InstancePayload) => void;
+  onProgress?: (progress: MoveProgress) => void;
+}
+
+export interface GetFailure {
+  SOPInstanceUID: string;
+  reason: string;
+}
+
+export interface GetOutcome {
+  /** pypx's result: `data` is '' on success, what failed and why otherwise. */
+  result: PypxResult<string>;
+  completed: number;
+  failed: number;
+  warning: number;
+  request: MoveRequest;
+  failures: GetFailure[];
+  /** The series this retrieve filed, each with its files. */
+  series: SeriesComplete[];
+  error?: PacsError;
+  elapsedMs: number;
+}
+
+/**
+ * `getscu -v|-d -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
+ * -v for a whole study or series: -d doubles getscu's time with a dump of every DIMSE message. -d for
+ * lists of instances after a failure: only it prints the PACS's Failed SOP Instance UID List.
+ */
+export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false): string[] {
+  const args = [debug ? '-d' : '-v', '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
+  for (const key of UID_KEYS) if (keys[key]) args.push('-k', `${key}=${keys[key]}`);
+  return [...args, ...buildAssociationArgs(settings)];
+}
+
+/** The C-GET's final response: DCMTK's words for its status, its code where printed, the sub-operation counts. */
+export interface GetFinal {
+  text: string;
+  code?: number;
+  completed: number;
+  failed: number;
+  warning: number;
+}
+
+const MAX_LOG_LINES = 100;
+
+/**
+ * Reads getscu's log. In -v mode each instance is announced by "Sending C-STORE Response (Success)"
+ * once written; in -d mode by "Filename: <file>". The final response comes from -v's status report or,
+ * in -d mode, from the C-GET responses as movescu prints its own.
+ */
+export class GetLogReader {
+  readonly failedUids: string[] = [];
+  readonly log: string[] = [];
+  statusName?: string;
+  private readonly responses = new MoveResponseReader();
+  private inGetResponse = false;
+  private verboseFinal?: string;
+  private readonly counts = { completed: 0, failed: 0, warning: 0 };
+
+  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void }) {}
+
+  get final(): GetFinal | undefined {
+    const debug = this.responses.final;
+    if (debug) return { text: debug.statusText, code: debug.status, completed: debug.completed, failed: debug.failed, warning: debug.warning };
+    return this.verboseFinal === undefined ? undefined : { text: this.verboseFinal, ...this.counts };
+  }
+
+  get errorComment(): string | undefined {
+    return this.responses.errorComment;
+  }
+
+  read(line: string): void {
+    if (line.startsWith('D: ')) return this.readDebug(line);
+    if (line.startsWith('I: Sending C-STORE Response')) {
+      if (/\((Success|Warning)/.test(line)) this.on.answered();
+      return;
+    }
+    const response = /^I: Received C-GET Response \((.+)\)$/.exec(line);
+    if (response) {
+      if (!/^Pending/.test(response[1] as string)) this.verboseFinal = response[1];
+      return;
+    }
+    const count = /^I: {3}Number of (Completed|Failed|Warning) Suboperations\s*: (\d+)/.exec(line);
+    if (count) {
+      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning'] = Number(count[2]);
+      return;
+    }
+    const named = /^E: DIMSE status is: (.+)$/.exec(line);
+    if (named) this.statusName = named[1]?.trim();
+    if (/^I: (Received C-STORE Request|Received C-GET Response|Number of|Final status)/.test(line) || !line.trim()) return;
+    if (this.log.length < MAX_LOG_LINES) this.log.push(line.trimEnd());
+  }
+
+  private readDebug(line: string): void {
+    if (line.startsWith('D: Message Type')) this.inGetResponse = /C-GET RSP/.test(line);
+    const stored = /^D: {3}Filename: (.+)$/.exec(line);
+    if (stored) return this.on.stored(stored[1] as string);
+    const failed = /^D: \(0008,0058\) UI \[([^\]]*)\]?/.exec(line);
+    if (failed) {
+      for (const uid of (failed[1] as string).split('\\')) if (uid && !uid.endsWith('...')) this.failedUids.push(trimUid(uid));
+      return;
+    }
+    if (!this.inGetResponse && !line.startsWith('D: Message Type')) return;
+    const response = this.responses.read(line);
+    if (response && !this.responses.final) this.on.progress(progressOf(response));
+  }
+}
+
+interface Pass {
+  reader: GetLogReader;
+  command: string;
+  error?: PacsError;
+}
+
+const describeRequest = (request: MoveRequest) => `${request.level.toLowerCase()} ${request.level === 'STUDY' ? request.StudyInstanceUID : request.level === 'SERIES' ? request.SeriesInstanceUID : request.SOPInstanceUID}`;
+
+/** A retrieve under way: its folder, what it filed, and how to run one getscu. */
+class Retrieve {
+  readonly received = new Set<string>();
+  readonly series = new RetrievedSeries();
+  readonly problems: GetFailure[] = [];
+  private readonly dirs: FilingDirs;
+  /** Instances getscu has written and answered in the current run, and how many of them are filed. */
+  private answered = 0;
+  private collected = 0;
+  private filedThisRun = 0;
+
+  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
+    this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
+  }
+
+  /**
+   * getscu answered one more C-STORE, so one more file is whole. getscu writes one file at a time, and
+   * may be writing the next already: of the files waiting, the oldest are the whole ones. Times are
+   * coarse (a few ms), so a file that does not read whole yet is left for the next answer.
+   */
+  collectAnswered(): void {
+    const waiting = readdirSync(this.tmpDir);
+    let whole = this.answered - this.filedThisRun;
+    if (waiting.length > whole) {
+      const written = new Map(waiting.map((name) => [name, statSync(path.join(this.tmpDir, name), { throwIfNoEntry: false })?.mtimeMs ?? Infinity]));
+      waiting.sort((a, b) => (written.get(a) as number) - (written.get(b) as number));
+    }
+    for (const name of waiting) {
+      if (whole <= 0) break;
+      if (this.file(path.join(this.tmpDir, name), 'if-whole')) whole--;
+    }
+  }
+
+  /**
+   * Files one instance getscu stored. A file that cannot be read as DICOM is quarantined, or dropped
+   * when getscu was stopped while writing it, or (if-whole) left where it is. True when it was dealt with.
+   */
+  file(file: string, mode: 'written' | 'if-whole' | 'stopped' = 'written'): boolean {
+    const full = path.resolve(this.tmpDir, file);
+    if (path.dirname(full) !== this.tmpDir) return false;
+    let read: ReturnType<typeof readReceivedHeader>;
+    try {
+      read = readReceivedHeader(full, true);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if (!(err instanceof MalformedFileError)) throw err;
+      if (mode === 'if-whole') return false;
+      this.filedThisRun++;
+      if (mode === 'stopped') {
+        rmSync(full, { force: true });
+        return true;
+      }
+      const kept = quarantine(full, this.options.dataDir);
+      this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
+      return true;
+    }
+    this.filedThisRun++;
+    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
+      this.dirs.knownDirs.clear();
+      this.dirs.knownInfo.clear();
+    }
+    const { payload } = fileReceivedInstance(full, read.header, this.dirs);
+    this.received.add(read.header.SOPInstanceUID);
+    this.series.add(payload);
+    this.options.onInstance?.(payload);
+    return true;
+  }
+
+  /** Files whatever getscu left in the folder once it has exited. */
+  async sweep(stopped: boolean): Promise<void> {
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written');
+  }
+
+  async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
+    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
+    this.answered = 0;
+    this.collected = 0;
+    this.filedThisRun = 0;
+    const progress = (p: MoveProgress) => this.options.onProgress?.(p);
+    const reader = new GetLogReader({
+      stored: (file) => this.file(file),
+      answered: () => {
+        // One look at the folder per chunk of getscu's output, however many answers it holds.
+        if (this.answered++ === this.collected) {
+          queueMicrotask(() => {
+            this.collected = this.answered;
+            this.collectAnswered();
+            progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+          });
+        }
+      },
+      progress,
+    });
+    const run = await runQueued(
+      this.options.queue,
+      async (signal) => runDcmtk('getscu', args, {
+        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+      }),
+      this.options.signal,
+      (err) => {
+        throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
+      },
+    );
+    await this.sweep(run.aborted || run.timedOut);
+    if (reader.final && !run.aborted) return { reader, command: run.command };
+    return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
+  }
+}
+
+function statusWords(pass: Pass): string {
+  const final = pass.reader.final;
+  if (!final) return 'no final response';
+  const code = final.code === undefined ? '' : `0x${final.code.toString(16).padStart(4, '0')}`;
+  const comment = pass.reader.errorComment ? `"${pass.reader.errorComment}"` : '';
+  const details = [code, comment].filter(Boolean).join(', ');
+  return `"${pass.reader.statusName ?? final.text}"${details ? ` (${details})` : ''}`;
+}
+
+const succeeded = (pass: Pass) => {
+  const final = pass.reader.final;
+  if (pass.error || !final) return false;
+  return final.code === undefined ? final.text === 'Success' || (/^Warning/.test(final.text) && final.failed === 0) : final.code === 0 || (final.code === 0xb000 && final.failed === 0);
+};
+
+/** The instances under a study or series, by C-FIND; undefined where the PACS will not answer one. */
+async function listInstances(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<Array<{ SOPInstanceUID: string; SeriesInstanceUID?: string }> | undefined> {
+  if (request.level === 'IMAGE') return [{ SOPInstanceUID: request.SOPInstanceUID as string, SeriesInstanceUID: request.SeriesInstanceUID }];
+  const query: Record<string, string> = { SOPInstanceUID: '', SeriesInstanceUID: request.SeriesInstanceUID ?? '' };
+  if (request.StudyInstanceUID) query.StudyInstanceUID = request.StudyInstanceUID;
+  const found = await runFind(settings, query, { level: 'IMAGE', returnTags: ['SOPInstanceUID', 'SeriesInstanceUID'], signal: options.signal, queue: options.queue });
+  if (found.error) return undefined;
+  return found.result.data
+    .map((record) => ({ SOPInstanceUID: trimUid(String(record.SOPInstanceUID?.value ?? '')), SeriesInstanceUID: trimUid(String(record.SeriesInstanceUID?.value ?? '')) || undefined }))
+    .filter((r) => r.SOPInstanceUID);
+}
+
+/**
+ * After a C-GET that ended early: the instances not received, by lists of UIDs, first uncompressed
+ * (skipping those known to fail), then each compressed preference for what still fails.
+ */
+async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pass, settings: PacsSettings, options: GetOptions): Promise<{ hard: Map<string, string>; error?: PacsError; commands: string[]; listed?: number }> {
+  const hard = new Map<string, string>();
+  const commands: string[] = [];
+  const firstReason = `${settings.aec} answered the C-GET with ${statusWords(first)}`;
+  for (const uid of first.reader.failedUids) if (!retrieve.received.has(uid)) hard.set(uid, firstReason);
+  const listed = await listInstances(settings, request, options);
+  const all = listed ?? [...hard.keys()].map((SOPInstanceUID) => ({ SOPInstanceUID, SeriesInstanceUID: request.SeriesInstanceUID }));
+  const seriesOf = new Map(all.map((i) => [i.SOPInstanceUID, i.SeriesInstanceUID]));
+  if (!listed && request.level !== 'IMAGE') {
+    hard.set(`(the rest of ${describeRequest(request)})`, `${firstReason}, which ended the retrieve there; the instances it did not send cannot be listed to ask for them one by one: the PACS refused a C-FIND from "${settings.aet}"`);
+  }
+
+  for (const preference of [undefined, ...COMPRESSED_PREFERENCES]) {
+    let todo = (preference ? [...hard.keys()] : all.map((i) => i.SOPInstanceUID).filter((u) => !hard.has(u))).filter((u) => !retrieve.received.has(u) && seriesOf.has(u));
+    let fruitless = 0;
+    while (todo.length && !options.signal?.aborted) {
+      const chunk = todo.slice(0, UIDS_PER_GET);
+      const series = new Set(chunk.map((u) => seriesOf.get(u)));
+      const keys = { level: 'IMAGE', StudyInstanceUID: request.StudyInstanceUID, SeriesInstanceUID: series.size === 1 ? [...series][0] : undefined, SOPInstanceUID: chunk.join('\\') };
+      const before = retrieve.received.size;
+      const pass = await retrieve.run(keys, preference, true);
+      commands.push(pass.command);
+      if (pass.error) return { hard, error: pass.error, commands };
+      const reason = `${settings.aec} answered the C-GET with ${statusWords(pass)}${preference ? ` also when ${preference} proposed compressed syntaxes` : ''}`;
+      const failedNow = pass.reader.failedUids.filter((u) => chunk.includes(u) && !retrieve.received.has(u));
+      // No failed UID named and nothing new: the whole chunk failed alike.
+      const settled = failedNow.length || retrieve.received.size > before ? failedNow : chunk.filter((u) => !retrieve.received.has(u));
+      for (const uid of settled) if (!preference || hard.has(uid)) hard.set(uid, reason);
+      if (preference) for (const uid of chunk) if (retrieve.received.has(uid)) hard.delete(uid);
+      fruitless = retrieve.received.size > before ? 0 : fruitless + 1;
+      if (preference && fruitless >= FRUITLESS_RUNS_PER_PREFERENCE) break;
+      todo = todo.filter((u) => !retrieve.received.has(u) && !settled.includes(u));
+    }
+    for (const uid of [...hard.keys()]) if (retrieve.received.has(uid)) hard.delete(uid);
+    if (!hard.size || options.signal?.aborted) break;
+  }
+  return { hard, commands, listed: listed?.length };
+}
+
+function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
+  return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
+}
+
+/** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
+export function refuseGetOverTls(settings: PacsSettings): void {
+  if (!(settings as { tls?: unknown }).tls) return;
+  throw failureBeforeRun('bad-input', 'no C-GET over TLS', "getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear. Retrieve with px-move into a px-listen, or use a PACS config without TLS if the PACS also accepts plain DICOM");
+}
+
+/** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
+export async function runGet(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<GetOutcome> {
+  const started = Date.now();
+  let retrieve: Retrieve | undefined;
+  let tmpDir: string | undefined;
+  try {
+    if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    refuseGetOverTls(settings);
+    const incoming = path.join(path.resolve(options.dataDir), 'incoming');
+    await mkdir(incoming, { recursive: true });
+    tmpDir = await mkdtemp(path.join(incoming, '.get-'));
+    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) });
+    const first = await retrieve.run({ ...request });
+    const final = first.reader.final;
+    const warning = final?.warning ?? 0;
+    if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
+    if (first.error && !retrieve.received.size) {
+      return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);
+    }
+    const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
+    const failures = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
+    if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
+      // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
+      const message = `getscu: ${settings.aec} at ${settings.host}:${settings.port} answered the C-GET of ${describeRequest(request)} with ${statusWords(first)}, and lists no instance under it: check the UIDs`;
+      const result: PypxResult<string> = { status: 'error', command: first.command, data: [message, ...first.reader.log].join('\n') };
+      return outcomeOf(request, retrieve, started, result, [], warning, new PacsError('dicom-status', (first.reader.statusName ?? final?.text ?? 'failed').replace(/^Failed: /, '').slice(0, 20), message, result));
+    }
+    const command = [first.command, ...rest.commands].join('\n');
+    const error = rest.error ?? first.error;
+    if (!failures.length && !error) return outcomeOf(request, retrieve, started, { status: 'success', command, data: '' }, [], warning);
+    const where = `${settings.aec} at ${settings.host}:${settings.port}`;
+    const head = `getscu: ${retrieve.received.size} instance${retrieve.received.size === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${where}, ${failures.length} failed`;
+    const firstFailure = failures[0];
+    const message = error && !failures.length
+      ? `${head}; then ${error.message.replace(/^getscu: /, '')}`
+      : `${head}: ${firstFailure?.SOPInstanceUID}: ${firstFailure?.reason}. What a PACS cannot send over C-GET can come with C-MOVE (px-move) or DICOMweb`;
+    const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
+    const result: PypxResult<string> = { status: 'error', command, data };
+    return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failures.length} failed` : error?.reason ?? 'failed', message, result));
+  } catch (err) {
+    const error = toPacsError(err);
+    return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
+  } finally {
+    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+/** What px-get's second output and get() carry: px-move's payload. */
+export function getPayload(outcome: GetOutcome): MovePayload {
+  return { ...outcome.result, completed: outcome.completed, failed: outcome.failed, warning: outcome.warning };
+}
+
+/**
+ * pypx-style `get({...settings, StudyInstanceUID, ...}, {dataDir})`: PACS settings and UIDs in one
+ * object, as move(); answers px-move's dict, with every instance filed under dataDir.
+ */
+export async function get(input: Record<string, unknown>, options: Pick<GetOptions, 'dataDir' | 'signal' | 'onInstance' | 'onProgress'>): Promise<MovePayload> {
+  const { settings: settingsPart, query } = splitSettingsAndQuery(input ?? {});
+  let settings: PacsSettings;
+  let requests: MoveRequest[];
+  try {
+    settings = validatePacsSettings(settingsPart);
+    requests = parseMoveRequests(query, 'query');
+  } catch (err) {
+    const error = toPacsError(err);
+    return { ...(error.result as PypxResult<string>), completed: 0, failed: 0, warning: 0 };
+  }
+  return getPayload(await runGet(settings, requests[0] as MoveRequest, options));
+}

@@ -1,0 +1,168 @@
+// C-STORE with storescu, for what dcmsend cannot do: DICOM over TLS (dcmsend has no +tls). storescu
+// proposes one list of syntaxes for every file unless given an association profile (-xf): this writes
+// one that offers each file in its own transfer syntax, plus uncompressed ones. Debian's storescu
+// cannot decompress, so a compressed file the PACS takes only uncompressed fails alone.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
+import { readDicomHeaderSync } from './dicom';
+import { describeDcmtkFailure } from './errors';
+import { dieWithThisProcess } from './orphans';
+import { runQueued } from './queue';
+import type { BatchResult, SendFailure, SendOptions } from './send';
+import { buildTimeoutArgs, type PacsSettings } from './settings';
+
+const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
+/** DICOM allows 128 presentation contexts per association. */
+export const MAX_CONTEXTS = 128;
+const PROFILE = 'Send';
+
+export interface FileSyntax {
+  file: string;
+  sopClass: string;
+  transferSyntax: string;
+}
+
+/** Each file's SOP class and transfer syntax from its meta header; a file that has none fails alone. */
+export function readFileSyntaxes(files: string[]): { readable: FileSyntax[]; failures: SendFailure[] } {
+  const readable: FileSyntax[] = [];
+  const failures: SendFailure[] = [];
+  for (const file of files) {
+    try {
+      const dataset = readDicomHeaderSync(file);
+      const sopClass = dataset.text('x00020002') || dataset.text('x00080016');
+      const transferSyntax = dataset.text('x00020010');
+      if (!sopClass || !transferSyntax) failures.push({ file, reason: 'not a DICOM file with a meta header naming its SOP class and transfer syntax' });
+      else readable.push({ file, sopClass, transferSyntax });
+    } catch (err) {
+      failures.push({ file, reason: `not a readable DICOM file: ${(err as Error).message.replace(`${file}: `, '')}` });
+    }
+  }
+  return { readable, failures };
+}
+
+/** The presentation contexts a set of files needs: each SOP class in each file's own syntax, and uncompressed. */
+export function contextsFor(files: FileSyntax[]): Array<[string, string[]]> {
+  const contexts = new Map<string, [string, string[]]>();
+  for (const { sopClass, transferSyntax } of files) {
+    if (!UNCOMPRESSED.includes(transferSyntax)) contexts.set(`${sopClass}\\${transferSyntax}`, [sopClass, [transferSyntax]]);
+    contexts.set(`${sopClass}\\uncompressed`, [sopClass, UNCOMPRESSED]);
+  }
+  return [...contexts.values()];
+}
+
+/** DCMTK's association configuration file (asconfig) with one profile proposing these contexts. */
+export function associationProfile(contexts: Array<[string, string[]]>): string {
+  const syntaxLists = new Map<string, string>();
+  const lines = ['[[TransferSyntaxes]]'];
+  for (const [, syntaxes] of contexts) {
+    const key = syntaxes.join('\\');
+    if (syntaxLists.has(key)) continue;
+    const name = `TS${syntaxLists.size + 1}`;
+    syntaxLists.set(key, name);
+    lines.push(`[${name}]`, ...syntaxes.map((uid, i) => `TransferSyntax${i + 1} = ${uid}`));
+  }
+  lines.push('', '[[PresentationContexts]]', `[${PROFILE}]`);
+  contexts.forEach(([sopClass, syntaxes], i) => lines.push(`PresentationContext${i + 1} = ${sopClass}\\${syntaxLists.get(syntaxes.join('\\'))}`));
+  lines.push('', '[[Profiles]]', `[${PROFILE}]`, `PresentationContexts = ${PROFILE}`, '');
+  return lines.join('\n');
+}
+
+/** Reads storescu -v: which file it is sending, and how that ended. */
+export class StorescuLogReader {
+  readonly outcomes = new Map<string, { kind: 'sent' | 'warning' } | { kind: 'failed'; failure: SendFailure }>();
+  readonly log: string[] = [];
+  private current?: string;
+  private conversion?: string;
+
+  constructor(private readonly where: string, private readonly done: () => void) {}
+
+  read(raw: string): void {
+    const line = raw.replace(/^XMIT: \.*/, '');
+    if (/^[WEF]: /.test(line) && this.log.length < 1000) this.log.push(line);
+    const sending = /^I: Sending file: (.+)$/.exec(line);
+    if (sending) {
+      this.current = sending[1];
+      this.conversion = undefined;
+      return;
+    }
+    const file = this.current;
+    if (!file || this.outcomes.has(file)) return;
+    const converting = /unable to convert dataset from '(.+)' transfer syntax to '(.+)'/.exec(line);
+    if (converting) this.conversion = `${this.where} took it only in ${converting[2]}, and storescu cannot decompress ${converting[1]}`;
+    const response = /^I: Received Store Response \((.+)\)$/.exec(line);
+    if (response) {
+      const words = response[1] as string;
+      if (words === 'Success') this.settle(file, { kind: 'sent' });
+      else if (/^Warning/.test(words)) this.settle(file, { kind: 'warning' });
+      else this.settle(file, { kind: 'failed', failure: { file, reason: `${this.where} refused to store it: C-STORE status "${words}"` } });
+      return;
+    }
+    const noContext = /^E: No presentation context for: \((.+?)\) (\S+)/.exec(line);
+    if (noContext) {
+      this.settle(file, { kind: 'failed', failure: { file, reason: `${this.where} accepts no presentation context for ${noContext[1]} ${noContext[2]}: it does not take this SOP class or transfer syntax` } });
+      return;
+    }
+    const bad = /^E: Bad DICOM file: .*?: (.+)$/.exec(line);
+    if (bad) {
+      this.settle(file, { kind: 'failed', failure: { file, reason: `not a readable DICOM file: ${bad[1]}` } });
+      return;
+    }
+    if (/^E: Store Failed, file: /.test(line)) {
+      this.settle(file, { kind: 'failed', failure: { file, reason: this.conversion ?? `storescu could not send it (${line.slice(3)})` } });
+    }
+  }
+
+  private settle(file: string, outcome: { kind: 'sent' | 'warning' } | { kind: 'failed'; failure: SendFailure }): void {
+    this.outcomes.set(file, outcome);
+    this.done();
+  }
+}
+
+/** How the caller's TLS is handed to storescu: its arguments (+tls/+tla, +cf, ...). */
+export interface StorescuTls {
+  args: string[];
+}
+
+/**
+ * One association's worth of files (at most MAX_CONTEXTS presentation contexts) with storescu.
+ * Files it never reached count as not sent; a connection that failed or was lost is for the caller to retry.
+ */
+export async function sendBatchWithStorescu(settings: PacsSettings, files: FileSyntax[], tls: StorescuTls, options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-storescu-'));
+  const profile = path.join(dir, 'profile.cfg');
+  await writeFile(profile, associationProfile(contextsFor(files)));
+  const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
+  const args = ['-v', '-nh', '-xf', profile, PROFILE, ...tls.args, ...buildTimeoutArgs(settings).filter((a, i, all) => a !== '--dimse-timeout' && all[i - 1] !== '--dimse-timeout'), '-td', seconds,
+    '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
+  const command = `${formatCommandLine('storescu', args)} <${files.length} file${files.length === 1 ? '' : 's'}>`;
+  const where = `${settings.aec} at ${settings.host}:${settings.port}`;
+  const reader = new StorescuLogReader(where, () => done(1));
+  try {
+    const run: RunResult = await runQueued(
+      options.queue,
+      async (signal) => runDcmtk('storescu', [...args, ...files.map((f) => f.file)], {
+        dcmtkDir: settings.dcmtkDir, signal, idleTimeoutMs: settings.timeout * 1000 + 5000, buffer: false,
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+      }),
+      options.signal,
+      (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
+    );
+    const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
+    for (const outcome of reader.outcomes.values()) {
+      if (outcome.kind === 'failed') result.failures.push(outcome.failure);
+      else result[outcome.kind]++;
+    }
+    const unreached = files.filter((f) => !reader.outcomes.has(f.file));
+    if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut)) {
+      // The association failed or was lost: what was stored stays stored; the rest may be sent again.
+      const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);
+      return { ...result, connectionError: error, unsent: unreached.map((f) => f.file) };
+    }
+    for (const { file } of unreached) result.failures.push({ file, reason: 'storescu did not send it (see its log)' });
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

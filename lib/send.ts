@@ -1,0 +1,417 @@
+// C-STORE to a PACS with dcmsend: what to send (files, folders, px-listen payloads), the command
+// line, and each file's outcome read from dcmsend's transfer report. dcmsend offers each file in its
+// own transfer syntax and, where the PACS refuses that and the compression is lossless, an uncompressed
+// one; it reads each file from disk as it sends it. storescu proposes one syntax list for all files.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { readdir, stat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
+import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { dieWithThisProcess } from './orphans';
+import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
+import { type AssociationQueue, runQueued } from './queue';
+import type { PypxResult } from './result';
+import { buildTimeoutArgs, describeType, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+
+/** One file that did not reach the PACS, and why, in DICOM words. */
+export interface SendFailure {
+  file: string;
+  reason: string;
+  /** The C-STORE response status, when the PACS answered one (e.g. "0xa700"). */
+  status?: string;
+}
+
+/** What px-send sends and send() returns: pypx's result with counts; `data` lists the files that failed. */
+export type SendPayload = PypxResult<SendFailure[]> & { sent: number; failed: number; warning: number };
+
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** Wait for a turn here for each association: at most its concurrency at once. */
+  queue?: AssociationQueue;
+  /** Re-sends after a connection failure or abort, with backoff; a PACS's refusal is never retried. */
+  retries?: number;
+  /** First wait before a retry, doubled each time (default 1000 ms, at most 30 s). */
+  retryDelayMs?: number;
+  /** Files done (stored or failed) so far, of the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** DICOM over TLS: storescu's TLS arguments (dcmsend has no TLS); storescu then sends instead of dcmsend. */
+  tls?: StorescuTls;
+}
+
+export interface SendOutcome {
+  payload: SendPayload;
+  /** Set when anything failed: the first line of what went wrong, for Catch nodes. */
+  error?: PacsError;
+  total: number;
+}
+
+/** Files per dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
+const FILES_PER_ASSOCIATION = 2500;
+const PATH_BYTES_PER_ASSOCIATION = 512 * 1024;
+const MAX_RETRY_DELAY_MS = 30000;
+const MAX_PROBLEMS_SHOWN = 5;
+const DICM_OFFSET = 128;
+
+/** The paths in an input: a path, a folder, an array of them, or a px-listen payload (`data.path` / `data.files`). */
+function collectPaths(item: unknown, where: string, problems: string[], out: string[], depth: number): void {
+  if (typeof item === 'string') {
+    if (!item.trim()) problems.push(`${where}: is an empty path`);
+    else if (item.includes('\0')) problems.push(`${where}: contains a NUL character`);
+    else out.push(item);
+  } else if (Array.isArray(item) && depth < 3) {
+    item.forEach((each, i) => collectPaths(each, `${where}[${i}]`, problems, out, depth + 1));
+  } else if (item !== null && typeof item === 'object' && !Array.isArray(item) && depth < 3) {
+    const record = item as Record<string, unknown>;
+    const data = record.data !== null && typeof record.data === 'object' && !Array.isArray(record.data) ? (record.data as Record<string, unknown>) : undefined;
+    if (record.status === 'error') problems.push(`${where}: is a failed result (status "error"), with nothing to send`);
+    else if (data && Array.isArray(data.files)) collectPaths(data.files, `${where}.data.files`, problems, out, depth + 1);
+    else if (data && typeof data.path === 'string') collectPaths(data.path, `${where}.data.path`, problems, out, depth + 1);
+    else if (typeof record.path === 'string') collectPaths(record.path, `${where}.path`, problems, out, depth + 1);
+    else problems.push(`${where}: is an object without data.files, data.path or path: give a file, a folder, an array of them, or a px-listen message payload`);
+  } else {
+    problems.push(`${where}: must be a file or folder path, an array of them, or a px-listen message payload; not ${describeType(item)}`);
+  }
+}
+
+const magic = Buffer.alloc(4);
+/**
+ * Whether a file found in a folder is DICOM Part 10 ("DICM" after the preamble). Synchronous: four
+ * bytes each, ten times faster than through the thread pool; callers yield between batches.
+ */
+function looksLikeDicom(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    return readSync(fd, magic, 0, 4, DICM_OFFSET) === 4 && magic.toString('latin1') === 'DICM';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+const FILES_PER_TURN = 256;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Every DICOM file under a folder, in name order; hidden entries and non-DICOM files (.info) are skipped. */
+async function dicomFilesUnder(dir: string, out: string[]): Promise<void> {
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let checked = 0;
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await dicomFilesUnder(full, out);
+    else if (entry.isFile() && looksLikeDicom(full)) out.push(full);
+    if (++checked % FILES_PER_TURN === 0) await nextTurn();
+  }
+}
+
+export interface SendList {
+  /** Absolute paths, each once, in input order. */
+  files: string[];
+  /** Paths given that cannot be sent at all (missing, unreadable): they fail alone. */
+  missing: SendFailure[];
+}
+
+/**
+ * The files an input asks to send, as absolute paths (so that none can be read by dcmsend as an
+ * option). A bad item anywhere fails the whole input before anything is sent; a path that does not
+ * exist fails alone.
+ */
+export async function collectSendFiles(payload: unknown, name = 'payload'): Promise<SendList> {
+  const problems: string[] = [];
+  const given: string[] = [];
+  collectPaths(payload, name, problems, given, 0);
+  if (problems.length) {
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).join('; ');
+    const more = problems.length > MAX_PROBLEMS_SHOWN ? `; and ${problems.length - MAX_PROBLEMS_SHOWN} more` : '';
+    throw failureBeforeRun('bad-input', problems.length === 1 ? 'bad send input' : `${problems.length} bad items`, `nothing was sent: ${shown}${more}`);
+  }
+  const files: string[] = [];
+  const missing: SendFailure[] = [];
+  for (const each of given) {
+    const full = path.resolve(each);
+    const info = await stat(full).catch((err: NodeJS.ErrnoException) => err);
+    if (info instanceof Error) missing.push({ file: full, reason: info.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${info.message}` });
+    else if (info.isDirectory()) await dicomFilesUnder(full, files);
+    else files.push(full);
+  }
+  return { files: [...new Set(files)], missing };
+}
+
+/** `dcmsend -v -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
+export function buildSendArgs(settings: PacsSettings, reportFile: string): string[] {
+  const timeouts = buildTimeoutArgs(settings).filter((arg, i, all) => !(arg === '--dimse-timeout' || all[i - 1] === '--dimse-timeout'));
+  const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
+  return ['-v', '-nh', '+crf', reportFile, ...timeouts, '-td', seconds, '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
+}
+
+/** One file's entry in dcmsend's report: its name and the DIMSE Status line. */
+export interface ReportEntry {
+  file: string;
+  status: string;
+  sopClass: string;
+  xfer: string;
+}
+
+/** Reads dcmsend's +crf report: one block per file, "Filename : ..." to "DIMSE Status : ...". */
+export function parseSendReport(text: string): ReportEntry[] {
+  const entries: ReportEntry[] = [];
+  let current: Partial<ReportEntry> = {};
+  for (const line of text.split('\n')) {
+    const field = /^(Filename|SOP Class|Original Xfer|DIMSE Status)\s*: (.*)$/.exec(line);
+    if (!field) continue;
+    const [, name, value] = field as unknown as [string, string, string];
+    if (name === 'Filename') current = { file: value };
+    else if (name === 'SOP Class') current.sopClass = value.replace(/^[\d.]+ = /, '');
+    else if (name === 'Original Xfer') current.xfer = value.replace(/^[\d.]+ = /, '');
+    else if (current.file !== undefined) {
+      entries.push({ file: current.file, status: value.trim(), sopClass: current.sopClass ?? '', xfer: current.xfer ?? '' });
+      current = {};
+    }
+  }
+  return entries;
+}
+
+type FileVerdict = { kind: 'sent' } | { kind: 'warning' } | { kind: 'failed'; failure: SendFailure };
+
+/** What one report entry means, in the words a PACS administrator uses. */
+export function verdictOf(entry: ReportEntry, where: string): FileVerdict {
+  const code = /^0x([0-9a-f]{4})\s*(?:\((.*)\))?/i.exec(entry.status);
+  if (code) {
+    const status = parseInt(code[1] as string, 16);
+    if (status === 0) return { kind: 'sent' };
+    if (status === 0x0001 || (status & 0xf000) === 0xb000) return { kind: 'warning' };
+    const words = code[2] ?? 'failure';
+    return { kind: 'failed', failure: { file: entry.file, status: `0x${code[1]?.toLowerCase()}`, reason: `${where} refused to store it: C-STORE status "${words}" (0x${code[1]?.toLowerCase()})` } };
+  }
+  if (/no acceptable pres/i.test(entry.status)) {
+    return { kind: 'failed', failure: { file: entry.file, reason: `${where} accepts no presentation context for ${entry.sopClass} in ${entry.xfer}${/Explicit|Implicit/.test(entry.xfer) ? '' : ' nor, where that compression is lossless, uncompressed'}: it does not take this SOP class or transfer syntax` } };
+  }
+  return { kind: 'failed', failure: { file: entry.file, reason: `not stored: ${entry.status.replace(/[<>]/g, '')}` } };
+}
+
+/** dcmsend's "bad DICOM file: <path>: <why>, ignoring file" warnings, by path. */
+function badFilesIn(log: string[]): Map<string, string> {
+  const bad = new Map<string, string>();
+  for (const line of log) {
+    const match = /^W: bad DICOM file: (.*?): (.*), ignoring file$/.exec(line);
+    if (match) bad.set(match[1] as string, `not a readable DICOM file: ${match[2]}`);
+  }
+  return bad;
+}
+
+/** What one association (one dcmsend or storescu run) did with its files. */
+export interface BatchResult {
+  sent: number;
+  warning: number;
+  failures: SendFailure[];
+  /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
+  connectionError?: PacsError;
+  unsent?: string[];
+  command: string;
+}
+
+type BatchSender = (files: string[], done: (n: number) => void) => Promise<BatchResult>;
+
+async function sendBatch(settings: PacsSettings, files: string[], options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-'));
+  const report = path.join(dir, 'report.txt');
+  const args = buildSendArgs(settings, report);
+  const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
+  const log: string[] = [];
+  try {
+    const run: RunResult = await runQueued(
+      options.queue,
+      async (signal) => runDcmtk('dcmsend', [...args, ...files], {
+        dcmtkDir: settings.dcmtkDir,
+        runUnder: await dieWithThisProcess(),
+        signal,
+        idleTimeoutMs: settings.timeout * 1000 + 5000,
+        buffer: false,
+        onLine: (line) => {
+          if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line)) done(1);
+          if (/^[WEF]: /.test(line) && log.length < 1000) log.push(line.trimEnd());
+        },
+      }),
+      options.signal,
+      (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
+    );
+    const text = await readFile(report, 'utf8').catch(() => undefined);
+    const where = `${settings.aec} at ${settings.host}:${settings.port}`;
+    if (text === undefined || run.aborted || run.timedOut) {
+      const error = describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings);
+      return { sent: 0, warning: 0, failures: [], connectionError: error, command };
+    }
+    const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
+    const reported = new Set<string>();
+    for (const entry of parseSendReport(text)) {
+      reported.add(entry.file);
+      const verdict = verdictOf(entry, where);
+      if (verdict.kind === 'failed') result.failures.push(verdict.failure);
+      else result[verdict.kind]++;
+    }
+    const bad = badFilesIn(log);
+    for (const file of files) {
+      if (reported.has(file)) continue;
+      result.failures.push({ file, reason: bad.get(file) ?? 'dcmsend did not send it (see its log)' });
+      done(1);
+    }
+    return result;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * A connection that failed or was lost: refused, timed out, aborted by the PACS. Not a PACS that
+ * rejected the association (wrong AE title) nor one stopped here: sending again would change nothing.
+ */
+function isRetryable(error: PacsError): boolean {
+  if (error.kind === 'rejected') return error.reason === 'aborted by PACS';
+  return error.kind === 'refused' || error.kind === 'timeout' || error.kind === 'failed';
+}
+
+/** A batch, what of it the connection lost sent again while retries last, waiting longer each time. */
+async function sendWithRetries(files: string[], send: BatchSender, options: SendOptions, progress: { add(n: number): void; back(n: number): void }): Promise<BatchResult> {
+  const retries = Math.max(0, Math.floor(options.retries ?? 0));
+  let delay = options.retryDelayMs ?? 1000;
+  const sum: BatchResult = { sent: 0, warning: 0, failures: [], command: '' };
+  const commands: string[] = [];
+  let pending = files;
+  for (let attempt = 0; ; attempt++) {
+    let counted = 0;
+    const result = await send(pending, (n) => {
+      counted += n;
+      progress.add(n);
+    });
+    commands.push(result.command);
+    sum.sent += result.sent;
+    sum.warning += result.warning;
+    sum.failures.push(...result.failures);
+    sum.command = commands.join('\n');
+    if (!result.connectionError) return sum;
+    const unsent = result.unsent ?? pending;
+    if (!isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return { ...sum, connectionError: result.connectionError, unsent };
+    // What was answered before the connection went stays counted; what is sent again counts again.
+    progress.back(counted - (pending.length - unsent.length));
+    pending = unsent;
+    await sleep(delay, options.signal);
+    delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+  }
+}
+
+/** Files in groups of one association each: a bounded number of files, and of path bytes on the command line. */
+function batchesOf(files: string[]): string[][] {
+  const batches: string[][] = [];
+  let bytes = 0;
+  for (const file of files) {
+    const last = batches[batches.length - 1];
+    if (!last || last.length >= FILES_PER_ASSOCIATION || bytes + file.length > PATH_BYTES_PER_ASSOCIATION) {
+      batches.push([file]);
+      bytes = file.length;
+    } else {
+      last.push(file);
+      bytes += file.length + 1;
+    }
+  }
+  return batches;
+}
+
+/**
+ * Who sends what: dcmsend (each file's own syntax, lossless fallback) on a plain connection; over TLS,
+ * storescu with a profile of each file's own syntax, in groups of at most 128 presentation contexts.
+ */
+function plan(settings: PacsSettings, files: string[], options: SendOptions): { batches: string[][]; sender: BatchSender; unreadable: SendFailure[] } {
+  const { tls } = options;
+  if (!tls) return { batches: batchesOf(files), sender: (batch, done) => sendBatch(settings, batch, options, done), unreadable: [] };
+  const { readable, failures } = readFileSyntaxes(files);
+  const syntaxOf = new Map(readable.map((f) => [f.file, f]));
+  const batches: string[][] = [];
+  for (const batch of batchesOf(readable.map((f) => f.file))) {
+    let group: string[] = [];
+    for (const file of batch) {
+      if (group.length && contextsFor([...group, file].map((f) => syntaxOf.get(f) as FileSyntax)).length > MAX_CONTEXTS) {
+        batches.push(group);
+        group = [];
+      }
+      group.push(file);
+    }
+    if (group.length) batches.push(group);
+  }
+  const sender: BatchSender = (batch, done) => sendBatchWithStorescu(settings, batch.map((f) => syntaxOf.get(f) as FileSyntax), tls, options, done);
+  return { batches, sender, unreadable: failures };
+}
+
+function summary(sent: number, warning: number, failures: SendFailure[], total: number): string {
+  return `${sent + warning} of ${total} file${total === 1 ? '' : 's'} sent${warning ? ` (${warning} with a warning)` : ''}, ${failures.length} failed`;
+}
+
+/** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
+export async function runSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
+  const total = list.files.length + list.missing.length;
+  const failures: SendFailure[] = [...list.missing];
+  let sent = 0;
+  let warning = 0;
+  let done = list.missing.length;
+  const commands: string[] = [];
+  let connectionError: PacsError | undefined;
+  const progress = {
+    add: (n: number) => options.onProgress?.((done += n), total),
+    back: (n: number) => options.onProgress?.((done -= n), total),
+  };
+  try {
+    const { batches, sender, unreadable } = plan(settings, list.files, options);
+    failures.push(...unreadable);
+    progress.add(unreadable.length);
+    const results = await Promise.all(batches.map((batch) => sendWithRetries(batch, sender, options, progress)));
+    results.forEach((result, i) => {
+      commands.push(result.command);
+      sent += result.sent;
+      warning += result.warning;
+      failures.push(...result.failures);
+      if (result.connectionError) {
+        connectionError ??= result.connectionError;
+        for (const file of result.unsent ?? (batches[i] as string[])) failures.push({ file, reason: result.connectionError.message.replace(/^(dcmsend|storescu): /, '') });
+      }
+    });
+  } catch (err) {
+    const error = toPacsError(err);
+    return { payload: { ...(error.result as PypxResult<never>), data: list.files.map((file) => ({ file, reason: error.message })).concat(failures), sent: 0, failed: total, warning: 0 }, error, total };
+  }
+  const command = commands.join('\n');
+  const payload: SendPayload = { status: failures.length ? 'error' : 'success', command, data: failures, sent, failed: failures.length, warning };
+  if (!failures.length) return { payload, total };
+  const where = `${settings.aec} at ${settings.host}:${settings.port}`;
+  const first = failures[0] as SendFailure;
+  const headline = connectionError && failures.length === total
+    ? connectionError.message
+    : `dcmsend: ${summary(sent, warning, failures, total)} to ${where}; first: ${first.file}: ${first.reason}`;
+  const reason = connectionError && failures.length === total ? connectionError.reason : `${failures.length}/${total} failed`;
+  return { payload, error: new PacsError(connectionError && failures.length === total ? connectionError.kind : 'dicom-status', reason, headline, payload), total };
+}
+
+/**
+ * pypx-style `send(settings, files)`: PACS settings (pypx's keys accepted) and a file, folder, array
+ * or px-listen payload. Answers `{status, command, data, sent, failed, warning}`.
+ */
+export async function send(input: Record<string, unknown>, files: unknown, options: Pick<SendOptions, 'signal' | 'onProgress' | 'retries' | 'retryDelayMs'> = {}): Promise<SendPayload> {
+  try {
+    const settings = validatePacsSettings(splitSettingsAndQuery(input ?? {}).settings);
+    const list = await collectSendFiles(files, 'files');
+    return (await runSend(settings, list, options)).payload;
+  } catch (err) {
+    const error = toPacsError(err);
+    return { ...(error.result as PypxResult<never>), data: [], sent: 0, failed: 0, warning: 0 };
+  }
+}

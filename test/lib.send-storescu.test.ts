@@ -1,0 +1,82 @@
+// px-send's storescu path, the one DICOM over TLS takes (dcmsend has no TLS), run here without TLS:
+// the same files, profiles and failures as over TLS, only the transport differs.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { collectSendFiles, runSend } from '../lib/send';
+import { associationProfile, contextsFor } from '../lib/send-storescu';
+import { writeSampleInstances } from '../testbed/generate';
+import { freePort, startOrthanc } from '../testbed/orthanc';
+import { useOrthanc } from './support/pacs';
+import { startReceiver } from './support/receiver';
+import { transcode } from './support/transcode';
+
+const NO_TLS = { args: [] };
+
+describe('px-send over storescu (the TLS path), against Orthanc and storescp', function () {
+  this.timeout(60000);
+  const pacs = useOrthanc();
+  let dir = '';
+  let uids: string[] = [];
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-storescu-'));
+    const sample = await writeSampleInstances(path.join(dir, 'source'), { patients: [{ id: 'SCU1', name: 'Scu^One', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 4, seed: 'storescu', imageSize: 32 });
+    uids = sample.map((s) => s.sopInstanceUID).sort();
+    const folder = path.join(dir, 'mixed');
+    execFileSync('mkdir', ['-p', folder]);
+    (['jpeg-ls', 'rle', 'jpeg2000'] as const).forEach((syntax, i) => transcode(path.join(dir, 'source', `${sample[i]?.sopInstanceUID}.dcm`), path.join(folder, `${i}.dcm`), syntax));
+    execFileSync('cp', [path.join(dir, 'source', `${sample[3]?.sopInstanceUID}.dcm`), path.join(folder, '3.dcm')]);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const settings = (port: number, aec = 'ORTHANC') => ({ aet: 'SCU', aec, host: '127.0.0.1', port, timeout: 5 });
+
+  it('offers each file in its own transfer syntax: all arrive as they are', async () => {
+    const outcome = await runSend(settings(pacs().dicomPort), await collectSendFiles(path.join(dir, 'mixed')), { tls: NO_TLS });
+    assert.deepEqual([outcome.payload.status, outcome.payload.sent, outcome.payload.failed], ['success', 4, 0], JSON.stringify(outcome.payload.data));
+    assert.match(outcome.payload.command, /^storescu -v -nh -xf \S+ Send .* <4 files>$/);
+    const held = await pacs().get<Array<{ MainDicomTags: { SOPInstanceUID: string } }>>('/instances?expand');
+    assert.deepEqual(held.map((i) => i.MainDicomTags.SOPInstanceUID).sort(), uids);
+  });
+
+  it('a compressed file the receiver takes only uncompressed fails alone, saying storescu cannot decompress it', async () => {
+    const receiver = await startReceiver({ aet: 'PLAIN' });
+    try {
+      const outcome = await runSend(settings(receiver.port, 'PLAIN'), await collectSendFiles(path.join(dir, 'mixed')), { tls: NO_TLS });
+      assert.deepEqual([outcome.payload.status, outcome.payload.sent, outcome.payload.failed], ['error', 1, 3]);
+      for (const failure of outcome.payload.data) assert.match(failure.reason, /PLAIN at 127\.0\.0\.1:\d+ (took it only in Little Endian Explicit, and storescu cannot decompress|accepts no presentation context for)/);
+      assert.equal((await receiver.received()).length, 1);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('sends again after the connection is refused, with retries', async () => {
+    const port = await freePort();
+    const sending = runSend(settings(port), await collectSendFiles(path.join(dir, 'mixed')), { tls: NO_TLS, retries: 5, retryDelayMs: 500 });
+    await new Promise((r) => setTimeout(r, 700));
+    const late = await startOrthanc({ dicomPort: port });
+    try {
+      const outcome = await sending;
+      assert.deepEqual([outcome.payload.status, outcome.payload.sent], ['success', 4], JSON.stringify(outcome.payload.data));
+      assert.ok(outcome.payload.command.split('\n').length >= 2, 'more than one attempt');
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('proposes each SOP class in each file\'s own syntax and uncompressed, in a profile DCMTK reads', () => {
+    const contexts = contextsFor([
+      { file: 'a', sopClass: '1.2.840.10008.5.1.4.1.1.2', transferSyntax: '1.2.840.10008.1.2.4.80' },
+      { file: 'b', sopClass: '1.2.840.10008.5.1.4.1.1.2', transferSyntax: '1.2.840.10008.1.2.1' },
+      { file: 'c', sopClass: '1.2.840.10008.5.1.4.1.1.4', transferSyntax: '1.2.840.10008.1.2.4.80' },
+    ]);
+    assert.deepEqual(contexts.map(([sop, ts]) => `${sop.split('.').pop()}:${ts.join('+')}`), [
+      '2:1.2.840.10008.1.2.4.80', '2:1.2.840.10008.1.2.1+1.2.840.10008.1.2', '4:1.2.840.10008.1.2.4.80', '4:1.2.840.10008.1.2.1+1.2.840.10008.1.2',
+    ]);
+    assert.match(associationProfile(contexts), /\[\[Profiles\]\]\n\[Send\]\nPresentationContexts = Send\n/);
+  });
+});

@@ -1,0 +1,113 @@
+// The parsers and builders behind px-send and px-get, on DCMTK's own words.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildGetArgs, GetLogReader, runGet } from '../lib/get';
+import { buildSendArgs, collectSendFiles, parseSendReport, verdictOf } from '../lib/send';
+
+const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };
+
+const REPORT = `Number        : 1
+Filename      : /data/a.dcm
+SOP Instance  : 1.2.3
+SOP Class     : 1.2.840.10008.5.1.4.1.1.2 = CTImageStorage
+Original Xfer : 1.2.840.10008.1.2.4.90 = JPEG 2000 (Lossless only)
+Association   : 1
+Network Xfer  : 1.2.840.10008.1.2.4.90 = JPEG 2000 (Lossless only)
+DIMSE Status  : <no acceptable presentation context>
+
+Number        : 2
+Filename      : /data/b.dcm
+SOP Class     : 1.2.840.10008.5.1.4.1.1.4 = MRImageStorage
+Original Xfer : 1.2.840.10008.1.2.1 = Little Endian Explicit
+DIMSE Status  : 0xA700 (Refused: Out of Resources)
+
+Number        : 3
+Filename      : /data/c.dcm
+SOP Class     : 1.2.840.10008.5.1.4.1.1.4 = MRImageStorage
+Original Xfer : 1.2.840.10008.1.2.1 = Little Endian Explicit
+DIMSE Status  : 0xB000 (Warning: Coercion of Data Elements)
+
+Number        : 4
+Filename      : /data/d.dcm
+SOP Class     : 1.2.840.10008.5.1.4.1.1.4 = MRImageStorage
+Original Xfer : 1.2.840.10008.1.2.1 = Little Endian Explicit
+DIMSE Status  : 0x0000 (Success)
+`;
+
+describe('px-send and px-get: parsers and builders', () => {
+  it('reads each file of dcmsend\'s report and says why one failed in DICOM words', () => {
+    const entries = parseSendReport(REPORT);
+    assert.deepEqual(entries.map((e) => e.file), ['/data/a.dcm', '/data/b.dcm', '/data/c.dcm', '/data/d.dcm']);
+    const verdicts = entries.map((e) => verdictOf(e, 'PACS at h:1'));
+    assert.deepEqual(verdicts.map((v) => v.kind), ['failed', 'failed', 'warning', 'sent']);
+    const [j2k, refused] = verdicts as Array<{ kind: 'failed'; failure: { reason: string; status?: string } }>;
+    assert.match(j2k?.failure.reason ?? '', /PACS at h:1 accepts no presentation context for CTImageStorage in JPEG 2000 \(Lossless only\) nor, where that compression is lossless, uncompressed/);
+    assert.equal(refused?.failure.status, '0xa700');
+    assert.match(refused?.failure.reason ?? '', /refused to store it: C-STORE status "Refused: Out of Resources" \(0xa700\)/);
+  });
+
+  it('puts no path where dcmsend reads options: every file is absolute', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-args-'));
+    try {
+      const cwd = process.cwd();
+      process.chdir(dir);
+      try {
+        const list = await collectSendFiles(['-aec', '+tls', '--help']);
+        assert.deepEqual(list.missing.map((m) => m.file), [path.join(dir, '-aec'), path.join(dir, '+tls'), path.join(dir, '--help')]);
+      } finally {
+        process.chdir(cwd);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const args = buildSendArgs(settings, '/tmp/r.txt');
+    assert.deepEqual(args.slice(-6), ['-aec', 'PACS', '-aet', 'US', '127.0.0.1', '104']);
+    assert.deepEqual(args.slice(0, 4), ['-v', '-nh', '+crf', '/tmp/r.txt']);
+  });
+
+  it('builds getscu\'s command: -v for a whole retrieve, -d with a preference for a list of instances', () => {
+    assert.deepEqual(buildGetArgs(settings, { level: 'SERIES', StudyInstanceUID: '1.2', SeriesInstanceUID: '1.2.3' }, '/tmp/in').filter((a) => !/^\d+$|timeout/.test(a)),
+      ['-v', '-S', '-od', '/tmp/in', '-k', 'QueryRetrieveLevel=SERIES', '-k', 'StudyInstanceUID=1.2', '-k', 'SeriesInstanceUID=1.2.3', '-aec', 'PACS', '-aet', 'US', '127.0.0.1']);
+    assert.deepEqual(buildGetArgs(settings, { level: 'IMAGE', SOPInstanceUID: '1.2\\1.3' }, '/tmp/in', '+xv', true).slice(0, 3), ['-d', '-S', '+xv']);
+  });
+
+  it('reads getscu -v: each answered C-STORE, and the final status with its counts', () => {
+    let answered = 0;
+    const reader = new GetLogReader({ stored: () => undefined, answered: () => answered++, progress: () => undefined });
+    for (const line of [
+      'I: Sending C-GET Request (MsgID 1)', 'I: Received C-STORE Request (MsgID 1)', 'I: Sending C-STORE Response (Success)',
+      'I: Received C-GET Response (Pending)', 'I: Received C-STORE Request (MsgID 2)', 'I: Sending C-STORE Response (Success)',
+      'I: Received C-GET Response (Failed: UnableToProcess)', 'E: DIMSE status is: Failed: UnableToProcess',
+      'I: Final status report from last C-GET message:', 'I:   Number of Remaining Suboperations : 0', 'I:   Number of Completed Suboperations : 2',
+      'I:   Number of Failed Suboperations    : 1', 'I:   Number of Warning Suboperations   : 0',
+    ]) reader.read(line);
+    assert.equal(answered, 2);
+    assert.deepEqual(reader.final, { text: 'Failed: UnableToProcess', completed: 2, failed: 1, warning: 0 });
+    assert.equal(reader.statusName, 'Failed: UnableToProcess');
+  });
+
+  it('reads getscu -d: the files it stored, the failed UID list and the final response code', () => {
+    const stored: string[] = [];
+    const reader = new GetLogReader({ stored: (f) => stored.push(f), answered: () => undefined, progress: () => undefined });
+    for (const line of [
+      'D: Message Type                  : C-STORE RSP', 'D: DIMSE Status                  : 0x0000: Success',
+      'D: Stored instance to disk:', 'D:   Filename: /tmp/in/CT.1.2.3',
+      'D: Message Type                  : C-GET RSP', 'D: Remaining Suboperations       : none', 'D: Completed Suboperations       : 1',
+      'D: Failed Suboperations          : 1', 'D: Warning Suboperations         : 0', 'D: DIMSE Status                  : 0xc000: Failed: Unable to process',
+      'D: (0008,0058) UI [1.2.4]                                  #   6, 1 FailedSOPInstanceUIDList',
+    ]) reader.read(line);
+    assert.deepEqual(stored, ['/tmp/in/CT.1.2.3']);
+    assert.deepEqual(reader.failedUids, ['1.2.4']);
+    assert.deepEqual(reader.final, { text: 'Failed: Unable to process', code: 0xc000, completed: 1, failed: 1, warning: 0 });
+  });
+
+  it('refuses a C-GET to a PACS configured for TLS at once: getscu has no TLS', async () => {
+    const outcome = await runGet({ ...settings, tls: true } as typeof settings, { level: 'STUDY', StudyInstanceUID: '1.2.3' }, { dataDir: os.tmpdir() });
+    assert.equal(outcome.result.status, 'error');
+    assert.equal(outcome.error?.reason, 'no C-GET over TLS');
+    assert.match(outcome.error?.message ?? '', /getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear/);
+    assert.equal(outcome.result.command, '');
+  });
+});
