@@ -1,4 +1,5 @@
 import { runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { describeDcmtkFailure, type PacsError, toPacsError } from './errors';
 import type { PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, processDeadlineMs, validatePacsSettings } from './settings';
@@ -22,7 +23,7 @@ export interface EchoOutcome {
 export async function runEcho(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
   const args = buildEchoArgs(settings);
   try {
-    const run = await runDcmtk('echoscu', args, { ...settings, timeoutMs: processDeadlineMs(settings), signal: options.signal });
+    const run = await runDcmtk('echoscu', args, { ...settings, timeoutMs: processDeadlineMs(settings), signal: options.signal, runUnder: await dieWithThisProcess() });
     if (run.exitCode === 0 && !run.timedOut && !run.aborted) {
       return { result: { status: 'success', command: run.command, data: '' }, elapsedMs: run.elapsedMs };
     }

@@ -4,6 +4,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
 import { loadExeca, runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
 import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
@@ -154,7 +155,7 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     };
     const run = await runQueued(
       options.queue,
-      (signal) => runDcmtk('findscu', args, { ...settings, signal, idleTimeoutMs: idleDeadlineMs(settings), buffer: false, onLine }),
+      async (signal) => runDcmtk('findscu', args, { ...settings, signal, idleTimeoutMs: idleDeadlineMs(settings), buffer: false, onLine, runUnder: await dieWithThisProcess() }),
       options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `findscu: the query never started: ${err.message}`);

@@ -1,6 +1,7 @@
 // C-MOVE with movescu: what to move (parsed from UIDs or a px-find result), the command line, and the
 // PACS's answers read from movescu's debug log (sub-operation counts and the final DIMSE status).
 import { runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
@@ -328,6 +329,7 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
       signal: options.signal,
       idleTimeoutMs: idleDeadlineMs(settings),
       buffer: false,
+      runUnder: await dieWithThisProcess(),
       onLine: (line) => {
         const response = reader.read(line);
         if (response && !reader.final) options.onProgress?.(progressOf(response));

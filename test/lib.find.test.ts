@@ -280,21 +280,21 @@ describe('lib find against a real Orthanc answering in UTF-8', () => {
       const args = ['--aec', 'ORTHANC', '--serverIP', '127.0.0.1', '--serverPort', String(silent.port), '--timeout', '60'];
       const child = spawn(process.execPath, [command, ...args], { stdio: 'ignore' });
       const left = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${child.pid}-`));
-      for (let i = 0; i < 100 && !(await left()).length; i++) await new Promise((r) => setTimeout(r, 50));
+      const findscuOf = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('findscu') && line.includes(`127.0.0.1 ${silent.port}`));
+      for (let i = 0; i < 100 && !findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
       assert.equal((await left()).length, 1, 'the query was under way');
+      assert.equal(findscuOf().length, 1, 'findscu was waiting for the PACS');
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
       assert.equal((await left()).length, 1, 'a crash leaves its folder');
+      for (let i = 0; i < 40 && findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(findscuOf(), [], 'findscu ended with the px-find that started it');
       // The next command sweeps it before its own query.
       await new Promise<void>((resolve) => execFile(process.execPath, [command, '--aet', settings().aet, '--aec', settings().aec, '--serverIP', settings().host, '--serverPort', String(settings().port)], () => resolve()));
       assert.deepEqual(await left(), []);
     } finally {
       await silent.stop();
-      // The killed px-find's findscu lost its parent; it ends at its own timeout or now.
-      for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
-        if (line.includes('findscu') && line.includes(`127.0.0.1 ${silent.port}`)) process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
-      }
     }
   });
 });

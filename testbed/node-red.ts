@@ -67,7 +67,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
     }, null, 2)};\n`,
   );
   // It dies with the process that started it (a test run, the demo), even when that one is killed.
-  const [file, args] = dyingWithParent(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')]);
+  const [file, args] = await dyingWithParent(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')]);
   const child = spawn(file, args, {
     cwd: userDir,
     stdio: ['ignore', options.log ?? 'ignore', options.log ?? 'ignore'],

@@ -77,7 +77,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
   const log = openSync(path.join(dir, 'orthanc.log'), 'a');
   // Orthanc links DCMTK: without TCP_NODELAY its C-STORE and C-MOVE crawl on loopback.
   // It dies with the process that started it (a test run, the demo), even when that one is killed.
-  const [file, args] = dyingWithParent('Orthanc', [configFile]);
+  const [file, args] = await dyingWithParent('Orthanc', [configFile]);
   const child = spawn(file, args, {
     stdio: ['ignore', log, log],
     env: { ...process.env, TCP_NODELAY: '1' },

@@ -1,16 +1,15 @@
 // What the demo needs to leave nothing running, however it ends: children that die with it, the
 // processes a killed demo left behind, and who holds a port.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-
-const SETPRIV = '/usr/bin/setpriv';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { dieWithThisProcess } from '../lib/orphans';
 
 /**
- * The command line that runs `file` so that the kernel kills it (SIGKILL) when the process that
- * started it dies, even by SIGKILL: util-linux's setpriv sets the parent-death signal and execs, so
- * the child keeps its pid. Without setpriv the command is run as it is.
+ * The command line that runs `file` so that the kernel kills it when the process that started it
+ * dies, even by SIGKILL (setpriv execs it: the child keeps its pid).
  */
-export function dyingWithParent(file: string, args: readonly string[]): [string, string[]] {
-  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', file, ...args]] : [file, [...args]];
+export async function dyingWithParent(file: string, args: readonly string[]): Promise<[string, string[]]> {
+  const [program, ...before] = [...(await dieWithThisProcess()), file];
+  return [program as string, [...before, ...args]];
 }
 
 export interface ProcessInfo {
