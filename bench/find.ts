@@ -12,12 +12,12 @@ import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/query';
 import type { PypxResult, PypxRecord } from '../lib/result';
 import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, validatePacsSettings } from '../lib/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SamplePatient } from '../testbed/generate';
-import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
+import { type OrthancOptions, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { type Figure, measureProcess, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
-const SERIES = 10000;
+export const SERIES = 10000;
 const PATIENTS = 1000; // x 2 studies x 5 series x 1 instance
 // Kept between runs: loading 10,000 instances takes minutes.
 const STORAGE = path.join(os.tmpdir(), 'pypx-bench-find-orthanc');
@@ -31,10 +31,11 @@ function benchPatients(): SamplePatient[] {
   });
 }
 
-export async function orthancWithSeries(): Promise<RunningOrthanc> {
+/** An Orthanc holding the 10,000 series (loaded once, kept between runs); `options` add to its config (the DICOMweb bench's plugin). */
+export async function orthancWithSeries(options: OrthancOptions = {}): Promise<RunningOrthanc> {
   const start = async () => {
     await mkdir(STORAGE, { recursive: true });
-    return startOrthanc({ dir: STORAGE, defaultEncoding: 'Utf8', modalities: { nodered: [AET, '127.0.0.1', 11112] } });
+    return startOrthanc({ dir: STORAGE, defaultEncoding: 'Utf8', modalities: { nodered: [AET, '127.0.0.1', 11112] }, ...options });
   };
   let orthanc = await start();
   const { CountSeries } = await orthanc.get<{ CountSeries: number }>('/statistics');

@@ -21,11 +21,15 @@ export type Flags = Record<string, string | true>;
 /** pypx 0.8's connection flags, shared by px-echo, px-find and px-move. */
 export const PACS_FLAGS: FlagSpec[] = [
   { name: 'aet', value: 'AET', help: 'calling AE title: who we are', default: 'PYPX' },
-  { name: 'aec', value: 'AEC', help: "called AE title: the PACS's AE title (required)" },
-  { name: 'serverIP', value: 'HOST', help: 'PACS host name or IP address (required)' },
+  { name: 'aec', value: 'AEC', help: "called AE title: the PACS's AE title (required unless --url)" },
+  { name: 'serverIP', value: 'HOST', help: 'PACS host name or IP address (required unless --url)' },
   { name: 'serverPort', value: 'PORT', help: 'PACS DICOM port', default: '4242' },
   { name: 'timeout', value: 'SECONDS', help: 'seconds to wait for the PACS at each step', default: '30' },
   { name: 'executable', value: 'PATH', help: 'the DCMTK binary to run (default: found on PATH)' },
+  { name: 'url', value: 'URL', help: 'a DICOMweb service root (https://host/dicom-web): talk DICOMweb instead of DIMSE' },
+  { name: 'user', value: 'USER', help: 'DICOMweb: HTTP basic authentication user' },
+  { name: 'password', value: 'PASSWORD', help: 'DICOMweb: its password (default: $PYPX_PASSWORD, which ps does not show)' },
+  { name: 'token', value: 'TOKEN', help: 'DICOMweb: bearer token instead of user and password (default: $PYPX_TOKEN)' },
 ];
 
 export interface ParsedCommandLine {
@@ -80,6 +84,7 @@ export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra 
 
 /** PACS settings from the connection flags; a bad value is bad usage. */
 export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknown> = {}): PacsSettings {
+  if (typeof flags.url === 'string') return dicomwebSettingsFromFlags(flags);
   for (const required of ['aec', 'serverIP']) if (typeof flags[required] !== 'string') throw new UsageError(`--${required} is required`);
   try {
     return validatePacsSettings({
@@ -90,6 +95,27 @@ export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknow
       timeout: flags.timeout,
       ...(typeof flags.executable === 'string' ? { executable: flags.executable } : {}),
       ...extra,
+    });
+  } catch (err) {
+    if (err instanceof SettingsError) throw new UsageError(err.problems.join('; '));
+    throw err;
+  }
+}
+
+/** --url and the HTTP credentials; a password or token may come from the environment instead of the command line. */
+function dicomwebSettingsFromFlags(flags: Flags): PacsSettings {
+  const optional = (flag: string, variable?: string) => {
+    const value = typeof flags[flag] === 'string' ? flags[flag] : variable ? process.env[variable] : undefined;
+    return value ? { [flag]: value } : {};
+  };
+  try {
+    return validatePacsSettings({
+      protocol: 'dicomweb',
+      url: flags.url,
+      timeout: flags.timeout,
+      ...optional('user'),
+      ...optional('password', 'PYPX_PASSWORD'),
+      ...optional('token', 'PYPX_TOKEN'),
     });
   } catch (err) {
     if (err instanceof SettingsError) throw new UsageError(err.problems.join('; '));

@@ -33,7 +33,7 @@ void main({
     { name: 'limit', value: 'N', help: 'stop after N matches (0: no limit)', default: '0' },
   ],
   acceptExtra: true,
-  footer: 'example: px-find --aet CHIPS --aec ORTHANC --serverIP 127.0.0.1 --serverPort 4242 --patientID 32124',
+  footer: 'examples: px-find --aet CHIPS --aec ORTHANC --serverIP 127.0.0.1 --serverPort 4242 --patientID 32124\n          px-find --url https://pacs.example.org/dicom-web --user me --level STUDY --PatientName \'SMITH*\' (password in $PYPX_PASSWORD)',
   run: async ({ flags, extra }) => {
     const settings = pacsSettingsFromFlags(flags);
     const query: Record<string, string> = {};

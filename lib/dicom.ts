@@ -41,6 +41,11 @@ export class DicomDataset {
     this.asciiFirst = ASCII_FIRST.test((this.specificCharacterSet.split('\\')[0] ?? '').trim());
   }
 
+  /** Bytes of the dataset as parsed: for a deflated file, its inflated length, not the file's. */
+  get byteLength(): number {
+    return this.parsed.byteArray.length;
+  }
+
   /** Tags present at the top level, as "xggggeeee", in file order. */
   tags(): string[] {
     return Object.keys(this.parsed.elements);

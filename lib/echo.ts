@@ -1,5 +1,7 @@
 import { runDcmtk } from './dcmtk';
 import { dieWithThisProcess } from './orphans';
+import { isDicomweb } from './dicomweb/http';
+import { qidoEcho } from './dicomweb/qido';
 import { describeDcmtkFailure, type PacsError, toPacsError } from './errors';
 import type { PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, processDeadlineMs, validatePacsSettings } from './settings';
@@ -21,6 +23,15 @@ export interface EchoOutcome {
 
 /** C-ECHO: is the PACS there and does it accept us? */
 export async function runEcho(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
+  if (isDicomweb(settings)) {
+    try {
+      const { command, elapsedMs } = await qidoEcho(settings, options.signal);
+      return { result: { status: 'success', command, data: '' }, elapsedMs };
+    } catch (err) {
+      const error = toPacsError(err);
+      return { result: error.result as PypxResult<string>, error, elapsedMs: 0 };
+    }
+  }
   const args = buildEchoArgs(settings);
   try {
     const run = await runDcmtk('echoscu', args, { ...settings, timeoutMs: processDeadlineMs(settings), signal: options.signal, runUnder: await dieWithThisProcess() });

@@ -15,6 +15,11 @@ export type FailureKind =
   | 'port-in-use'
   | 'malformed'
   | 'receiver-died'
+  | 'unauthorized'
+  | 'not-found'
+  | 'too-large'
+  | 'server-error'
+  | 'tls'
   | 'failed';
 
 /**

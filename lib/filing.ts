@@ -152,6 +152,8 @@ export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: 
 }
 
 const PIXEL_DATA = 'x7fe00010';
+const TRANSFER_SYNTAX = 'x00020010';
+const DEFLATED = '1.2.840.10008.1.2.1.99';
 const UNDEFINED_LENGTH = 0xffffffff;
 const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
 
@@ -162,7 +164,8 @@ const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
  */
 export function isWholeFile(file: string, dataset: DicomDataset): boolean {
   const pixels = dataset.extent(PIXEL_DATA);
-  const size = dataset.fileSize ?? statSync(file).size;
+  // A deflated file's offsets are in its inflated bytes, which inflate only when the stream is whole.
+  const size = dataset.text(TRANSFER_SYNTAX) === DEFLATED ? dataset.byteLength : dataset.fileSize ?? statSync(file).size;
   if (!pixels) return true;
   if (pixels.length !== UNDEFINED_LENGTH) return pixels.offset + pixels.length <= size;
   const fd = openSync(file, 'r');

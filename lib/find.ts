@@ -7,6 +7,8 @@ import { loadExeca, runDcmtk } from './dcmtk';
 import { dieWithThisProcess } from './orphans';
 import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
+import { isDicomweb } from './dicomweb/http';
+import { runQidoFind } from './dicomweb/qido';
 import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
@@ -124,6 +126,7 @@ export class AnswerReader {
 
 /** C-FIND against one PACS: pypx's result with one record per match, or the reason it failed. */
 export async function runFind(settings: PacsSettings, query: unknown, options: FindOptions = {}): Promise<FindOutcome> {
+  if (isDicomweb(settings)) return runQidoFind(settings, query, options);
   const started = Date.now();
   let request: FindRequest;
   try {

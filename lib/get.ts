@@ -10,6 +10,8 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
+import { wadoGet } from './dicomweb/get-send';
+import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
@@ -346,6 +348,7 @@ export function refuseGetOverTls(settings: PacsSettings): void {
 
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
 export async function runGet(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<GetOutcome> {
+  if (isDicomweb(settings)) return wadoGet(settings, request, options);
   const started = Date.now();
   let retrieve: Retrieve | undefined;
   let tmpDir: string | undefined;

@@ -23,3 +23,8 @@ export { send, runSend, collectSendFiles, buildSendArgs } from './send';
 export type { SendPayload, SendFailure, SendOptions, SendOutcome } from './send';
 export { get, runGet, getPayload, buildGetArgs } from './get';
 export type { GetOptions, GetOutcome, GetFailure } from './get';
+export { wadoRetrieve, wadoPath } from './dicomweb/wado';
+export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './dicomweb/wado';
+export { stowFiles, batchFiles, readStowAnswer } from './dicomweb/stow';
+export type { StowOptions, StowOutcome, StowFileResult } from './dicomweb/stow';
+export type { DicomwebSettings } from './dicomweb/settings';

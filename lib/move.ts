@@ -303,7 +303,16 @@ function failed(request: MoveRequest, destination: string, error: PacsError, ela
 }
 
 /** One C-MOVE, start to final response. Never throws: failures are in the outcome. */
+/** DICOMweb has no C-MOVE: the error for a move asked of a DICOMweb PACS, or undefined. */
+export function dicomwebMoveProblem(settings: PacsSettings): PacsError | undefined {
+  if (!settings.dicomweb) return undefined;
+  return failureBeforeRun('bad-input', 'DICOMweb has no move',
+    `${settings.dicomweb.url} is a DICOMweb service, and DICOMweb has no move (C-MOVE): use px-get, which retrieves over WADO-RS into this Node-RED's data folder`);
+}
+
 export async function runMove(settings: PacsSettings, request: MoveRequest, options: MoveOptions = {}): Promise<MoveOutcome> {
+  const noMove = dicomwebMoveProblem(settings);
+  if (noMove) return failed(request, options.destination ?? '', noMove);
   let destination: string;
   try {
     destination = moveDestination(settings, options.destination);

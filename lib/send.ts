@@ -7,6 +7,8 @@ import { readdir, stat, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
+import { stowSend } from './dicomweb/get-send';
+import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
@@ -359,6 +361,7 @@ function summary(sent: number, warning: number, failures: SendFailure[], total: 
 
 /** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
 export async function runSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
+  if (isDicomweb(settings)) return stowSend(settings, list, options);
   const total = list.files.length + list.missing.length;
   const failures: SendFailure[] = [...list.missing];
   let sent = 0;

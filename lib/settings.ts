@@ -1,4 +1,5 @@
 import type { DcmtkLocation } from './dcmtk';
+import { checkDicomwebSettings, credentialsKeptHome, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
 export interface PacsSettings extends DcmtkLocation {
@@ -12,6 +13,8 @@ export interface PacsSettings extends DcmtkLocation {
   aetl?: string;
   /** Seconds to wait for the PACS at each step before giving up. */
   timeout: number;
+  /** Set when the PACS is reached over DICOMweb (protocol "dicomweb") instead of DIMSE. */
+  dicomweb?: DicomwebSettings;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 30;
@@ -32,6 +35,7 @@ const KEY_ALIASES: Record<string, keyof PacsSettings> = {
 };
 export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
   'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...Object.keys(KEY_ALIASES),
+  'protocol', 'url', 'user', 'password', 'token', 'tlsCa', 'retries',
 ]);
 
 /** Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5: at most 16 characters, no backslash or control characters. */
@@ -93,6 +97,9 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
     return value.trim() || undefined;
   };
 
+  const protocol = parseProtocol(raw.protocol);
+  if (!protocol) problems.push(`protocol must be one of ${PROTOCOLS.join(', ')}, not ${describeType(raw.protocol)}`);
+  if (protocol === 'dicomweb') return validateDicomweb(raw, text, problems);
   for (const key of ['aet', 'aec'] as const) {
     const problem = aeTitleProblem(raw[key] ?? '');
     if (problem) problems.push(`${key === 'aet' ? 'calling AE title (aet)' : 'called AE title (aec)'} ${problem}`);
@@ -109,13 +116,7 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
     problems.push(`port must be a whole number from 1 to 65535, not ${describeType(raw.port)}`);
   }
-  let timeout = DEFAULT_TIMEOUT_SECONDS;
-  if (raw.timeout !== undefined && raw.timeout !== '') {
-    const seconds = toNumber(raw.timeout);
-    if (seconds === undefined || !(seconds > 0) || seconds > 86400) {
-      problems.push(`timeout must be a number of seconds above 0, not ${describeType(raw.timeout)}`);
-    } else timeout = seconds;
-  }
+  const timeout = checkTimeout(raw, problems);
   const dcmtkDir = text('dcmtkDir');
   const executable = text('executable');
   if (problems.length) throw new SettingsError(problems);
@@ -134,6 +135,26 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   return settings;
 }
 
+function checkTimeout(raw: Record<string, unknown>, problems: string[]): number {
+  if (raw.timeout === undefined || raw.timeout === '') return DEFAULT_TIMEOUT_SECONDS;
+  const seconds = toNumber(raw.timeout);
+  if (seconds !== undefined && seconds > 0 && seconds <= 86400) return seconds;
+  problems.push(`timeout must be a number of seconds above 0, not ${describeType(raw.timeout)}`);
+  return DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** A DICOMweb PACS: a URL and credentials; AE titles, host and port do not apply (host and port come from the URL). */
+function validateDicomweb(raw: Record<string, unknown>, text: (key: string) => string | undefined, problems: string[]): PacsSettings {
+  const timeout = checkTimeout(raw, problems);
+  const checked = checkDicomwebSettings(raw, text, describeType);
+  problems.push(...checked.problems);
+  if (problems.length || !checked.settings) throw new SettingsError(problems);
+  const url = new URL(checked.settings.url);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  const title = (key: 'aet' | 'aec') => (typeof raw[key] === 'string' ? (raw[key] as string).trim() : '');
+  return { aet: title('aet'), aec: title('aec'), host: url.hostname, port, timeout, dicomweb: checked.settings };
+}
+
 /**
  * Lays per-message overrides (msg.pacs) over a base. Anything but a plain object, or a key that
  * is not a PACS setting, is refused: a typo such as `ip` must not silently reach the default PACS.
@@ -146,10 +167,11 @@ export function mergePacsOverrides(base: Record<string, unknown>, overrides: unk
   const unknown = Object.keys(overrides).filter((key) => !PACS_SETTING_KEYS.has(key));
   if (unknown.length) {
     throw new SettingsError([
-      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout)`,
+      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout, protocol, url, user, password, token, retries)`,
     ]);
   }
-  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
+  const given = canonicalSettingKeys(overrides as Record<string, unknown>);
+  return validatePacsSettings({ ...canonicalSettingKeys(base), ...given, ...credentialsKeptHome(base, given) });
 }
 
 /** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/move';
+import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/move';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
@@ -38,6 +38,8 @@ export = function register(RED: NodeAPI): void {
 
     handleInput(this, say, async (msg, send, done) => {
       const settings = settingsForMessage(pacs, msg);
+      const noMove = dicomwebMoveProblem(settings);
+      if (noMove) throw noMove;
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
       const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;

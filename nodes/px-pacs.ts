@@ -12,12 +12,29 @@ interface PxPacsDef extends NodeDef {
   timeout: string | number;
   dcmtkDir?: string;
   concurrency?: string | number;
+  /** 'dimse' (absent in configs from before DICOMweb) or 'dicomweb'. */
+  protocol?: string;
+  url?: string;
+}
+
+interface PxPacsCredentials {
+  user?: string;
+  password?: string;
+  token?: string;
+}
+
+/** The DICOMweb fields, only when the config says DICOMweb: a DIMSE config ignores them. */
+function webSettings(def: PxPacsDef, credentials: PxPacsCredentials = {}): Record<string, unknown> {
+  if (def.protocol !== 'dicomweb') return {};
+  // tlsCa is the TLS fields' (a private CA for https too).
+  const { tlsCa } = def as { tlsCa?: string };
+  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token, tlsCa };
 }
 
 export = function register(RED: NodeAPI): void {
-  function PxPacsNode(this: PacsConfigNode, def: PxPacsDef) {
+  function PxPacsNode(this: PacsConfigNode & { credentials?: PxPacsCredentials }, def: PxPacsDef) {
     RED.nodes.createNode(this, def);
-    const base = { aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir };
+    const base = { aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir, ...webSettings(def, this.credentials) };
     const badConcurrency = concurrencyProblem(def.concurrency);
     try {
       validatePacsSettings(base);
@@ -34,5 +51,7 @@ export = function register(RED: NodeAPI): void {
     this.queue = new AssociationQueue(toConcurrency(def.concurrency));
     handleClose(this, () => this.queue.close());
   }
-  RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void);
+  RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' } },
+  });
 };

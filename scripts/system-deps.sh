@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages this project runs on are installed: DCMTK (the DICOM tools every
-# node runs), Orthanc (the local PACS of the demo and the tests), GDCM's tools (JPEG 2000 test files),
-# with --with-browser Chromium (the editor test), with --with-bench GNU time (the benchmarks' CPU
-# figures). As root it installs what is missing; otherwise it prints the command and fails.
+# node runs), Orthanc with its DICOMweb plugin (the local PACS of the demo and the tests), GDCM's tools
+# (JPEG 2000 test files), with --with-browser Chromium (the editor test), with --with-bench GNU time (the
+# benchmarks' CPU figures). As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
-packages=(dcmtk orthanc libgdcm-tools)
+packages=(dcmtk orthanc orthanc-dicomweb libgdcm-tools)
 [[ "${1:-}" == "--with-browser" ]] && packages+=(chromium)
 [[ "${1:-}" == "--with-bench" ]] && packages+=(time)
 

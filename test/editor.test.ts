@@ -149,6 +149,17 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-config-input-port').blur();
     await page.locator('#node-config-input-port.input-error').waitFor();
     await shot('px-pacs-dialog');
+    // A config from before DICOMweb opens as DIMSE; DICOMweb shows its own fields and hides the DIMSE ones.
+    assert.equal(await page.inputValue('#node-config-input-protocol'), 'dimse');
+    assert.ok(await page.isHidden('#node-config-input-url'));
+    await page.selectOption('#node-config-input-protocol', 'dicomweb');
+    await page.locator('#node-config-input-url').waitFor();
+    for (const field of ['user', 'password', 'token']) assert.ok(await page.isVisible(`#node-config-input-${field}`), `${field} shown`);
+    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    assert.equal((await page.locator('label[for="node-config-input-url"]').innerText()).trim(), 'URL');
+    await page.fill('#node-config-input-url', 'https://pacs.example.org/dicom-web');
+    await page.fill('#node-config-input-user', 'me');
+    await shot('px-pacs-dicomweb-dialog');
     await page.click('#node-config-dialog-cancel');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-level').waitFor({ state: 'detached' });

@@ -24,7 +24,7 @@ export const DEMO = {
     { aet: 'CHIPS', port: 11112 }, // README: the commands and the module
     { aet: 'ROUTER', port: 11116 }, // 06 - Route received series
   ],
-  /** A second PACS, where example 06's px-send routes CT instances. */
+  /** A second PACS, where example 06's px-send routes CT instances (over DIMSE) and example 08's sends series (over DICOMweb). */
   archive: { aet: 'ARCHIVE', dicomPort: 4243, httpPort: 8043 },
 };
 
@@ -35,9 +35,12 @@ const DEMO_PORTS: Record<number, number> = Object.fromEntries(
 
 /** The example flows with the demo's ports moved by the offset (none unless testing). */
 function demoFlows(): Array<Record<string, unknown>> {
+  const httpPorts = [DEMO.pacs.httpPort, DEMO.archive.httpPort];
   return exampleFlows().map((node) => {
-    if ((node.type === 'px-pacs' || node.type === 'px-listen') && DEMO_PORTS[Number(node.port)]) return { ...node, port: DEMO_PORTS[Number(node.port)] };
-    return node;
+    if (node.type !== 'px-pacs' && node.type !== 'px-listen') return node;
+    const port = DEMO_PORTS[Number(node.port)];
+    const url = typeof node.url === 'string' ? node.url.replace(/:(\d+)\//, (all, p: string) => (httpPorts.includes(Number(p)) ? `:${moved(Number(p))}/` : all)) : node.url;
+    return { ...node, ...(port ? { port } : {}), ...(url !== undefined ? { url } : {}) };
   });
 }
 
@@ -83,11 +86,13 @@ async function main(): Promise<void> {
     modalities: Object.fromEntries(DEMO.listeners.map((l) => [l.aet.toLowerCase(), [l.aet, '127.0.0.1', moved(l.port)]])),
     // 07 - Retrieve with C-GET: C-GET needs no modality entry.
     extra: { DicomAlwaysAllowGet: true },
+    // 08 - DICOMweb: its plugin at /dicom-web.
+    dicomweb: true,
   });
   let stopping = false;
   process.once('exit', () => orthanc.process.kill('SIGKILL'));
   await rm(path.join(BASE, 'archive'), { recursive: true, force: true });
-  const archive = await startOrthanc({ dir: path.join(BASE, 'archive'), aet: DEMO.archive.aet, dicomPort: moved(DEMO.archive.dicomPort), httpPort: moved(DEMO.archive.httpPort) });
+  const archive = await startOrthanc({ dir: path.join(BASE, 'archive'), aet: DEMO.archive.aet, dicomPort: moved(DEMO.archive.dicomPort), httpPort: moved(DEMO.archive.httpPort), dicomweb: true });
   process.once('exit', () => archive.process.kill('SIGKILL'));
   const stopOrthanc = () => Promise.all([orthanc.stop(), archive.stop()]);
   const count = await orthanc.upload(
@@ -108,9 +113,9 @@ async function main(): Promise<void> {
   const known = DEMO.listeners.map((l) => `${l.aet} (127.0.0.1:${moved(l.port)})`).join(', ');
   console.log(`
 Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
-  PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${moved(DEMO.pacs.dicomPort)}, web UI ${orthanc.url}
+  PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${moved(DEMO.pacs.dicomPort)}, DICOMweb ${orthanc.dicomwebUrl}, web UI ${orthanc.url}
   It lets these AE titles query and retrieve, and sends to them: ${known}
-  Second PACS (example 06 routes to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${moved(DEMO.archive.dicomPort)}, web UI ${archive.url}
+  Second PACS (examples 06 and 08 send to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${moved(DEMO.archive.dicomPort)}, DICOMweb ${archive.dicomwebUrl}, web UI ${archive.url}
   Each example is on its own tab: click an inject node's button and watch the debug sidebar.
 Press Ctrl-C to stop both.
 `);

@@ -29,9 +29,15 @@ export interface OrthancOptions {
   dir?: string;
   httpPort?: number;
   dicomPort?: number;
+  /** Load Debian's orthanc-dicomweb plugin (DICOMweb at <url>/dicom-web). */
+  dicomweb?: boolean;
+  /** HTTP users (name -> password): authentication on for every request, the tests' own too. */
+  users?: Record<string, string>;
   /** Extra Orthanc configuration keys. */
   extra?: Record<string, unknown>;
 }
+
+export const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 export interface RunningOrthanc {
   aet: string;
@@ -39,6 +45,8 @@ export interface RunningOrthanc {
   dicomPort: number;
   httpPort: number;
   url: string;
+  /** The DICOMweb service root, when the plugin is loaded. */
+  dicomwebUrl?: string;
   dir: string;
   process: ChildProcess;
   /** POST /instances for each file; returns Orthanc's answers. */
@@ -58,9 +66,11 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     Name: 'pypx-test',
     StorageDirectory: path.join(dir, 'db'),
     IndexDirectory: path.join(dir, 'db'),
-    Plugins: [],
+    Plugins: options.dicomweb ? [DICOMWEB_PLUGIN] : [],
+    ...(options.dicomweb ? { DicomWeb: { Enable: true, Root: '/dicom-web/' } } : {}),
     RemoteAccessAllowed: false,
-    AuthenticationEnabled: false,
+    AuthenticationEnabled: !!options.users,
+    ...(options.users ? { RegisteredUsers: options.users } : {}),
     HttpBindAddress: '127.0.0.1',
     HttpPort: httpPort,
     DicomPort: dicomPort,
@@ -87,8 +97,10 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
   child.once('error', (err) => (spawnError = err));
   const url = `http://127.0.0.1:${httpPort}`;
 
+  const [user, password] = Object.entries(options.users ?? {})[0] ?? [];
+  const headers: Record<string, string> = user ? { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {};
   const get = async <T>(route: string): Promise<T> => {
-    const response = await fetch(url + route);
+    const response = await fetch(url + route, { headers });
     if (!response.ok) throw new Error(`Orthanc GET ${route}: HTTP ${response.status}`);
     return (await response.json()) as T;
   };
@@ -121,6 +133,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     dicomPort,
     httpPort,
     url,
+    ...(options.dicomweb ? { dicomwebUrl: `${url}/dicom-web` } : {}),
     dir,
     process: child,
     get,
@@ -129,7 +142,7 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
       let count = 0;
       const worker = async () => {
         for (let next = iterator.next(); !next.done; next = iterator.next()) {
-          const response = await fetch(`${url}/instances`, { method: 'POST', body: new Uint8Array(next.value) });
+          const response = await fetch(`${url}/instances`, { method: 'POST', headers, body: new Uint8Array(next.value) });
           if (!response.ok) throw new Error(`Orthanc refused an upload: HTTP ${response.status} ${await response.text()}`);
           count++;
         }
