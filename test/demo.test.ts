@@ -79,6 +79,10 @@ describe('npm run demo', function () {
     const demo = await startDemo(process.execPath, [DEMO_JS], dir, offset);
     unexempt = exemptFromLeakCheck(demo.child.pid);
     assert.match(demo.output(), new RegExp(`Stopped what an earlier demo left running: ${leftover.pid} `));
+    // Killed once its listeners run, so that their storescp are in the process table too.
+    const listening = () => processesIn(dir).filter((p) => p.command.includes('storescp')).length;
+    for (let i = 0; i < 200 && listening() < DEMO.listeners.length - 1; i++) await sleep(50);
+    assert.ok(listening() > 0, 'the examples\' listeners run');
     demo.child.kill('SIGKILL');
     await nothingLeftIn(dir);
   });
