@@ -125,7 +125,9 @@ function dicomwebSettingsFromFlags(flags: Flags): PacsSettings {
 
 export function helpText(command: string, summary: string, specs: FlagSpec[], footer = '', operands = ''): string {
   const rows = specs.map((s) => {
-    const left = `  --${s.name}${s.alias ? `, --${s.alias}` : ''}${s.value ? ` ${s.value}` : ''}`;
+    // pypx spells its one-letter options with one dash (-d, -t, -l).
+    const dashes = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+    const left = `  ${dashes(s.name)}${s.alias ? `, ${dashes(s.alias)}` : ''}${s.value ? ` ${s.value}` : ''}`;
     return `${left.padEnd(30)} ${s.help}${s.default !== undefined ? ` (default ${s.default})` : ''}`;
   });
   return `usage: ${command} [options]${operands ? ` ${operands}` : ''}\n\n${summary}\n\noptions:\n${rows.join('\n')}\n  --help                       show this help and exit\n${footer ? `\n${footer}\n` : ''}`;

@@ -70,6 +70,8 @@ export interface RunOptions extends DcmtkLocation {
   service?: boolean;
   /** Programs the tool runs under, e.g. ['setpriv', '--pdeathsig', 'TERM', '--']: the tool's path and arguments follow. */
   runUnder?: readonly string[];
+  /** The file-creation mask the tool starts with (the process-wide mask is set only while it is spawned). */
+  umask?: number;
 }
 
 export interface RunResult {
@@ -104,19 +106,25 @@ export async function spawnDcmtk(
   const file = await locateDcmtkTool(tool, options);
   const execa = await loadExeca();
   const [program, ...before] = options.runUnder?.length ? [...options.runUnder, file] : [file];
-  const child = execa(program as string, [...before, ...args], {
-    all: true,
-    reject: false,
-    stdin: 'ignore' as const,
-    env: DCMTK_ENV,
-    cwd: options.cwd,
-    timeout: options.timeoutMs,
-    cancelSignal: options.signal,
-    forceKillAfterDelay: 2000,
-    stripFinalNewline: false,
-    buffer: options.buffer ?? !options.service,
-    detached: options.service === true,
-  }) as DcmtkProcess;
+  const umask = options.umask === undefined ? undefined : process.umask(options.umask);
+  let child: DcmtkProcess;
+  try {
+    child = execa(program as string, [...before, ...args], {
+      all: true,
+      reject: false,
+      stdin: 'ignore' as const,
+      env: DCMTK_ENV,
+      cwd: options.cwd,
+      timeout: options.timeoutMs,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 2000,
+      stripFinalNewline: false,
+      buffer: options.buffer ?? !options.service,
+      detached: options.service === true,
+    }) as DcmtkProcess;
+  } finally {
+    if (umask !== undefined) process.umask(umask);
+  }
   if (options.onLine) forwardLines(child.all, options.onLine);
   return { command: formatCommandLine(file, args), process: child };
 }

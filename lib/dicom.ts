@@ -1,12 +1,17 @@
 // Reading DICOM with dicom-parser, every string decoded by the dataset's own Specific Character Set.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { constants as zlibConstants, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { convertBytes } from 'dicom-character-set';
 import dicomParser from 'dicom-parser';
 import { lookupTag } from './dictionary';
 
 const PIXEL_DATA = 'x7fe00010';
 const SPECIFIC_CHARACTER_SET = 'x00080005';
+const TRANSFER_SYNTAX = 'x00020010';
+export const DEFLATED_EXPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
+/** What a deflated header may inflate to: the dataset before Pixel Data, never the image itself. */
+const MAX_INFLATED_HEADER = 4 * 1024 * 1024;
 const TEXT_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
 // Values in these VRs are never in a non-default character set (PS3.5 6.1.2.3).
 const ASCII_VRS = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'TM', 'UI', 'UR']);
@@ -22,6 +27,22 @@ function printableAscii(bytes: Uint8Array): boolean {
   return true;
 }
 
+const decoded = new Map<string, string>();
+const DECODED_KEPT = 500;
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+}
+
+/** Without trailing NULs and spaces and leading spaces (a loop: this runs for every value of every instance). */
+function trimPadding(text: string): string {
+  let end = text.length;
+  while (end > 0 && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 0)) end--;
+  let start = 0;
+  while (start < end && text.charCodeAt(start) === 32) start++;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
 export class DicomReadError extends Error {
   constructor(message: string, readonly source?: string) {
     super(source ? `${source}: ${message}` : message);
@@ -35,13 +56,20 @@ export class DicomDataset {
   private readonly asciiFirst: boolean;
   /** Size of the file the dataset was read from, when read by readDicomHeader. */
   fileSize?: number;
+  /** Where the deflated part starts in the file, for a Deflated Explicit VR Little Endian file. */
+  deflatedFrom?: number;
 
   constructor(private readonly parsed: dicomParser.DataSet) {
     this.specificCharacterSet = this.raw(SPECIFIC_CHARACTER_SET, 'CS') ?? '';
     this.asciiFirst = ASCII_FIRST.test((this.specificCharacterSet.split('\\')[0] ?? '').trim());
   }
 
-  /** Bytes of the dataset as parsed: for a deflated file, its inflated length, not the file's. */
+  /** (0002,0010) Transfer Syntax UID of the file's meta header; empty when it has none. */
+  get transferSyntax(): string {
+    return this.raw(TRANSFER_SYNTAX, 'UI') ?? '';
+  }
+
+  /** Bytes of the dataset as parsed: for a deflated file, what was inflated (its header), not the file's length. */
   get byteLength(): number {
     return this.parsed.byteArray.length;
   }
@@ -70,10 +98,16 @@ export class DicomDataset {
     const element = this.parsed.elements[tag];
     if (!element) return undefined;
     const bytes = this.parsed.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
-    const text = ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET || (this.asciiFirst && printableAscii(bytes))
-      ? Buffer.from(bytes).toString('latin1')
-      : convertBytes(this.specificCharacterSet || undefined, bytes, { vr });
-    return text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (ASCII_VRS.has(vr) || tag === SPECIFIC_CHARACTER_SET || (this.asciiFirst && printableAscii(bytes))) return trimPadding(latin1(bytes));
+    // The same name arrives with every instance of a series: decoded once, remembered (a few hundred kept).
+    const key = `${this.specificCharacterSet}\0${vr}\0${latin1(bytes)}`;
+    let text = decoded.get(key);
+    if (text === undefined) {
+      text = trimPadding(convertBytes(this.specificCharacterSet || undefined, bytes, { vr }));
+      if (decoded.size >= DECODED_KEPT) decoded.clear();
+      decoded.set(key, text);
+    }
+    return text;
   }
 
   /**
@@ -109,10 +143,32 @@ export interface ParseOptions {
   source?: string;
 }
 
+/**
+ * dicom-parser's hook for Deflated Explicit VR Little Endian: inflates what was read of the deflated
+ * part, as far as it goes (a sync flush: a prefix of the stream inflates without error), and never
+ * more than MAX_INFLATED_HEADER, so that an image that compresses well is not inflated into memory.
+ */
+function inflatePrefix(bytes: Uint8Array, position: number, deflatedFrom: (at: number) => void): Uint8Array {
+  deflatedFrom(position);
+  const meta = Buffer.from(bytes.buffer, bytes.byteOffset, position);
+  for (let length = bytes.length - position; ; length = Math.floor(length / 8)) {
+    try {
+      const inflated = inflateRawSync(bytes.subarray(position, position + length), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED_HEADER });
+      return Buffer.concat([meta, inflated]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_BUFFER_TOO_LARGE' || length < 64) throw err;
+    }
+  }
+}
+
 export function parseDicomBytes(bytes: Uint8Array, options: ParseOptions = {}): DicomDataset {
   try {
-    const parsed = dicomParser.parseDicom(bytes, options.untilPixelData ? { untilTag: PIXEL_DATA } : {});
-    return new DicomDataset(parsed);
+    let deflatedFrom: number | undefined;
+    const inflater = (array: Uint8Array, position: number) => inflatePrefix(array, position, (at) => { deflatedFrom = at; });
+    const parsed = dicomParser.parseDicom(bytes, { ...(options.untilPixelData ? { untilTag: PIXEL_DATA } : {}), inflater } as dicomParser.ParseDicomOptions);
+    const dataset = new DicomDataset(parsed);
+    dataset.deflatedFrom = deflatedFrom;
+    return dataset;
   } catch (err) {
     const reason = err instanceof Error ? err.message : typeof err === 'string' ? err : 'not a DICOM file';
     throw new DicomReadError(`cannot read DICOM: ${reason}`, options.source);
@@ -128,6 +184,48 @@ const firstRead = Buffer.allocUnsafe(FIRST_READ);
  */
 export async function readDicomHeader(file: string): Promise<DicomDataset> {
   return readDicomHeaderSync(file);
+}
+
+/** Deflated files up to these sizes are checked whole in memory, at once; larger ones by deflatedStreamComplete. */
+const CHECK_AT_ONCE_DEFLATED = 4 * 1024 * 1024;
+const CHECK_AT_ONCE_INFLATED = 8 * 1024 * 1024;
+
+/**
+ * Whether the deflated part of a file ends as a deflate stream must, checked at once where it is
+ * small: true or false; undefined when it is too large to inflate here.
+ */
+export function deflatedStreamCompleteSync(file: string, from: number): boolean | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size - from;
+    if (size > CHECK_AT_ONCE_DEFLATED) return undefined;
+    const deflated = Buffer.allocUnsafe(Math.max(0, size));
+    const read = readSync(fd, deflated, 0, deflated.length, from);
+    inflateRawSync(deflated.subarray(0, read), { maxOutputLength: CHECK_AT_ONCE_INFLATED });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) return false;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Whether the deflated part of a file ends as a deflate stream must: read and inflated in chunks,
+ * the output thrown away, so memory stays flat whatever the image size. A file cut short fails.
+ */
+export async function deflatedStreamComplete(file: string, from: number): Promise<boolean> {
+  let inflated = 0;
+  try {
+    await pipeline(createReadStream(file, { start: from }), createInflateRaw(), async function* count(source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) inflated += chunk.length;
+    });
+    return inflated > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,11 +1,35 @@
 // Filing a received DICOM file the way pypx did: <dataDir>/<patient>/<study>/<series>/<instance>.dcm,
 // with patient.info, study.info and series.info beside it. Every tag value comes from a sender and
 // is cleaned before it becomes part of a path.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
+/** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
+export const FILE_MODE = 0o640;
+export const FOLDER_MODE = 0o750;
+
+/** mkdir -p, with every folder it creates set to FOLDER_MODE. */
+export function makeFolder(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (!first) return;
+  for (let made = dir; ; made = path.dirname(made)) {
+    chmodSync(made, FOLDER_MODE);
+    if (made === first || made === path.dirname(made)) break;
+  }
+}
+
+/** One folder below one that exists (never its parents: a data folder that is gone stays gone). */
+function makeSubfolder(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  chmodSync(dir, FOLDER_MODE);
+}
 /** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
 export const MAX_PART_BYTES = 64;
 const ALREADY_CLEAN = /^[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*$/;
@@ -73,9 +97,11 @@ const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
   callingAET: 'x00020016',
 };
 
+const HEADER_ENTRIES = Object.entries(HEADER_TAGS) as Array<[keyof InstanceHeader, string]>;
+
 export function instanceHeader(dataset: DicomDataset): InstanceHeader {
   const header = {} as InstanceHeader;
-  for (const [key, tag] of Object.entries(HEADER_TAGS)) header[key as keyof InstanceHeader] = dataset.text(tag) ?? '';
+  for (const [key, tag] of HEADER_ENTRIES) header[key] = dataset.text(tag) ?? '';
   return header;
 }
 
@@ -142,18 +168,21 @@ export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: 
   for (const [file, text] of files) {
     if (known.has(file)) continue;
     // 'wx' keeps what an earlier run wrote; a folder is described by the first instance filed in it.
+    let fd: number | undefined;
     try {
-      writeFileSync(file, text(), { flag: 'wx' });
+      fd = openSync(file, 'wx', FILE_MODE);
+      fchmodSync(fd, FILE_MODE);
+      writeSync(fd, text());
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     known.add(file);
   }
 }
 
 const PIXEL_DATA = 'x7fe00010';
-const TRANSFER_SYNTAX = 'x00020010';
-const DEFLATED = '1.2.840.10008.1.2.1.99';
 const UNDEFINED_LENGTH = 0xffffffff;
 const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
 
@@ -163,9 +192,10 @@ const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
  * stopped mid-write: a header can parse while the image behind it is cut short.
  */
 export function isWholeFile(file: string, dataset: DicomDataset): boolean {
+  // Offsets in a deflated file's dataset are in its inflated bytes: see deflatedStreamComplete.
+  if (dataset.deflatedFrom !== undefined) return true;
   const pixels = dataset.extent(PIXEL_DATA);
-  // A deflated file's offsets are in its inflated bytes, which inflate only when the stream is whole.
-  const size = dataset.text(TRANSFER_SYNTAX) === DEFLATED ? dataset.byteLength : dataset.fileSize ?? statSync(file).size;
+  const size = dataset.fileSize ?? statSync(file).size;
   if (!pixels) return true;
   if (pixels.length !== UNDEFINED_LENGTH) return pixels.offset + pixels.length <= size;
   const fd = openSync(file, 'r');
@@ -208,8 +238,13 @@ export class MalformedFileError extends Error {
   }
 }
 
-/** Reads a file's header and checks it can be filed; MalformedFileError when it cannot. */
-export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset } {
+/**
+ * Reads a file's header and checks it can be filed; MalformedFileError when it cannot. checkWhole
+ * checks that the pixel data ends within the file; in a deflated file, that its deflate stream ends
+ * (inflated and thrown away, when small enough to do here: else `wholeUnknown`, and
+ * deflatedStreamComplete in lib/dicom checks it without holding it in memory).
+ */
+export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;
   try {
     dataset = readDicomHeaderSync(file);
@@ -217,10 +252,17 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
   }
-  if (checkWhole && !isWholeFile(file, dataset)) throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  let wholeUnknown: boolean | undefined;
+  if (checkWhole && dataset.deflatedFrom !== undefined) {
+    const verdict = deflatedStreamCompleteSync(file, dataset.deflatedFrom);
+    if (verdict === false) throw new MalformedFileError(file, 'truncated: the deflated data set ends before its end');
+    if (verdict === undefined) wholeUnknown = true;
+  } else if (checkWhole && !isWholeFile(file, dataset)) {
+    throw new MalformedFileError(file, 'truncated: the file ends before its pixel data does');
+  }
   const header = instanceHeader(dataset);
   if (!header.SOPInstanceUID) throw new MalformedFileError(file, 'no SOP Instance UID (0008,0018)');
-  return { header, dataset };
+  return wholeUnknown ? { header, dataset, wholeUnknown } : { header, dataset };
 }
 
 /**
@@ -228,16 +270,18 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
  * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
  * check to the rename, so that two copies of one instance can never both look new.
  */
-export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs): Filed {
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs, options: { modeSet?: boolean } = {}): Filed {
   const where = buildFiledPath(dirs.dataDir, header);
   const prepare = () => {
     if (!dirs.knownDirs.has(where.seriesDir)) {
-      mkdirSync(where.seriesDir, { recursive: true });
+      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) makeSubfolder(dir);
       dirs.knownDirs.add(where.seriesDir);
     }
     writeInfoFiles(where, header, dirs.knownInfo);
   };
   prepare();
+  // modeSet: the writer created it FILE_MODE already (px-listen runs storescp with umask 027).
+  if (!options.modeSet) chmodSync(file, FILE_MODE);
   const duplicate = existsSync(where.file);
   try {
     renameSync(file, where.file);
@@ -251,15 +295,26 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
     prepare();
     renameSync(file, where.file);
   }
-  const { SeriesDate: _seriesDate, callingAET, ...fields } = header;
-  return { where, header, payload: { path: where.file, callingAET, calledAET: dirs.calledAET, ...fields, duplicate } };
+  return { where, header, payload: instancePayload(header, where.file, dirs.calledAET, duplicate) };
+}
+
+/** What px-listen announces for a filed instance. */
+export function instancePayload(header: InstanceHeader, filed: string, calledAET: string, duplicate: boolean): InstancePayload {
+  // Spelled out, in this order: built for every instance received.
+  return {
+    path: filed, callingAET: header.callingAET, calledAET, PatientID: header.PatientID, PatientName: header.PatientName,
+    StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, SOPInstanceUID: header.SOPInstanceUID,
+    SOPClassUID: header.SOPClassUID, Modality: header.Modality, StudyDate: header.StudyDate, StudyDescription: header.StudyDescription,
+    SeriesDescription: header.SeriesDescription, SeriesNumber: header.SeriesNumber, InstanceNumber: header.InstanceNumber, duplicate,
+  };
 }
 
 /** Moves a file that cannot be filed to <dataDir>/quarantine, keeping its name. */
 export function quarantine(file: string, dataDir: string): string {
   const folder = path.join(path.resolve(dataDir), 'quarantine');
-  mkdirSync(folder, { recursive: true });
+  makeFolder(folder);
   const target = path.join(folder, path.basename(file));
+  chmodSync(file, FILE_MODE);
   renameSync(file, target);
   return target;
 }

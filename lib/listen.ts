@@ -25,7 +25,7 @@ export interface PypxListener extends EventEmitter<{ instance: [ReceivedInstance
   /** Instances filed since start. */
   readonly received: number;
   close(): Promise<void>;
-  /** Every instance and completed series, in order, until close(). */
+  /** Every instance and completed series, in order, until close() (from when iteration starts if .on() was used first). */
   [Symbol.asyncIterator](): AsyncIterator<ListenEvent>;
 }
 
@@ -33,9 +33,21 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
   private readonly pending: ListenEvent[] = [];
   private readonly waiting: Array<(result: IteratorResult<ListenEvent>) => void> = [];
   private closed = false;
+  /**
+   * Events are kept for an iterator that may start later, unless the caller listens with .on()
+   * without iterating: then nothing is kept (a receiver runs for months).
+   */
+  private keeping = true;
+  private iterating = false;
 
   constructor(private readonly listener: Listener) {
     super();
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if ((event === 'instance' || event === 'series') && !this.iterating) {
+        this.keeping = false;
+        this.pending.length = 0;
+      }
+    });
     listener.on('instance', (data) => this.deliver({ event: 'instance', payload: { status: 'success', data } }));
     listener.on('series', (data) => this.deliver({ event: 'series', payload: { status: 'success', data } }));
     listener.on('error', (error) => {
@@ -57,7 +69,7 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
     else this.emit('series', item.payload);
     const next = this.waiting.shift();
     if (next) next({ value: item, done: false });
-    else this.pending.push(item);
+    else if (this.keeping) this.pending.push(item);
   }
 
   async close(): Promise<void> {
@@ -67,6 +79,8 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ListenEvent> {
+    this.iterating = true;
+    this.keeping = true;
     return {
       next: () => {
         const item = this.pending.shift();

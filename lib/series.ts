@@ -1,6 +1,9 @@
 // When a series counts as complete: seriesTimeout seconds with no new instance. Series still
-// arriving are written to a journal, so that a restart or redeploy still ends them with a message.
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+// arriving are in a journal, so that a restart, a redeploy or a crash still ends them with a message.
+// The journal is appended to (a line when a series opens, one when it completes) and written afresh
+// only at start: appending costs one small write, where replacing a file makes ext4 flush it.
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface SeriesKey {
@@ -17,11 +20,14 @@ export interface SeriesComplete extends SeriesKey {
   count: number;
 }
 
+/** The journal is written afresh, with only the open series, once it is this long. */
+const REWRITE_AT_BYTES = 1 << 20;
+
 export class SeriesTracker {
   private readonly open = new Map<string, { key: SeriesKey; timer: NodeJS.Timeout; touched: number }>();
-  private journalWrite: Promise<void> = Promise.resolve();
-  private journalDirty = false;
   private stopped = false;
+  private fd?: number;
+  private bytes = 0;
 
   constructor(
     private readonly timeoutMs: number,
@@ -34,7 +40,11 @@ export class SeriesTracker {
     return this.open.size;
   }
 
-  /** An instance of this series was filed: its timeout starts again. */
+  /**
+   * An instance of this series was filed: its timeout starts again. A series not seen before is in
+   * the journal when this returns: call it before announcing the instance, so that a crash right
+   * after cannot lose the series' message.
+   */
   touch(key: SeriesKey): void {
     if (this.stopped) return;
     const id = key.path;
@@ -45,7 +55,27 @@ export class SeriesTracker {
       return;
     }
     this.open.set(id, { key, touched: 0, timer: setTimeout(() => this.complete(id), this.timeoutMs) });
-    this.saveJournal();
+    this.append(`+${JSON.stringify(key)}\n`);
+  }
+
+  private append(line: string): void {
+    try {
+      if (this.bytes >= REWRITE_AT_BYTES) this.rewrite();
+      this.fd ??= openSync(this.journal, 'a', 0o640);
+      this.bytes += writeSync(this.fd, line);
+    } catch (err) {
+      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`));
+    }
+  }
+
+  /** The journal afresh: the series open now. */
+  private rewrite(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    const text = [...this.open.values()].map(({ key }) => `+${JSON.stringify(key)}\n`).join('');
+    writeFileSync(`${this.journal}.new`, text, { mode: 0o640 });
+    renameSync(`${this.journal}.new`, this.journal);
+    this.bytes = Buffer.byteLength(text);
   }
 
   private complete(id: string): void {
@@ -57,47 +87,51 @@ export class SeriesTracker {
         // Stopped: the series stays in the journal. Touched meanwhile: its timer runs again.
         if (this.stopped || entry.touched !== touched) return;
         this.open.delete(id);
-        this.saveJournal();
         const files = names.filter((n) => n.endsWith('.dcm')).sort().map((n) => path.join(entry.key.path, n));
         this.onComplete({ ...entry.key, files, count: files.length });
+        this.append(`-${JSON.stringify(id)}\n`);
       })
       .catch((err: Error) => {
         this.open.delete(id);
-        this.saveJournal();
+        this.append(`-${JSON.stringify(id)}\n`);
         this.onError(new Error(`series ${entry.key.SeriesInstanceUID} completed but its folder cannot be listed: ${err.message}`));
       });
   }
 
-  /** Series a previous run left open: their timeout starts now. */
+  /** Series a previous run left open: their timeout starts now. The journal is written afresh with them. */
   async restore(): Promise<void> {
-    let keys: SeriesKey[] = [];
+    const open = new Map<string, SeriesKey>();
+    let text = '';
     try {
-      keys = JSON.parse(await readFile(this.journal, 'utf8')) as SeriesKey[];
+      text = readFileSync(this.journal, 'utf8');
     } catch {
-      return;
+      /* no journal: nothing was open */
     }
-    for (const key of Array.isArray(keys) ? keys : []) {
-      if (typeof key?.path === 'string' && typeof key.SeriesInstanceUID === 'string') this.touch(key);
+    for (const line of text.split('\n')) {
+      try {
+        if (line.startsWith('+')) {
+          const key = JSON.parse(line.slice(1)) as SeriesKey;
+          if (typeof key?.path === 'string' && typeof key.SeriesInstanceUID === 'string') open.set(key.path, key);
+        } else if (line.startsWith('-')) {
+          open.delete(JSON.parse(line.slice(1)) as string);
+        }
+      } catch {
+        /* a line cut short by a crash */
+      }
     }
-  }
-
-  private saveJournal(): void {
-    if (this.journalDirty) return;
-    this.journalDirty = true;
-    this.journalWrite = this.journalWrite.then(async () => {
-      this.journalDirty = false;
-      const text = JSON.stringify([...this.open.values()].map((e) => e.key));
-      const temporary = `${this.journal}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, this.journal);
-    }).catch((err: Error) => this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${err.message}`)));
+    for (const key of open.values()) this.open.set(key.path, { key, touched: 0, timer: setTimeout(() => this.complete(key.path), this.timeoutMs) });
+    try {
+      this.rewrite();
+    } catch (err) {
+      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`));
+    }
   }
 
   /** Stops the timers and leaves the open series in the journal for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const { timer } of this.open.values()) clearTimeout(timer);
-    this.saveJournal();
-    await this.journalWrite;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }

@@ -28,11 +28,14 @@ export = function register(RED: NodeAPI): void {
       node.error(error, { payload: error.result } as NodeMessage);
     };
 
+    node.status({});
     let listener: Listener | undefined;
     try {
       const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, handOffNextTurn: true });
+      // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
+      // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true });
     } catch (err) {
       report(toPacsError(err));
     }
@@ -42,6 +45,10 @@ export = function register(RED: NodeAPI): void {
     let statusTimer: NodeJS.Timeout | undefined;
     started.on('instance', (data) => {
       node.send([{ payload: { status: 'success', data } } as NodeMessage, null]);
+      // Node-RED delivers a message on a later turn (setImmediate, in order): this one's turn comes
+      // after its delivery, and only then does the listener count it as announced.
+      const upTo = started.lastAnnounced;
+      setImmediate(() => started.confirmAnnounced(upTo));
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
         node.status(received());
@@ -49,18 +56,26 @@ export = function register(RED: NodeAPI): void {
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
-    started.on('restarting', ({ delayMs }) => node.status({ fill: 'red', shape: 'ring', text: say('status.restarting', { seconds: delayMs / 1000 }) }));
+    started.on('restarting', ({ delayMs, error }) => node.status({ fill: 'red', shape: 'ring',
+      text: error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 }) }));
     started.on('listening', () => node.status(received()));
     node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
-    const starting = started.start().catch((err: unknown) => {
-      try {
-        report(toPacsError(err));
-      } catch (bug) {
-        node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
-        node.error(bug instanceof Error ? bug : String(bug));
-      }
-    });
+    // What an earlier run left (instances to announce again) is announced once every node of the
+    // flow exists to receive it: the listener starts when Node-RED says the flows have started.
+    let starting: Promise<void> = Promise.resolve();
+    const start = () => {
+      starting = started.start().catch((err: unknown) => {
+        try {
+          report(toPacsError(err));
+        } catch (bug) {
+          node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
+          node.error(bug instanceof Error ? bug : String(bug));
+        }
+      });
+    };
+    RED.events.once('flows:started', start);
     handleClose(node, async () => {
+      RED.events.removeListener('flows:started', start);
       clearTimeout(statusTimer);
       await starting;
       await started.close();

@@ -100,6 +100,10 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
       assert.equal(ran.code, 0);
       assert.match(ran.stdout, new RegExp(`^usage: ${command} \\[options\\]`));
       assert.match(ran.stdout, /--aet/);
+      if (command === 'px-listen') {
+        assert.match(ran.stdout, /^  -d, --dataDir DIR .*\n  -t, --tmpDir DIR .*\n  -l, --logDir DIR /m, 'pypx spells its letters with one dash');
+        assert.doesNotMatch(ran.stdout, /--[dtl] /);
+      }
     }
   });
 

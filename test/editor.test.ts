@@ -18,12 +18,22 @@ const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px
 /** Every node and config node the editor marks invalid (a red triangle; deploy warns about them), with its tab. */
 type Invalid = Array<{ type: string; id: string; tab?: string; errors?: unknown }>;
 
+/** The little of the editor's RED object these tests call. */
+interface EditorRED {
+  nodes: {
+    eachNode(visit: (node: { type: string } & Record<string, unknown>) => void): void;
+    dirty(value: boolean): void;
+    getType(type: string): { defaults: { port: { validate: (this: object, value: string, opt?: object) => boolean | string } } };
+  };
+}
+
 describe('the package in the Node-RED editor (chromium)', function () {
   this.timeout(120000);
   const pacs = useOrthanc({ modalities: { seed: ['SEEDED', '127.0.0.1', 104] } });
   let nodeRed: RunningNodeRed;
   let browser: Browser;
   let page: Page;
+  let listenPort: number;
   let unexempt = () => undefined as unknown;
   // A short settle wait lets the edit tray finish sliding in before the picture.
   const shot = async (name: string) => {
@@ -48,6 +58,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    listenPort = await freePort();
     nodeRed = await startNodeRed({ userDir: await packagedUserDir(), port: await freePort(), flows: [] });
     unexempt = exemptFromLeakCheck(nodeRed.process.pid);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
@@ -100,6 +111,14 @@ describe('the package in the Node-RED editor (chromium)', function () {
       await page.waitForTimeout(200);
     }
     assert.equal(await dragging(), false, 'the imported flow never dropped onto the canvas');
+    // The example's listener port may be taken on a shared machine: a free one, so that it must listen.
+    await page.evaluate((port) => {
+      const { RED } = window as unknown as { RED: EditorRED };
+      RED.nodes.eachNode((n) => {
+        if (n.type === 'px-listen') Object.assign(n, { port, changed: true, dirty: true });
+      });
+      RED.nodes.dirty(true);
+    }, listenPort);
     // The runtime is the judge of a deploy; the button is clicked again if a first click landed while
     // the editor was still settling the drop (seen once in a dozen runs).
     const deployed = async () => {
@@ -113,7 +132,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     if (!(await deployed())) await shot('deploy-failed');
     assert.ok(await deployed(), 'the Deploy button did not deploy the imported pipeline');
     await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } }); // clears the imported selection
-    await page.locator('g.red-ui-flow-node-group text', { hasText: /^0 received$|^port \d+ in use$/ }).first().waitFor(); // px-listen's status, from its catalog
+    await page.locator('g.red-ui-flow-node-group text', { hasText: /^0 received$/ }).first().waitFor(); // px-listen's status, from its catalog
     await shot('pipeline-deployed');
 
     const response = await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
@@ -164,13 +183,23 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-level').waitFor({ state: 'detached' });
 
-    await openEditor('PIPELINE:11115', '#node-input-dataDir');
+    await openEditor(`PIPELINE:${listenPort}`, '#node-input-dataDir');
     assert.equal(await page.inputValue('#node-input-dataDir'), 'pypx-data/pipeline');
     assert.equal((await page.locator('label[for="node-input-dataDir"]').innerText()).trim(), 'Data folder');
     assert.match(await page.getAttribute('#node-input-tmpDir', 'placeholder') ?? '', /incoming/);
     await shot('px-listen-dialog');
     await page.click('#node-dialog-cancel');
     await page.locator('#node-input-dataDir').waitFor({ state: 'detached' });
+  });
+
+  it('flags a px-listen whose port another px-listen in the workspace uses', async () => {
+    const verdicts = await page.evaluate((port) => {
+      const { RED } = window as unknown as { RED: EditorRED };
+      const validate = RED.nodes.getType('px-listen').defaults.port.validate;
+      const newcomer = { id: 'newcomer', type: 'px-listen' };
+      return [validate.call(newcomer, String(port), {}), validate.call(newcomer, String(port)), validate.call(newcomer, String(port + 1), {})];
+    }, listenPort);
+    assert.deepEqual(verdicts, [`port ${listenPort} is already used by px-listen PIPELINE: one port, one listener`, false, true]);
   });
 
   it('shows px-move\'s help in the help sidebar, in Node-RED\'s layout', async () => {

@@ -9,7 +9,7 @@ import type { InstancePayload } from '../lib/filing';
 import type { SeriesComplete } from '../lib/series';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { type FlowNode, helper, nodeModules, onTab, statusLog } from './support/flow';
-import { dcmtkDescendants } from './support/processes';
+import { dcmtkDescendants, processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
 
 interface InputNode<M> {
@@ -130,7 +130,6 @@ describe('px-listen node in a Node-RED runtime', function () {
     await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 3), seriesPerStudy: 2, instancesPerSeries: 50, imageSize: 64 });
     const sending = storescu(port, [path.join(work, 'send')]);
     await until(() => instances.length >= 80);
-    const before = instances.length;
     await helper.unload();
     assert.deepEqual(dcmtkDescendants().filter((p) => p.command === 'storescp'), [], 'storescp outlived the redeploy');
     const sent = await sending;
@@ -142,7 +141,7 @@ describe('px-listen node in a Node-RED runtime', function () {
     await new Promise((r) => setTimeout(r, 1500));
     const uids = instances.map((m) => m.payload.data.SOPInstanceUID);
     assert.equal(new Set(uids).size, uids.length, 'an instance was emitted twice across the two deployments');
-    assert.ok(instances.length >= before);
+    assert.ok(instances.every((m) => !m.payload.data.duplicate), 'a redeploy announces nothing twice, so nothing is flagged duplicate');
     assert.deepEqual((await readdir(path.join(work, 'data', 'incoming'))).filter((n) => !n.startsWith('.')), []);
     assert.deepEqual(caught, []);
   });
@@ -158,6 +157,48 @@ describe('px-listen node in a Node-RED runtime', function () {
     } finally {
       blocker.close();
     }
+  });
+
+  it('clears its status at start; a restart into a port now taken names the port, and Catch nodes hear it once', async () => {
+    await deploy();
+    assert.deepEqual(statusLog('listen')[0], {}, 'the status of an earlier deployment is cleared first');
+    const dataDir = path.join(work, 'data');
+    const main = processesMentioning(dataDir).find((p) => p.command === 'storescp' && readFileSync(`/proc/${readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]}/comm`, 'utf8').trim() === 'timeout');
+    assert.ok(main, 'storescp runs');
+    process.kill(main.pid, 'SIGKILL');
+    const blocker = net.createServer();
+    for (let bound = false; !bound;) {
+      bound = await new Promise<boolean>((resolve) => {
+        blocker.once('error', () => resolve(false));
+        blocker.listen(port, () => resolve(true));
+      });
+      if (!bound) await new Promise((r) => setTimeout(r, 20));
+    }
+    try {
+      // Restarts 1 s and 2 s later both find the port taken: the first sets the status twice (error, then retry), the second once.
+      await until(() => statusLog('listen').filter((st) => st.text === `port ${port} in use`).length >= 3, 20000);
+      assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: `port ${port} in use` });
+      const said = caught.map((m) => m.error?.message ?? '');
+      assert.equal(said.filter((m) => /already in use/.test(m)).length, 1, said.join('\n'));
+      assert.equal(said.filter((m) => /storescp exited/.test(m)).length, 1, said.join('\n'));
+    } finally {
+      blocker.close();
+    }
+    await until(() => statusLog('listen').at(-1)?.fill === 'green', 20000);
+  });
+
+  it('tells Catch nodes, with a red status, when the data folder is gone, and files what waited once it is back', async () => {
+    await deploy({ tmpDir: path.join(work, 'incoming') });
+    await rm(path.join(work, 'data'), { recursive: true });
+    await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2 });
+    assert.equal((await storescu(port, [path.join(work, 'send')])).stored.length, 2);
+    await until(() => caught.length === 1);
+    assert.match(caught[0]?.error?.message ?? '', /cannot file into the data folder .* wait in .*incoming/);
+    assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: 'data folder unusable' });
+    await mkdir(path.join(work, 'data'));
+    await until(() => instances.length === 2);
+    assert.ok(instances.every((m) => statSync(m.payload.data.path).isFile()));
+    assert.equal(caught.length, 1);
   });
 
   it('names every bad setting at deploy', async () => {

@@ -31,6 +31,8 @@ export interface NodeRedOptions {
   /** Link this checkout into the user folder (the demo); otherwise the caller installs what it wants. */
   linkThisPackage?: boolean;
   env?: Record<string, string>;
+  /** Node modules that function nodes may read with global.get(name) (settings' functionGlobalContext). */
+  functionGlobalModules?: string[];
   /** Where the runtime's log goes; 'inherit' shows it on this terminal. */
   log?: 'inherit' | 'ignore' | number;
 }
@@ -64,7 +66,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
       editorTheme: { tours: false },
       telemetry: { enabled: false },
       logging: { console: { level: 'info' } },
-    }, null, 2)};\n`,
+    }, null, 2)};\n${(options.functionGlobalModules ?? []).map((name) => `module.exports.functionGlobalContext = { ...module.exports.functionGlobalContext, ${JSON.stringify(name)}: require(${JSON.stringify(name)}) };\n`).join('')}`,
   );
   // It dies with the process that started it (a test run, the demo), even when that one is killed.
   const [file, args] = await dyingWithParent(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')]);

@@ -1,6 +1,14 @@
-import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const DCMTK_TOOLS = new Set(['echoscu', 'findscu', 'movescu', 'storescp', 'storescu', 'getscu', 'dcmsend']);
+
+/**
+ * Every process this test run starts, and everything they start in turn, inherits this variable:
+ * it finds them anywhere in the process table, also a detached storescp whose parent has died.
+ */
+const RUN_MARKER = 'PYPX_TEST_RUN';
+process.env[RUN_MARKER] ??= `${process.pid}-${Date.now()}`;
+const MARK = `${RUN_MARKER}=${process.env[RUN_MARKER]}`;
 
 const exempt = new Set<number>();
 
@@ -14,23 +22,65 @@ export function exemptFromLeakCheck(pid: number | undefined): () => void {
   return () => exempt.delete(pid);
 }
 
-/** DCMTK processes descended from this test process (Orthanc's own are not DCMTK tools). */
-export function dcmtkDescendants(root = process.pid, honourExemptions = true): Array<{ pid: number; command: string }> {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,comm='], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .map(([pid, ppid, command]) => ({ pid: Number(pid), ppid: Number(ppid), command: command ?? '' }));
-  const found: Array<{ pid: number; command: string }> = [];
-  const parents = [root];
-  while (parents.length) {
-    const parent = parents.pop();
-    for (const row of rows) {
-      if (row.ppid !== parent) continue;
-      if (honourExemptions && exempt.has(row.pid)) continue;
-      parents.push(row.pid);
-      if (DCMTK_TOOLS.has(row.command)) found.push({ pid: row.pid, command: row.command });
+interface ProcessRow {
+  pid: number;
+  ppid: number;
+  command: string;
+  zombie: boolean;
+}
+
+function processTable(): ProcessRow[] {
+  const rows: ProcessRow[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      rows.push({ pid: Number(name), ppid: Number(fields[1]), command, zombie: fields[0] === 'Z' });
+    } catch {
+      /* gone meanwhile */
     }
   }
-  return found;
+  return rows;
+}
+
+function marked(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(MARK);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Live DCMTK processes this test run started, found in the whole process table (zombies, which
+ * hold no port and no file, do not count). With exemptions honoured, those below an exempted
+ * runtime are left out while it runs.
+ */
+export function dcmtkProcessesOfThisRun(honourExemptions = true): Array<{ pid: number; command: string }> {
+  const rows = processTable();
+  const parent = new Map(rows.map((r) => [r.pid, r.ppid]));
+  const underExempt = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && p > 1 && hops < 64; p = parent.get(p), hops++) if (exempt.has(p)) return true;
+    return false;
+  };
+  return rows
+    .filter((r) => !r.zombie && DCMTK_TOOLS.has(r.command) && marked(r.pid) && !(honourExemptions && underExempt(r.pid)))
+    .map(({ pid, command }) => ({ pid, command }));
+}
+
+/** The name predates the whole-table scan: the same as dcmtkProcessesOfThisRun. */
+export const dcmtkDescendants = (_root?: number, honourExemptions = true) => dcmtkProcessesOfThisRun(honourExemptions);
+
+/** Live processes anywhere in the process table whose command line mentions `text` (a test's own folder). */
+export function processesMentioning(text: string): Array<{ pid: number; command: string; args: string }> {
+  return processTable().filter((r) => !r.zombie).flatMap((r) => {
+    try {
+      const args = readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').split('\0').join(' ');
+      return args.includes(text) && r.pid !== process.pid ? [{ pid: r.pid, command: r.command, args }] : [];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -1,0 +1,128 @@
+// What Linux's /proc says about processes: alive or not, in which process group, with which command
+// line, holding which files and sockets. storescp supervision relies on it (px-listen runs on Linux only).
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir, readlink } from 'node:fs/promises';
+
+/** State letter and process group of a process; undefined when it is gone. */
+export function procStat(pid: number | string): { state: string; group: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', group: Number(fields[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's argument vector, as it was started; undefined when it is gone. */
+export function commandLine(pid: number | string): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and not a zombie (a zombie holds no port and no file). */
+export function processAlive(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
+}
+
+function allPids(): string[] {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+}
+
+/** Live (non-zombie) members of a process group. */
+export function groupMembers(group: number): number[] {
+  return allPids().filter((pid) => {
+    const stat = procStat(pid);
+    return stat !== undefined && stat.group === group && stat.state !== 'Z';
+  }).map(Number);
+}
+
+function signal(target: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(target, name);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** TERM to every process of the group, KILL to what is left after graceMs; resolves once none runs. */
+export async function endGroup(group: number, graceMs: number): Promise<void> {
+  signal(-group, 'SIGTERM');
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  for (const deadline = Date.now() + graceMs; Date.now() < deadline && groupMembers(group).length;) await pause();
+  if (groupMembers(group).length) signal(-group, 'SIGKILL');
+  for (let i = 0; i < 100 && groupMembers(group).length; i++) await pause();
+}
+
+/** Kills the processes of a group whose command line is exactly one of `commands`; never another program. */
+export function killMatching(group: number, commands: string[][]): number {
+  let killed = 0;
+  for (const pid of groupMembers(group)) {
+    const argv = commandLine(pid);
+    if (!argv || !commands.some((c) => c.length === argv.length && c.every((word, i) => word === argv[i]))) continue;
+    signal(pid, 'SIGKILL');
+    killed++;
+  }
+  return killed;
+}
+
+/** Whether a process has a file open; true where that cannot be known. */
+export async function holdsOpen(pid: number, file: string): Promise<boolean> {
+  let fds: string[];
+  try {
+    fds = await readdir(`/proc/${pid}/fd`);
+  } catch {
+    return !existsSync('/proc/self/fd');
+  }
+  for (const fd of fds) {
+    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+  }
+  return false;
+}
+
+/** Inodes of the TCP sockets listening on a port (IPv4 and IPv6), from /proc/net/tcp{,6}. */
+export function listeningSockets(port: number): Set<string> {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n')) {
+      const f = row.trim().split(/\s+/);
+      if (f[1]?.endsWith(hexPort) && f[3] === '0A' && f[9]) inodes.add(f[9]);
+    }
+  }
+  return inodes;
+}
+
+/** Whether a process of the group holds one of these sockets: the port is ours, not another program's. */
+export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
+  if (!inodes.size) return false;
+  for (const pid of groupMembers(group)) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link = '';
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode && inodes.has(inode)) return true;
+    }
+  }
+  return false;
+}

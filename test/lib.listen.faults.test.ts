@@ -1,0 +1,211 @@
+// px-listen under faults: storescp killed, the data folder gone, a crashed earlier run's storescp
+// still holding the port, the process that started storescp killed, any umask.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { readDicomHeader } from '../lib/dicom';
+import type { PacsError } from '../lib/errors';
+import { type InstancePayload, isWholeFile } from '../lib/filing';
+import { Listener, type ListenerOptions } from '../lib/listener';
+import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
+import { processesMentioning } from './support/processes';
+import { freeTcpPort, type SendResult, storescu } from './support/store';
+
+const BIN = path.join(__dirname, '..', 'bin', 'px-listen.js');
+
+async function until(check: () => boolean, ms = 30000): Promise<void> {
+  for (const end = Date.now() + ms; !check();) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** storescp processes anywhere in the process table working for this folder, and the main one (whose parent is `timeout`). */
+function storescpFor(folder: string): { all: number[]; main?: number } {
+  const all = processesMentioning(folder).filter((p) => p.command === 'storescp').map((p) => p.pid);
+  const parentCommand = (pid: number) => {
+    try {
+      const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+      return readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  return { all, main: all.find((pid) => parentCommand(pid) === 'timeout') };
+}
+
+const acknowledged = (results: SendResult[]) => results.flatMap((r) => r.stored.map((f) => path.basename(f, '.dcm')));
+
+describe('px-listen under faults', function () {
+  this.timeout(120000);
+  let work: string;
+  let listener: Listener | undefined;
+  let children: ChildProcess[] = [];
+  const instances: InstancePayload[] = [];
+  const errors: PacsError[] = [];
+
+  beforeEach(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'px-listen-faults-'));
+    instances.length = 0;
+    errors.length = 0;
+  });
+  afterEach(async () => {
+    await listener?.close();
+    listener = undefined;
+    for (const child of children) child.kill('SIGKILL');
+    children = [];
+    await rm(work, { recursive: true, force: true });
+  });
+
+  async function listen(options: Partial<ListenerOptions> = {}): Promise<Listener> {
+    const started = new Listener({ aet: 'NODERED', port: await freeTcpPort(), dataDir: path.join(work, 'data'), seriesTimeout: 1, ...options });
+    started.on('instance', (p) => instances.push(p));
+    started.on('error', (e) => errors.push(e));
+    await started.start();
+    listener = started;
+    return started;
+  }
+
+  async function senders(seed: string, count = 4, perSender = 120): Promise<string[]> {
+    return Promise.all(Array.from({ length: count }, async (_, i) => {
+      const dir = path.join(work, `${seed}-${i}`);
+      await writeSampleInstances(dir, { patients: [SAMPLE_PATIENTS[i] as SamplePatient], seriesPerStudy: 2, instancesPerSeries: perSender / 2, imageSize: 64, seed });
+      return dir;
+    }));
+  }
+
+  it('storescp killed (kill -9) while 4 senders send: started again, nothing acknowledged lost, nothing new taken for a leftover', async () => {
+    const running = await listen({ restartDelaysMs: [300] });
+    const { port, tmpDir } = running.options;
+    const [first, second] = [await senders('first', 4, 400), await senders('second')];
+    const restarted = new Promise<void>((resolve) => running.once('listening', () => resolve()));
+    const sending = Promise.all(first.map((dir) => storescu(port, [dir])));
+    await until(() => instances.length >= 20);
+    const { main } = storescpFor(tmpDir);
+    assert.ok(main, 'storescp runs');
+    process.kill(main, 'SIGKILL');
+    const cut = await sending;
+    await restarted;
+    // The new storescp receives while what the old one left is being filed.
+    const after = await Promise.all(second.map((dir) => storescu(port, [dir])));
+    assert.equal(acknowledged(after).length, 480, 'the restarted storescp takes everything');
+    const stored = [...acknowledged(cut), ...acknowledged(after)];
+    assert.ok(acknowledged(cut).length < 1600, 'the kill cut the first transfer short');
+    await until(() => { const seen = new Set(instances.map((p) => p.SOPInstanceUID)); return stored.every((uid) => seen.has(uid)); })
+      .catch(() => assert.fail(`acknowledged but never announced: ${stored.filter((uid) => !instances.some((p) => p.SOPInstanceUID === uid)).length}`));
+    for (const instance of instances) assert.ok(isWholeFile(instance.path, await readDicomHeader(instance.path)), `${instance.path} is whole`);
+    assert.deepEqual(errors.filter((e) => e.kind !== 'receiver-died').map((e) => e.message), []);
+    assert.equal(errors.filter((e) => e.kind === 'receiver-died').length, 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual((await readdir(tmpDir)).filter((n) => !n.startsWith('.')), [], 'nothing left behind in the incoming folder');
+  });
+
+  for (const fault of ['removed', 'replaced by a file'] as const) {
+    it(`data folder ${fault} mid-run: instances wait in the incoming folder, one error, filed once it is back`, async () => {
+      const dataDir = path.join(work, 'data');
+      const running = await listen({ tmpDir: path.join(work, 'incoming') });
+      const folders = await Promise.all([0, 1, 2].map(async (i) => {
+        const dir = path.join(work, `send${i}`);
+        await writeSampleInstances(dir, { patients: [SAMPLE_PATIENTS[i] as SamplePatient], seriesPerStudy: 1, instancesPerSeries: 2 });
+        return dir;
+      }));
+      const send = async (dir: string) => assert.equal((await storescu(running.options.port, [dir])).stored.length, 2);
+      await send(folders[0] as string);
+      await until(() => instances.length === 2);
+      await rm(dataDir, { recursive: true });
+      if (fault === 'replaced by a file') await writeFile(dataDir, 'not a folder');
+      await send(folders[1] as string);
+      await until(() => errors.length === 1);
+      assert.match(errors[0]?.message ?? '', new RegExp(`data folder ${dataDir}: it is missing or not a writable folder .*wait in ${path.join(work, 'incoming')}`));
+      assert.equal((await readdir(path.join(work, 'incoming'))).filter((n) => !n.startsWith('.')).length, 2, 'kept in the incoming folder');
+      assert.equal(fault === 'removed' ? statSync(dataDir, { throwIfNoEntry: false }) : statSync(dataDir).isFile(), fault === 'removed' ? undefined : true, 'the data folder is not made again behind the operator\'s back');
+      await rm(dataDir, { force: true });
+      await mkdir(dataDir);
+      await send(folders[2] as string);
+      await until(() => instances.length === 6);
+      assert.equal(errors.length, 1, 'one error for the outage, not one per instance');
+      for (const instance of instances.slice(2)) assert.ok(statSync(instance.path).isFile());
+    });
+  }
+
+  for (const umask of [0o000, 0o077]) {
+    it(`files instances and .info files 0640 and folders 0750 under a umask of ${umask.toString(8).padStart(3, '0')}`, async () => {
+      const previous = process.umask(umask);
+      try {
+        const running = await listen();
+        await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2 });
+        assert.equal((await storescu(running.options.port, [path.join(work, 'send')])).stored.length, 2);
+        await until(() => instances.length === 2);
+      } finally {
+        process.umask(previous);
+      }
+      const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+      const seriesDir = path.dirname(instances[0]?.path as string);
+      for (const instance of instances) assert.equal(mode(instance.path), '640', instance.path);
+      for (const dir of [seriesDir, path.dirname(seriesDir), path.dirname(path.dirname(seriesDir))]) assert.equal(mode(dir), '750', dir);
+      for (const info of [path.join(seriesDir, 'series.info'), path.join(seriesDir, '..', 'study.info'), path.join(seriesDir, '..', '..', 'patient.info')]) assert.equal(mode(info), '640', info);
+    });
+  }
+
+  async function pxListenCommand(port: number, dataDir: string): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [BIN, '--aet', 'CMDLISTEN', '--port', String(port), '-d', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stdout?.resume();
+    let said = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        said += chunk.toString();
+        if (said.includes('receiving as')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`px-listen exited: ${said}`)));
+    });
+    return child;
+  }
+
+  it('px-listen killed with kill -9 mid-transfer: storescp and every child it forked end within a second', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(work, 'data');
+    const child = await pxListenCommand(port, dataDir);
+    const folders = await senders('killed', 4, 200);
+    const sending = Promise.all(folders.map((dir) => storescu(port, [dir])));
+    await until(() => storescpFor(dataDir).all.length >= 3, 10000);
+    child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(processesMentioning(dataDir), [], 'nothing px-listen started outlived it by a second');
+    await sending;
+  });
+
+  it('a crashed run\'s storescp still holding the port is ended by the next start, found by its pidfile', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(work, 'data');
+    const child = await pxListenCommand(port, dataDir);
+    // Break the chain that would end storescp (its supervisor) and kill px-listen in the same instant.
+    const supervisor = processesMentioning(dataDir).find((p) => p.command === 'timeout');
+    assert.ok(supervisor);
+    process.kill(supervisor.pid, 'SIGKILL');
+    child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    const orphan = storescpFor(dataDir).all;
+    assert.equal(orphan.length, 1, 'storescp was left running, holding the port');
+    // Another program's process, named in a pidfile that is not its own, is left alone.
+    const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    children.push(bystander);
+    await writeFile(path.join(work, 'other-pidfile.json'), JSON.stringify({ group: bystander.pid, commands: [['storescp']] }));
+    const running = await listen({ port, dataDir });
+    assert.deepEqual(storescpFor(dataDir).all.filter((pid) => orphan.includes(pid)), [], 'the orphan was ended');
+    await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 1 });
+    assert.equal((await storescu(running.options.port, [path.join(work, 'send')])).stored.length, 1);
+    await until(() => instances.length === 1);
+    const tmpDir = running.options.tmpDir;
+    await listener?.close();
+    listener = undefined;
+    // A pidfile whose group is another program's: its command line differs, so it survives the start.
+    await writeFile(path.join(tmpDir, '.px-listen-storescp.json'), JSON.stringify({ group: bystander.pid, commands: [['/usr/bin/storescp', '--fork']] }));
+    await listen({ port, dataDir });
+    assert.equal(bystander.exitCode, null);
+    assert.ok(readFileSync(`/proc/${bystander.pid}/cmdline`, 'utf8').startsWith('sleep'), 'the bystander still runs');
+  });
+});
