@@ -18,7 +18,24 @@ export class UsageError extends Error {}
 
 export type Flags = Record<string, string | true>;
 
-/** pypx 0.8's connection flags, shared by px-echo, px-find and px-move. */
+/** DICOM over TLS, for every command that connects or listens. */
+export const TLS_FLAGS: FlagSpec[] = [
+  { name: 'tls', help: 'DICOM over TLS (DCMTK +tls)' },
+  { name: 'tlsCa', value: 'PEM', help: 'with --tls: CA certificate(s) to trust; a receiver then accepts only senders with a certificate from it (with --url: a private CA for https)' },
+  { name: 'tlsCert', value: 'PEM', help: 'with --tls: our own certificate' },
+  { name: 'tlsKey', value: 'PEM', help: "with --tls: our certificate's private key (px-echo, px-find: a password, if any, from the environment variable PYPX_TLS_KEY_PASSWORD)" },
+];
+
+/** The TLS flags as settings keys; a key password only from the environment, never from the command line (visible in ps). */
+export function tlsSettingsFromFlags(flags: Flags): Record<string, unknown> {
+  if (flags.tls !== true) {
+    for (const name of ['tlsCa', 'tlsCert', 'tlsKey']) if (typeof flags[name] === 'string') throw new UsageError(`--${name} needs --tls`);
+    return {};
+  }
+  return { tls: true, tlsCa: flags.tlsCa, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey, tlsKeyPassword: process.env.PYPX_TLS_KEY_PASSWORD };
+}
+
+/** pypx 0.8's connection flags, shared by px-echo, px-find and px-move, and the TLS flags. */
 export const PACS_FLAGS: FlagSpec[] = [
   { name: 'aet', value: 'AET', help: 'calling AE title: who we are', default: 'PYPX' },
   { name: 'aec', value: 'AEC', help: "called AE title: the PACS's AE title (required unless --url)" },
@@ -30,6 +47,7 @@ export const PACS_FLAGS: FlagSpec[] = [
   { name: 'user', value: 'USER', help: 'DICOMweb: HTTP basic authentication user' },
   { name: 'password', value: 'PASSWORD', help: 'DICOMweb: its password (default: $PYPX_PASSWORD, which ps does not show)' },
   { name: 'token', value: 'TOKEN', help: 'DICOMweb: bearer token instead of user and password (default: $PYPX_TOKEN)' },
+  ...TLS_FLAGS,
 ];
 
 export interface ParsedCommandLine {
@@ -94,6 +112,7 @@ export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknow
       serverPort: flags.serverPort,
       timeout: flags.timeout,
       ...(typeof flags.executable === 'string' ? { executable: flags.executable } : {}),
+      ...tlsSettingsFromFlags(flags),
       ...extra,
     });
   } catch (err) {
@@ -116,6 +135,7 @@ function dicomwebSettingsFromFlags(flags: Flags): PacsSettings {
       ...optional('user'),
       ...optional('password', 'PYPX_PASSWORD'),
       ...optional('token', 'PYPX_TOKEN'),
+      ...optional('tlsCa'),
     });
   } catch (err) {
     if (err instanceof SettingsError) throw new UsageError(err.problems.join('; '));

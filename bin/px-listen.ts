@@ -3,7 +3,7 @@
 // per completed series on stdout, problems on stderr, storescp stopped on SIGINT or SIGTERM.
 import { PacsError } from '../lib/errors';
 import { listen } from '../lib/listen';
-import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, UsageError } from './cli';
+import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
 
 const FLAGS = [
   { name: 'aet', value: 'AET', help: 'AE title this receiver answers as', default: 'PYPX' },
@@ -13,6 +13,7 @@ const FLAGS = [
   { name: 'l', alias: 'logDir', value: 'DIR', help: 'where px-listen.log goes (default: none)' },
   { name: 'seriesTimeout', value: 'SECONDS', help: 'seconds without a new instance before a series counts as complete', default: '10' },
   { name: 'executable', value: 'PATH', help: 'the storescp binary to run (default: found on PATH)' },
+  ...TLS_FLAGS,
 ];
 const SUMMARY = [
   'Receives DICOM instances (C-STORE, DCMTK storescp) and files each one the way pypx did:',
@@ -41,6 +42,7 @@ async function run(argv: string[]): Promise<void> {
       logDir: typeof flags.l === 'string' ? flags.l : undefined,
       seriesTimeout: Number(flags.seriesTimeout),
       executable: typeof flags.executable === 'string' ? flags.executable : undefined,
+      ...tlsSettingsFromFlags(flags),
     });
   } catch (err) {
     const usage = err instanceof UsageError || (err instanceof PacsError && err.kind === 'bad-input');

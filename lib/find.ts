@@ -13,6 +13,7 @@ import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { buildTlsArgs, tlsKeyInput } from './tls';
 
 export interface FindArgsOptions {
   outputDir: string;
@@ -29,7 +30,7 @@ export function buildFindArgs(settings: PacsSettings, request: FindRequest, opti
   const args = ['-v', '-S', '-X', '-od', options.outputDir];
   if (options.cancelAfter && options.cancelAfter > 0) args.push('--cancel', String(options.cancelAfter));
   for (const { keyword, value } of request.keys) args.push('-k', value === '' ? keyword : `${keyword}=${value}`);
-  return [...args, ...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
+  return [...args, ...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
 }
 
 export interface FindOptions {
@@ -158,7 +159,16 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     };
     const run = await runQueued(
       options.queue,
-      async (signal) => runDcmtk('findscu', args, { ...settings, signal, idleTimeoutMs: idleDeadlineMs(settings), buffer: false, onLine, runUnder: await dieWithThisProcess() }),
+      async (signal) => runDcmtk('findscu', args, {
+        dcmtkDir: settings.dcmtkDir,
+        executable: settings.executable,
+        input: tlsKeyInput(settings),
+        signal,
+        idleTimeoutMs: idleDeadlineMs(settings),
+        buffer: false,
+        onLine,
+        runUnder: await dieWithThisProcess(),
+      }),
       options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `findscu: the query never started: ${err.message}`);

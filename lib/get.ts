@@ -22,6 +22,7 @@ import type { PypxResult } from './result';
 import { RetrievedSeries } from './retrieved-series';
 import type { SeriesComplete } from './series';
 import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid } from './uid';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
@@ -342,8 +343,11 @@ function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started
 
 /** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
 export function refuseGetOverTls(settings: PacsSettings): void {
-  if (!(settings as { tls?: unknown }).tls) return;
-  throw failureBeforeRun('bad-input', 'no C-GET over TLS', "getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear. Retrieve with px-move into a px-listen, or use a PACS config without TLS if the PACS also accepts plain DICOM");
+  try {
+    refuseTlsFor('getscu', settings);
+  } catch (err) {
+    throw toPacsError(err);
+  }
 }
 
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */

@@ -16,6 +16,7 @@ import {
   PACS_SETTING_KEYS,
   validatePacsSettings,
 } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid, uidProblem } from './uid';
 
 export type MoveLevel = 'STUDY' | 'SERIES' | 'IMAGE';
@@ -315,6 +316,7 @@ export async function runMove(settings: PacsSettings, request: MoveRequest, opti
   if (noMove) return failed(request, options.destination ?? '', noMove);
   let destination: string;
   try {
+    refuseTlsFor('movescu', settings);
     destination = moveDestination(settings, options.destination);
   } catch (err) {
     return failed(request, options.destination ?? '', toPacsError(err));

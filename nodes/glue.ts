@@ -67,6 +67,15 @@ export function reportFailure(node: Node, msg: NodeMessageInFlow, done: DoneFn, 
   done(error);
 }
 
+/** A failure lib explains (bad settings, no TLS in this tool, ...) as a PacsError; undefined for a bug. */
+function asPacsError(err: unknown): PacsError | undefined {
+  try {
+    return toPacsError(err);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Registers an async input handler. A rejected promise in a handler would take the whole runtime
  * down, so every error ends in done(err) instead.
@@ -78,7 +87,8 @@ export function handleInput(
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
     handler(msg, send, done).catch((err: unknown) => {
-      if (err instanceof PacsError) return reportFailure(node, msg, done, err);
+      const known = asPacsError(err);
+      if (known) return reportFailure(node, msg, done, known);
       node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
       done(err instanceof Error ? err : new Error(String(err)));
     });

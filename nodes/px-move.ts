@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/move';
+import { refuseTlsFor } from '../lib/tls';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
@@ -40,6 +41,7 @@ export = function register(RED: NodeAPI): void {
       const settings = settingsForMessage(pacs, msg);
       const noMove = dicomwebMoveProblem(settings);
       if (noMove) throw noMove;
+      refuseTlsFor('movescu', settings);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
       const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;

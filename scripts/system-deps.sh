@@ -5,7 +5,7 @@
 # benchmarks' CPU figures). As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
-packages=(dcmtk orthanc orthanc-dicomweb libgdcm-tools)
+packages=(dcmtk orthanc orthanc-dicomweb openssl libgdcm-tools)
 [[ "${1:-}" == "--with-browser" ]] && packages+=(chromium)
 [[ "${1:-}" == "--with-bench" ]] && packages+=(time)
 

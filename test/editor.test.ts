@@ -168,13 +168,30 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-config-input-port').blur();
     await page.locator('#node-config-input-port.input-error').waitFor();
     await shot('px-pacs-dialog');
+    // The example predates "accept msg.pacs" and TLS: the config is still valid, both read as off.
+    const pacsValid = await page.evaluate(() => {
+      const red = (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; valid?: boolean; allowMsgPacs?: unknown }) => void): void } } }).RED;
+      const found: Array<{ valid?: boolean; allowMsgPacs?: unknown }> = [];
+      red.nodes.eachConfig((n) => { if (n.type === 'px-pacs') found.push({ valid: n.valid, allowMsgPacs: n.allowMsgPacs }); });
+      return found;
+    });
+    assert.ok(pacsValid.length > 0 && pacsValid.every((n) => n.valid !== false), `px-pacs configs without the new fields must stay valid: ${JSON.stringify(pacsValid)}`);
+    assert.equal((await page.locator('label[for="node-config-input-allowMsgPacs"]').innerText()).trim(), 'accept msg.pacs');
+    assert.equal(await page.isChecked('#node-config-input-allowMsgPacs'), false);
+    assert.equal(await page.isChecked('#node-config-input-tls'), false);
+    assert.equal(await page.isVisible('#node-config-input-tlsCa'), false, 'TLS files are hidden while TLS is off');
+    await page.check('#node-config-input-tls');
+    await page.locator('#node-config-input-tlsCa').waitFor({ state: 'visible' });
+    assert.equal(await page.getAttribute('#node-config-input-tlsKeyPassword', 'type'), 'password');
+    await shot('px-pacs-dialog-tls');
     // A config from before DICOMweb opens as DIMSE; DICOMweb shows its own fields and hides the DIMSE ones.
     assert.equal(await page.inputValue('#node-config-input-protocol'), 'dimse');
     assert.ok(await page.isHidden('#node-config-input-url'));
     await page.selectOption('#node-config-input-protocol', 'dicomweb');
     await page.locator('#node-config-input-url').waitFor();
     for (const field of ['user', 'password', 'token']) assert.ok(await page.isVisible(`#node-config-input-${field}`), `${field} shown`);
-    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir', 'tls', 'tlsCert', 'tlsKey', 'tlsKeyPassword']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    assert.ok(await page.isVisible('#node-config-input-tlsCa'), 'the CA serves an https URL too');
     assert.equal((await page.locator('label[for="node-config-input-url"]').innerText()).trim(), 'URL');
     await page.fill('#node-config-input-url', 'https://pacs.example.org/dicom-web');
     await page.fill('#node-config-input-user', 'me');

@@ -19,10 +19,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A modality in Orthanc's object form, which can say that it takes DICOM over TLS. */
+export interface OrthancModality {
+  AET: string;
+  Host: string;
+  Port: number;
+  UseDicomTls?: boolean;
+}
+
+/** Orthanc's DICOM over TLS: its certificate and key, and the certificates it trusts (PEM files). */
+export interface OrthancTls {
+  certificate: string;
+  privateKey: string;
+  trusted: string;
+  /** Refuse peers without a certificate from `trusted` (DicomTlsRemoteCertificateRequired). */
+  remoteCertificateRequired?: boolean;
+}
+
 export interface OrthancOptions {
   aet?: string;
-  /** Known peers: name -> [AE title, host, port]. Find and move are allowed only to them. */
-  modalities?: Record<string, [string, string, number]>;
+  /** Known peers: name -> [AE title, host, port] or the object form. Find and move are allowed only to them. */
+  modalities?: Record<string, [string, string, number] | OrthancModality>;
+  /** DICOM over TLS on Orthanc's DICOM port, for what it receives and what it sends. */
+  tls?: OrthancTls;
   /** Character set of C-FIND answers: Latin1 (Orthanc's default) or Utf8. */
   defaultEncoding?: 'Latin1' | 'Utf8';
   /** Folder for storage and logs; a new temp folder (removed on stop) when absent. */
@@ -52,6 +71,8 @@ export interface RunningOrthanc {
   /** POST /instances for each file; returns Orthanc's answers. */
   upload(files: Iterable<Buffer>, parallel?: number): Promise<number>;
   get<T = unknown>(route: string): Promise<T>;
+  /** POST a JSON body; returns Orthanc's JSON answer, or throws with its HTTP status and text. */
+  post<T = unknown>(route: string, body: unknown): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +101,15 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     DefaultEncoding: options.defaultEncoding ?? 'Latin1',
     StorageCompression: false,
     SaveJobs: false,
+    ...(options.tls
+      ? {
+        DicomTlsEnabled: true,
+        DicomTlsCertificate: options.tls.certificate,
+        DicomTlsPrivateKey: options.tls.privateKey,
+        DicomTlsTrustedCertificates: options.tls.trusted,
+        DicomTlsRemoteCertificateRequired: options.tls.remoteCertificateRequired ?? true,
+      }
+      : {}),
     ...options.extra,
   };
   const configFile = path.join(dir, 'orthanc.json');
@@ -137,6 +167,12 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     dir,
     process: child,
     get,
+    async post<T>(route: string, body: unknown): Promise<T> {
+      const response = await fetch(url + route, { method: 'POST', body: JSON.stringify(body) });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`Orthanc POST ${route}: HTTP ${response.status} ${text}`);
+      return JSON.parse(text) as T;
+    },
     async upload(files, parallel = 4) {
       const iterator = files[Symbol.iterator]();
       let count = 0;
