@@ -163,20 +163,54 @@ export interface CommandDefinition {
   /** Shown after [options] in the usage line, e.g. "FILE|DIR...". */
   operands?: string;
   footer?: string;
-  /** The result to print, and on failure the error whose message explains it. */
-  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error }>;
+  /**
+   * The result to print, and on failure the error whose message explains it; `dataLines`, the JSON of
+   * each item of `result.data` when the command made it already (px-find, while findscu answered).
+   */
+  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error; dataLines?: readonly string[] }>;
+}
+
+/**
+ * A reader that went away (`px-find ... | head`) ends the command quietly with status 0, as Unix
+ * tools do, after `beforeExit` (px-listen stops its receiver). Node ignores SIGPIPE: without this the
+ * failed write is an unhandled 'error' event and a stack trace.
+ */
+export function exitQuietlyWhenStdoutCloses(beforeExit: () => Promise<unknown> | void = () => undefined): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      process.stderr.write(`cannot write the result: ${err.message}\n`);
+      process.exit(1);
+    }
+    void Promise.resolve()
+      .then(beforeExit)
+      .finally(() => process.exit(0));
+  });
+}
+
+/**
+ * The result as JSON, one key per line and each record of a list on a line of its own: readable with
+ * `| head` and `jq`, and a 10,000-record answer is written in a third of the time indented JSON takes.
+ */
+export function formatResult(result: object, dataLines?: readonly string[]): string {
+  const lines = Object.entries(result).map(([key, value]) => {
+    const items = key === 'data' && Array.isArray(value) && dataLines?.length === value.length ? dataLines : Array.isArray(value) ? value.map((item) => JSON.stringify(item)) : undefined;
+    const text = items?.length ? `[\n${items.map((item) => `    ${item}`).join(',\n')}\n  ]` : JSON.stringify(value);
+    return `  ${JSON.stringify(key)}: ${text}`;
+  });
+  return `{\n${lines.join(',\n')}\n}\n`;
 }
 
 /** Runs a command: prints the result as JSON on stdout and sets the exit code; never a stack trace for a user's mistake. */
 export async function main(command: CommandDefinition, argv = process.argv.slice(2)): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer, command.operands));
     return;
   }
   try {
     const parsed = parseCommandLine(argv, command.flags, command.acceptExtra, command.acceptPositional);
-    const { result, error } = await command.run(parsed);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const { result, error, dataLines } = await command.run(parsed);
+    process.stdout.write(formatResult(result, dataLines));
     if (error) process.stderr.write(`${command.name}: ${error.message}\n`);
     process.exitCode = result.status === 'success' ? 0 : 1;
   } catch (err) {

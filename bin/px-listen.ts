@@ -3,7 +3,7 @@
 // per completed series on stdout, problems on stderr, storescp stopped on SIGINT or SIGTERM.
 import { PacsError } from '../lib/errors';
 import { listen } from '../lib/listen';
-import { helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
+import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
 
 const FLAGS = [
   { name: 'aet', value: 'AET', help: 'AE title this receiver answers as', default: 'PYPX' },
@@ -24,6 +24,8 @@ const SUMMARY = [
 ].join('\n');
 
 async function run(argv: string[]): Promise<void> {
+  let closeListener: () => Promise<unknown> | void = () => undefined;
+  exitQuietlyWhenStdoutCloses(() => closeListener());
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText('px-listen', SUMMARY, FLAGS, 'example: px-listen -t /tmp -l /incoming/log -d /incoming/data --executable /usr/bin/storescp'));
     return;
@@ -49,6 +51,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   const started = listener;
+  closeListener = () => started.close();
   started.on('error', (error) => process.stderr.write(`px-listen: ${error.message}\n`));
   const stop = () => {
     void started.close().then(() => process.exit(0));

@@ -164,12 +164,15 @@ export async function runDcmtk(tool: DcmtkTool, args: readonly string[], options
   const stop = new AbortController();
   let stalled = false;
   let watchdog: NodeJS.Timeout | undefined;
+  // Called on every line (10,000 for a large find): refresh() re-arms without a new timer.
   const rearm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      stalled = true;
-      stop.abort();
-    }, idleTimeoutMs);
+    if (watchdog) watchdog.refresh();
+    else {
+      watchdog = setTimeout(() => {
+        stalled = true;
+        stop.abort();
+      }, idleTimeoutMs);
+    }
   };
   const forwardAbort = () => stop.abort();
   if (options.signal?.aborted) stop.abort();

@@ -1,4 +1,5 @@
 import { runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { isDicomweb } from './dicomweb/http';
 import { qidoEcho } from './dicomweb/qido';
 import { describeDcmtkFailure, type PacsError, toPacsError } from './errors';
@@ -40,6 +41,7 @@ export async function runEcho(settings: PacsSettings, options: OperationOptions 
       input: tlsKeyInput(settings),
       timeoutMs: processDeadlineMs(settings),
       signal: options.signal,
+      runUnder: await dieWithThisProcess(),
     });
     if (run.exitCode === 0 && !run.timedOut && !run.aborted) {
       return { result: { status: 'success', command: run.command, data: '' }, elapsedMs: run.elapsedMs };

@@ -37,6 +37,11 @@ export class PacsError extends Error {
     super(message);
     this.name = 'PacsError';
   }
+
+  /** Node-RED puts `String(err)` in msg.error.message: the message alone, without "PacsError: ". */
+  override toString(): string {
+    return this.message;
+  }
 }
 
 /** The lines DCMTK marks as errors or fatal (E: / F:), which carry its own explanation. */
@@ -76,11 +81,15 @@ export function describeDcmtkFailure(
   if (/unknown host/i.test(said)) return make('unknown-host', 'unknown host', `unknown host "${settings.host}"`);
   if (/Association Rejected/i.test(said)) {
     const why = /Reason: (.+?)(?: F:|$)/.exec(said)?.[1]?.trim() ?? 'no reason given';
-    let hint = '';
-    if (/Called AE Title/i.test(why)) hint = ` (the PACS is not called "${settings.aec}": check the called AE title)`;
-    else if (/Calling AE Title/i.test(why)) hint = ` (the PACS does not know calling AE title "${settings.aet}": add it to its modalities)`;
-    const reason = /Called AE/i.test(why) ? 'called AE rejected' : /Calling AE/i.test(why) ? 'calling AE rejected' : 'rejected';
-    return make('rejected', reason, `association rejected by ${where}: ${why}${hint}`);
+    // Named by its address: the AE title we called may be the very thing it refused.
+    const pacs = `the PACS at ${settings.host}:${settings.port}`;
+    if (/Called AE Title/i.test(why)) {
+      return make('rejected', 'called AE rejected', `${pacs} rejected the association: it does not answer to the called AE title "${settings.aec}" (${why}): set the called AE title (aec) to the PACS's own AE title`);
+    }
+    if (/Calling AE Title/i.test(why)) {
+      return make('rejected', 'calling AE rejected', `${pacs} (${settings.aec}) rejected the association: it does not know the calling AE title "${settings.aet}" (${why}): add it to its modalities`);
+    }
+    return make('rejected', 'rejected', `${pacs} (${settings.aec}) rejected the association: ${why}`);
   }
   if (/Association Request Failed.*Peer aborted Association/i.test(said) && !settings.tls) {
     return make('rejected', 'aborted by PACS', `${where} aborted the association at once: if it requires DICOM over TLS, turn TLS on (px-pacs: TLS and CA; commands: --tls --tlsCa); else it does not accept calling AE title "${settings.aet}"`);

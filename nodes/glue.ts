@@ -16,7 +16,12 @@ export interface PacsConfigNode extends Node {
 export type SendFn = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | NodeMessageInFlow[] | null>) => void;
 export type DoneFn = (err?: Error) => void;
 
+/**
+ * The node's PACS config. The status starts cleared: the editor keeps showing the status of the node
+ * this one replaces (a red "refused" from before the config was fixed) until it is told otherwise.
+ */
 export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined, say: Say): PacsConfigNode | undefined {
+  node.status({});
   const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
   if (!pacs) node.status({ fill: 'red', shape: 'ring', text: say('status.noPacs') });
   return pacs ?? undefined;

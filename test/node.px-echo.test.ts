@@ -41,6 +41,12 @@ describe('px-echo node in a Node-RED runtime', () => {
     const last = statusLog('echo').at(-1);
     assert.equal(last?.fill, 'green');
     assert.match(last?.text ?? '', /^ok \d+ ms$/);
+    assert.deepEqual(statusLog('echo')[0], {}, 'the status of the node a deploy replaced is cleared');
+
+    const again = nextMessage<EchoMsg>('out');
+    helper.getNode('echo')?.receive({ payload: 'ping' } as NodeMessage);
+    await again;
+    assert.match(statusLog('echo').at(-1)?.text ?? '', /^ok \d+ ms \(2 echoes\)$/, 'the status counts every echo');
   });
 
   it('sends nothing on a refused port, and gives Catch nodes the pypx error payload', async () => {
@@ -76,7 +82,7 @@ describe('px-echo node in a Node-RED runtime', () => {
     const caught = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
     const msg = await caught;
-    assert.match(msg.error?.message ?? '', /association rejected by WRONGAE at .*Called AE Title Not Recognized/);
+    assert.match(msg.error?.message ?? '', /^echoscu: the PACS at 127\.0\.0\.1:\d+ rejected the association: it does not answer to the called AE title "WRONGAE" \(Called AE Title Not Recognized\)/);
     assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'called AE rejected' });
   });
 

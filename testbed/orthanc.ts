@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { dyingWithParent } from './processes';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -115,12 +116,15 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const log = openSync(path.join(dir, 'orthanc.log'), 'a');
   // Orthanc links DCMTK: without TCP_NODELAY its C-STORE and C-MOVE crawl on loopback.
-  const child = spawn('Orthanc', [configFile], {
+  // It dies with the process that started it (a test run, the demo), even when that one is killed.
+  const [file, args] = await dyingWithParent('Orthanc', [configFile]);
+  const child = spawn(file, args, {
     stdio: ['ignore', log, log],
     env: { ...process.env, TCP_NODELAY: '1' },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => undefined);
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (err) => (spawnError = err));
   const url = `http://127.0.0.1:${httpPort}`;
 
   const [user, password] = Object.entries(options.users ?? {})[0] ?? [];
@@ -133,6 +137,11 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
 
   const deadline = Date.now() + 30000;
   for (;;) {
+    // 127: setpriv could not find the program.
+    if (spawnError?.code === 'ENOENT' || child.exitCode === 127) {
+      throw new Error('Orthanc is not installed: the program "Orthanc" is not on PATH (Debian: apt-get install orthanc; scripts/system-deps.sh installs it)');
+    }
+    if (spawnError) throw new Error(`Orthanc cannot be started: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`Orthanc exited at start (code ${child.exitCode}); see ${path.join(dir, 'orthanc.log')}`);
     }
