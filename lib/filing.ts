@@ -3,7 +3,7 @@
 // is cleaned before it becomes part of a path.
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, readDicomHeaderSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, readHeaderPrefixSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
@@ -99,6 +99,9 @@ const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
 };
 
 const HEADER_ENTRIES = Object.entries(HEADER_TAGS) as Array<[keyof InstanceHeader, string]>;
+/** The last of them in file order: a header is read up to it (and (0008,0005) comes before it). */
+const HEADER_TAG_NUMBERS = new Set([...Object.values(HEADER_TAGS), 'x00080005'].map((tag) => parseInt(tag.slice(1), 16)));
+const LAST_HEADER_TAG = Math.max(...HEADER_TAG_NUMBERS);
 
 export function instanceHeader(dataset: DicomDataset): InstanceHeader {
   const header = {} as InstanceHeader;
@@ -250,7 +253,8 @@ export class MalformedFileError extends Error {
 export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;
   try {
-    dataset = readDicomHeaderSync(file);
+    // Checked whole: read to Pixel Data, whose extent says whether the file ends after it.
+    dataset = readHeaderPrefixSync(file, { lastTag: checkWhole ? undefined : LAST_HEADER_TAG, wanted: HEADER_TAG_NUMBERS });
   } catch (err) {
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
