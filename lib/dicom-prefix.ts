@@ -85,18 +85,15 @@ export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | 
       length = long ? view.getUint32(pos + 8, little) : view.getUint16(pos + 6, little);
       dataOffset = pos + (long ? 12 : 8);
     }
-    const describe = () => {
+    const pixels = tag === PIXEL_DATA;
+    // Items and delimiters at the top level, or a sequence of undefined length: dicom-parser's job.
+    if (!pixels && (length === UNDEFINED_LENGTH || tag >>> 16 === 0xfffe || dataOffset + length > bytes.length)) return undefined;
+    if (pixels || !options.wanted || options.wanted.has(tag)) {
       const name = tagName(tag);
       const vr = implicit ? undefined : String.fromCharCode(bytes[pos + 4] as number, bytes[pos + 5] as number);
       elements[name] = { tag: name, vr, length, dataOffset } as dicomParser.Element;
-    };
-    if (tag === PIXEL_DATA) {
-      describe();
-      break;
     }
-    // Items and delimiters at the top level, or a sequence of undefined length: dicom-parser's job.
-    if (length === UNDEFINED_LENGTH || tag >>> 16 === 0xfffe || dataOffset + length > bytes.length) return undefined;
-    if (!options.wanted || options.wanted.has(tag)) describe();
+    if (pixels) break;
     pos = dataOffset + length;
   }
   return { elements, end: pos, littleEndian: little };

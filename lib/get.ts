@@ -32,6 +32,12 @@ const UIDS_PER_GET = 50;
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
 /** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
 const KNOWN_FOLDERS_KEPT = 10000;
+/**
+ * What getscu has answered is filed at most this often: one look at its folder (a readdir, and a stat
+ * of each file when it may be writing one more) per batch rather than per instance, on 2 cores shared
+ * with getscu and the PACS.
+ */
+const COLLECT_EVERY_MS = 10;
 
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
@@ -164,8 +170,8 @@ class Retrieve {
   private readonly dirs: FilingDirs;
   /** Instances getscu has written and answered in the current run, and how many of them are filed. */
   private answered = 0;
-  private collected = 0;
   private filedThisRun = 0;
+  private collecting?: NodeJS.Timeout;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
@@ -232,20 +238,17 @@ class Retrieve {
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
     this.answered = 0;
-    this.collected = 0;
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const reader = new GetLogReader({
       stored: (file) => this.file(file),
       answered: () => {
-        // One look at the folder per chunk of getscu's output, however many answers it holds.
-        if (this.answered++ === this.collected) {
-          queueMicrotask(() => {
-            this.collected = this.answered;
-            this.collectAnswered();
-            progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
-          });
-        }
+        this.answered++;
+        this.collecting ??= setTimeout(() => {
+          this.collecting = undefined;
+          this.collectAnswered();
+          progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+        }, COLLECT_EVERY_MS);
       },
       progress,
     });
@@ -260,6 +263,9 @@ class Retrieve {
         throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
       },
     );
+    // getscu has exited: whatever it left is filed by the sweep, not by a batch still waiting.
+    clearTimeout(this.collecting);
+    this.collecting = undefined;
     await this.sweep(run.aborted || run.timedOut);
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
