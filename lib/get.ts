@@ -7,14 +7,14 @@
 // instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
 // is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
 import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
-import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
+import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
 import { type AssociationQueue, runQueued } from './queue';
@@ -70,12 +70,32 @@ export interface GetOutcome {
 }
 
 /**
- * `getscu -v|-d -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
- * -v for a whole study or series: -d doubles getscu's time with a dump of every DIMSE message. -d for
- * lists of instances after a failure: only it prints the PACS's Failed SOP Instance UID List.
+ * getscu's log for a whole study or series: -v's lines, less the two per instance that say nothing
+ * GetLogReader needs ("Received C-STORE Request", "Received C-GET Response (Pending)"): a third of the
+ * lines, each a write and a wake-up of Node on 2 cores shared with getscu and the PACS.
  */
-export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false): string[] {
-  const args = [debug ? '-d' : '-v', '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
+export const GET_LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
+log4cplus.appender.console = log4cplus::ConsoleAppender
+log4cplus.appender.console.logToStderr = false
+log4cplus.appender.console.ImmediateFlush = true
+log4cplus.appender.console.layout = log4cplus::PatternLayout
+log4cplus.appender.console.layout.ConversionPattern = %P: %m%n
+log4cplus.appender.console.filters.1 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.1.StringToMatch = Received C-STORE Request
+log4cplus.appender.console.filters.1.AcceptOnMatch = false
+log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.2.StringToMatch = Received C-GET Response (Pending)
+log4cplus.appender.console.filters.2.AcceptOnMatch = false
+`;
+
+/**
+ * `getscu -v|-d|-lc <cfg> -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
+ * -v (or, given logConfig, GET_LOG_CONFIG_TEXT's lines) for a whole study or series: -d doubles getscu's
+ * time with a dump of every DIMSE message. -d for lists of instances after a failure: only it prints
+ * the PACS's Failed SOP Instance UID List.
+ */
+export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false, logConfig?: string): string[] {
+  const args = [...(debug ? ['-d'] : logConfig ? ['-lc', logConfig] : ['-v']), '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
   for (const key of UID_KEYS) if (keys[key]) args.push('-k', `${key}=${keys[key]}`);
   return [...args, ...buildAssociationArgs(settings)];
 }
@@ -173,7 +193,7 @@ class Retrieve {
   private filedThisRun = 0;
   private collecting?: NodeJS.Timeout;
 
-  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions) {
+  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, private readonly logConfig?: string) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
@@ -236,7 +256,7 @@ class Retrieve {
   }
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
-    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
+    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
     this.answered = 0;
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
@@ -364,7 +384,10 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
-    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) });
+    // Beside the folder getscu writes into (whose every file is taken for an instance), gone with it.
+    const logConfig = `${tmpDir}.log.cfg`;
+    await writeFile(logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
+    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, logConfig);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
@@ -396,7 +419,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const error = toPacsError(err);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
   } finally {
-    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+    if (tmpDir) await Promise.all([rm(tmpDir, { recursive: true, force: true }), rm(`${tmpDir}.log.cfg`, { force: true })]);
   }
 }
 
