@@ -38,6 +38,8 @@ const KNOWN_FOLDERS_KEPT = 10000;
  * with getscu and the PACS.
  */
 const COLLECT_EVERY_MS = 10;
+/** Files created 0666 & ~0027: FILE_MODE. */
+const GETSCU_UMASK = 0o027;
 
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
@@ -243,7 +245,7 @@ class Retrieve {
       this.dirs.knownDirs.clear();
       this.dirs.knownInfo.clear();
     }
-    const { payload } = fileReceivedInstance(full, read.header, this.dirs);
+    const { payload } = fileReceivedInstance(full, read.header, this.dirs, { modeSet: true });
     this.received.add(read.header.SOPInstanceUID);
     this.series.add(payload);
     this.options.onInstance?.(payload);
@@ -277,6 +279,8 @@ class Retrieve {
       async (signal) => runDcmtk('getscu', args, {
         dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
         runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+        // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
+        umask: GETSCU_UMASK,
       }),
       this.options.signal,
       (err) => {
