@@ -1,12 +1,12 @@
 // C-GET with getscu: the PACS sends the instances back on our own association (no AE registration,
 // no inbound port). Each instance getscu stores is filed with px-listen's filing code as soon as getscu
-// has answered its C-STORE.
+// has closed its file.
 //
 // Where an instance cannot come uncompressed (the PACS holds it compressed and cannot transcode),
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
 // instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
 // is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
@@ -32,11 +32,7 @@ const UIDS_PER_GET = 50;
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
 /** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
 const KNOWN_FOLDERS_KEPT = 10000;
-/**
- * What getscu has answered is filed at most this often: one look at its folder (a readdir, and a stat
- * of each file when it may be writing one more) per batch rather than per instance, on 2 cores shared
- * with getscu and the PACS.
- */
+/** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
 /** Files created 0666 & ~0027: FILE_MODE. */
 const GETSCU_UMASK = 0o027;
@@ -72,9 +68,9 @@ export interface GetOutcome {
 }
 
 /**
- * getscu's log for a whole study or series: -v's lines, less the two per instance that say nothing
- * GetLogReader needs ("Received C-STORE Request", "Received C-GET Response (Pending)"): a third of the
- * lines, each a write and a wake-up of Node on 2 cores shared with getscu and the PACS.
+ * getscu's log for a whole study or series: -v's lines, less the three per instance ("Received C-STORE
+ * Request", "Sending C-STORE Response", "Received C-GET Response (Pending)"), each a pipe write that
+ * wakes Node on 2 cores shared with getscu and the PACS. What it has written is found in its folder.
  */
 export const GET_LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
 log4cplus.appender.console = log4cplus::ConsoleAppender
@@ -88,6 +84,9 @@ log4cplus.appender.console.filters.1.AcceptOnMatch = false
 log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
 log4cplus.appender.console.filters.2.StringToMatch = Received C-GET Response (Pending)
 log4cplus.appender.console.filters.2.AcceptOnMatch = false
+log4cplus.appender.console.filters.3 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.3.StringToMatch = Sending C-STORE Response
+log4cplus.appender.console.filters.3.AcceptOnMatch = false
 `;
 
 /**
@@ -190,31 +189,42 @@ class Retrieve {
   readonly series = new RetrievedSeries();
   readonly problems: GetFailure[] = [];
   private readonly dirs: FilingDirs;
-  /** Instances getscu has written and answered in the current run, and how many of them are filed. */
-  private answered = 0;
-  private filedThisRun = 0;
-  private collecting?: NodeJS.Timeout;
+  /** tmpDir as the kernel names it in /proc/<pid>/fd (its links resolved). */
+  private realTmpDir?: string;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, private readonly logConfig?: string) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
   /**
-   * getscu answered one more C-STORE, so one more file is whole. getscu writes one file at a time, and
-   * may be writing the next already: of the files waiting, the oldest are the whole ones. Times are
-   * coarse (a few ms), so a file that does not read whole yet is left for the next answer.
+   * Files what getscu has finished writing: every file in its folder that it does not hold open (it
+   * writes one at a time, and closes each before it answers the C-STORE), read from /proc/<pid>/fd.
+   * True when something was filed. Where /proc cannot be read, nothing is filed here: the sweep at
+   * getscu's exit files it all.
    */
-  collectAnswered(): void {
+  collectWritten(pid: number): boolean {
     const waiting = readdirSync(this.tmpDir);
-    let whole = this.answered - this.filedThisRun;
-    if (waiting.length > whole) {
-      const written = new Map(waiting.map((name) => [name, statSync(path.join(this.tmpDir, name), { throwIfNoEntry: false })?.mtimeMs ?? Infinity]));
-      waiting.sort((a, b) => (written.get(a) as number) - (written.get(b) as number));
+    if (!waiting.length) return false;
+    let open: Set<string>;
+    try {
+      this.realTmpDir ??= realpathSync(this.tmpDir);
+      const fds = `/proc/${pid}/fd`;
+      open = new Set(readdirSync(fds).map((fd) => {
+        try {
+          return readlinkSync(path.join(fds, fd));
+        } catch {
+          return '';
+        }
+      }));
+    } catch {
+      return false;
     }
+    let filed = false;
     for (const name of waiting) {
-      if (whole <= 0) break;
-      if (this.file(path.join(this.tmpDir, name), 'if-whole')) whole--;
+      if (open.has(path.join(this.realTmpDir, name))) continue;
+      if (this.file(path.join(this.tmpDir, name), 'if-whole')) filed = true;
     }
+    return filed;
   }
 
   /**
@@ -231,7 +241,6 @@ class Retrieve {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       if (!(err instanceof MalformedFileError)) throw err;
       if (mode === 'if-whole') return false;
-      this.filedThisRun++;
       if (mode === 'stopped') {
         rmSync(full, { force: true });
         return true;
@@ -240,7 +249,6 @@ class Retrieve {
       this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
     }
-    this.filedThisRun++;
     if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
       this.dirs.knownDirs.clear();
       this.dirs.knownInfo.clear();
@@ -259,37 +267,44 @@ class Retrieve {
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
-    this.answered = 0;
-    this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
-    const reader = new GetLogReader({
-      stored: (file) => this.file(file),
-      answered: () => {
-        this.answered++;
-        this.collecting ??= setTimeout(() => {
-          this.collecting = undefined;
-          this.collectAnswered();
-          progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
-        }, COLLECT_EVERY_MS);
-      },
-      progress,
-    });
-    const run = await runQueued(
-      this.options.queue,
-      async (signal) => runDcmtk('getscu', args, {
-        dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
-        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
-        // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
-        umask: GETSCU_UMASK,
-      }),
-      this.options.signal,
-      (err) => {
-        throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
-      },
-    );
-    // getscu has exited: whatever it left is filed by the sweep, not by a batch still waiting.
-    clearTimeout(this.collecting);
-    this.collecting = undefined;
+    const reader = new GetLogReader({ stored: (file) => this.file(file), answered: () => undefined, progress });
+    // -d names each file it wrote; otherwise its folder is looked at every COLLECT_EVERY_MS, and a file
+    // filed counts as activity for the idle deadline, as a line printed does (nothing else is printed).
+    let pid: number | undefined;
+    let active: (() => void) | undefined;
+    const collecting = debug ? undefined : setInterval(() => {
+      try {
+        if (pid === undefined || !this.collectWritten(pid)) return;
+      } catch {
+        // Filing failed (the data folder gone?): the sweep tries again once getscu ends, and reports it.
+        clearInterval(collecting);
+        return;
+      }
+      active?.();
+      progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+    }, COLLECT_EVERY_MS);
+    let run: Awaited<ReturnType<typeof runDcmtk>>;
+    try {
+      run = await runQueued(
+        this.options.queue,
+        async (signal) => runDcmtk('getscu', args, {
+          dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+          runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+          // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
+          umask: GETSCU_UMASK,
+          onSpawn: (id) => { pid = id; },
+          onActivity: (fn) => { active = fn; },
+        }),
+        this.options.signal,
+        (err) => {
+          throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
+        },
+      );
+    } finally {
+      // getscu has exited: whatever it left is filed by the sweep.
+      clearInterval(collecting);
+    }
     await this.sweep(run.aborted || run.timedOut);
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
