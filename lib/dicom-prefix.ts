@@ -1,8 +1,8 @@
-// The quick way to a received file's header: its top-level elements walked in a prefix of its bytes
-// (lengths read, values not), in explicit or implicit little endian and explicit big endian, stopping
-// after the last tag wanted. Anything it does not walk simply (a deflated data set, an undefined
-// length before the last tag wanted, bytes running out) answers undefined, and dicom-parser reads the
-// file instead: this is a shortcut, never a second opinion.
+// The quick way to a received file's header: its top-level elements walked in a prefix of its bytes up
+// to Pixel Data (lengths read, values skipped), in explicit or implicit little endian and explicit big
+// endian. Anything it does not walk simply (a deflated data set, an undefined length, a tag past Pixel
+// Data, bytes running out) answers undefined, and dicom-parser reads the file instead: this is a
+// shortcut, never a second opinion.
 import dicomParser from 'dicom-parser';
 
 const IMPLICIT_LITTLE_ENDIAN = '1.2.840.10008.1.2';
@@ -14,8 +14,6 @@ const UNDEFINED_LENGTH = 0xffffffff;
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].map((vr) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1)));
 
 export interface PrefixOptions {
-  /** Stop after this tag (as a number, 0xggggeeee), or walk to Pixel Data when undefined. */
-  lastTag?: number;
   /** The bytes are the whole file: their end is the data set's end. */
   whole: boolean;
   /** Data set elements to describe (the file meta information and Pixel Data always are); all when undefined. */
@@ -38,7 +36,7 @@ export interface Prefix {
   littleEndian: boolean;
 }
 
-/** The top-level elements up to options.lastTag (or Pixel Data), or undefined. */
+/** The top-level elements up to Pixel Data, or undefined. */
 export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | undefined {
   if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -65,12 +63,12 @@ export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | 
   if (!syntax || syntax === DEFLATED) return undefined;
   const implicit = syntax === IMPLICIT_LITTLE_ENDIAN;
   const little = syntax !== EXPLICIT_BIG_ENDIAN;
-  const lastTag = options.lastTag ?? PIXEL_DATA;
   for (;;) {
     if (pos === bytes.length && options.whole) break;
     if (pos + 8 > bytes.length) return undefined;
     const tag = ((view.getUint16(pos, little) << 16) | view.getUint16(pos + 2, little)) >>> 0;
-    if (tag > lastTag && tag !== PIXEL_DATA) break;
+    // Past Pixel Data, or an item or delimiter at the top level.
+    if (tag > PIXEL_DATA) return undefined;
     let length: number;
     let dataOffset: number;
     if (implicit) {
@@ -86,8 +84,8 @@ export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | 
       dataOffset = pos + (long ? 12 : 8);
     }
     const pixels = tag === PIXEL_DATA;
-    // Items and delimiters at the top level, or a sequence of undefined length: dicom-parser's job.
-    if (!pixels && (length === UNDEFINED_LENGTH || tag >>> 16 === 0xfffe || dataOffset + length > bytes.length)) return undefined;
+    // A sequence of undefined length, or a value past the bytes read: dicom-parser's job.
+    if (!pixels && (length === UNDEFINED_LENGTH || dataOffset + length > bytes.length)) return undefined;
     if (pixels || !options.wanted || options.wanted.has(tag)) {
       const name = tagName(tag);
       const vr = implicit ? undefined : String.fromCharCode(bytes[pos + 4] as number, bytes[pos + 5] as number);

@@ -261,12 +261,12 @@ export function readDicomHeaderSync(file: string): DicomDataset {
 }
 
 /**
- * A received file's header, quick: the top-level elements up to lastTag (or Pixel Data) walked in the
- * first 64 KB, those wanted described (with (0008,0005): the file's own character set is kept); only
- * those bytes are copied. Falls back to
- * readDicomHeaderSync for anything else (deflated, sequences of undefined length, a longer header).
+ * A received file's header, quick: the top-level elements up to Pixel Data walked in the first 64 KB,
+ * those wanted described (with (0008,0005): the file's own character set is kept), only the bytes up to
+ * Pixel Data copied. Falls back to readDicomHeaderSync for anything else (deflated, sequences of
+ * undefined length, a longer header).
  */
-export function readHeaderPrefixSync(file: string, options: { lastTag?: number; wanted?: ReadonlySet<number> } = {}): DicomDataset {
+export function readHeaderPrefixSync(file: string, options: { wanted?: ReadonlySet<number> } = {}): DicomDataset {
   const fd = openSync(file, 'r');
   let dataset: DicomDataset | undefined;
   try {

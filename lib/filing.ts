@@ -99,9 +99,8 @@ const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
 };
 
 const HEADER_ENTRIES = Object.entries(HEADER_TAGS) as Array<[keyof InstanceHeader, string]>;
-/** The last of them in file order: a header is read up to it (and (0008,0005) comes before it). */
+/** The tags a received header is read for, with (0008,0005), by which its text is decoded. */
 const HEADER_TAG_NUMBERS = new Set([...Object.values(HEADER_TAGS), 'x00080005'].map((tag) => parseInt(tag.slice(1), 16)));
-const LAST_HEADER_TAG = Math.max(...HEADER_TAG_NUMBERS);
 
 export function instanceHeader(dataset: DicomDataset): InstanceHeader {
   const header = {} as InstanceHeader;
@@ -253,8 +252,7 @@ export class MalformedFileError extends Error {
 export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;
   try {
-    // Checked whole: read to Pixel Data, whose extent says whether the file ends after it.
-    dataset = readHeaderPrefixSync(file, { lastTag: checkWhole ? undefined : LAST_HEADER_TAG, wanted: HEADER_TAG_NUMBERS });
+    dataset = readHeaderPrefixSync(file, { wanted: HEADER_TAG_NUMBERS });
   } catch (err) {
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
