@@ -43,8 +43,16 @@ async function sideBySide(what: string, node: string, target: number, curlAlone:
   const curlMs: number[] = [];
   const pxMs: number[] = [];
   for (let i = 0; i < 5; i++) {
-    const alone = await curlAlone();
-    const ours = await px();
+    // Each pair alternates which goes first: neither always runs in the wake of the other's writes.
+    let alone: number;
+    let ours: number;
+    if (i % 2) {
+      ours = await px();
+      alone = await curlAlone();
+    } else {
+      alone = await curlAlone();
+      ours = await px();
+    }
     curlMs.push(alone);
     pxMs.push(ours);
     ratios.push(ours / alone);
@@ -106,14 +114,19 @@ export async function benchWado(): Promise<Figure[]> {
     (helper.getNode('filed') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => filed++);
     withoutTestSpies();
     const url = `${orthanc.dicomwebUrl}/studies/${study}`;
+    // Each run starts with the disk's earlier writes flushed (sync, untimed): 128 MB still being written
+    // back slows the next run's file creation, whichever side it is.
+    const settle = () => new Promise<void>((resolve) => execFile('sync', () => resolve()));
     const curlAlone = async () => {
       const file = path.join(work, 'answer.multipart');
+      await settle();
       const ms = await timed(() => curl(url, WADO_ACCEPT, file));
       await rm(file, { force: true });
       return ms;
     };
     const retrieve = async () => {
       filed = 0;
+      await settle();
       const ms = await timed(async () => {
         const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
         helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study } } as NodeMessage);
@@ -130,6 +143,7 @@ export async function benchWado(): Promise<Figure[]> {
     for (let i = 0; i < 5; i++) {
       const folder = path.join(work, `files-${i}`);
       await mkdir(folder);
+      await settle();
       filesAlone.push(await timed(async () => {
         for (let n = 0; n < INSTANCES; n++) writeFileSync(path.join(folder, `${n}.dcm`), instanceBytes);
       }));

@@ -1,4 +1,9 @@
 // What every benchmark reports: one entry per figure, as written to bench/results.json.
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
 export interface Figure {
   name: string;
   value: number;
@@ -18,4 +23,28 @@ export async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await run();
   return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+export interface ProcessTime {
+  wallMs: number;
+  /** User and system time of the process and its children (findscu under px-find). */
+  cpuMs: number;
+}
+
+let measured = 0;
+/** One whole process under /usr/bin/time, stdout dropped: wall and CPU time; rejects unless it exits 0. */
+export function measureProcess(file: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessTime> {
+  const report = path.join(os.tmpdir(), `pypx-bench-time-${process.pid}-${measured++}`);
+  return new Promise((resolve, reject) => {
+    const options = { env: { ...process.env, TCP_NODELAY: '1', ...env }, maxBuffer: 256 * 1024 * 1024 };
+    execFile('/usr/bin/time', ['-o', report, '-f', '%e %U %S', file, ...args], options, (err) => {
+      void (async () => {
+        const text = await readFile(report, 'utf8').catch(() => '');
+        await rm(report, { force: true });
+        if (err) throw new Error(`${path.basename(file)} failed: ${err.message}`);
+        const [wall, user, system] = (text.trim().split('\n').at(-1) ?? '').split(' ').map(Number) as [number, number, number];
+        return { wallMs: wall * 1000, cpuMs: (user + system) * 1000 };
+      })().then(resolve, reject);
+    });
+  });
 }

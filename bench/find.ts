@@ -1,19 +1,21 @@
-// px-find in a running Node-RED against findscu alone, on the same 10,000-series answer from one
-// Orthanc, side by side in one run. Two queries: 8 plain keys, and pypx 0.8's full key set (for
+// The px-find command and px-find in a running Node-RED against findscu alone (answers dropped, no
+// answer files: the least a user could run), on the same 10,000-series answer from one Orthanc, side by
+// side in one run, each a whole process. Two queries: 8 plain keys, and pypx 0.8's full key set (for
 // which Orthanc computes counts per match, so the PACS dominates).
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { runDcmtk } from '../lib/dcmtk';
+import { locateDcmtkTool, runDcmtk } from '../lib/dcmtk';
 import { readFindResponses } from '../lib/find';
 import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/query';
 import type { PypxResult, PypxRecord } from '../lib/result';
-import { buildAssociationArgs, buildTimeoutArgs, validatePacsSettings } from '../lib/settings';
+import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, validatePacsSettings } from '../lib/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SamplePatient } from '../testbed/generate';
 import { type OrthancOptions, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, timed } from './figures';
+import { type Figure, measureProcess, median, timed } from './figures';
+import { withoutTestSpies } from './runtime';
 
 export const SERIES = 10000;
 const PATIENTS = 1000; // x 2 studies x 5 series x 1 instance
@@ -51,10 +53,23 @@ export async function orthancWithSeries(options: OrthancOptions = {}): Promise<R
   return orthanc;
 }
 
+/** The cheapest run a user could do instead: findscu alone, answers received and dropped (-S, no -X), as a whole process. */
+function findscuArgs(returnTags: readonly string[], settings: PacsSettings): string[] {
+  const keys = buildFindQuery('SERIES', {}, returnTags).keys.flatMap((k) => ['-k', k.value ? `${k.keyword}=${k.value}` : k.keyword]);
+  return ['-S', ...keys, ...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
+}
+
+const PX_FIND = path.resolve(__dirname, '..', 'bin', 'px-find.js');
+const RUNS = 5;
+
 interface Side {
   findscuMs: number[];
-  pxFindMs: number[];
-  ratios: number[];
+  findscuCpuMs: number[];
+  commandMs: number[];
+  commandCpuMs: number[];
+  nodeRedMs: number[];
+  commandRatios: number[];
+  nodeRedRatios: number[];
   peakRssMb: number[];
 }
 
@@ -63,27 +78,16 @@ export default async function benchFind(): Promise<Figure[]> {
   try {
     // Generous per-step timeout: with pypx's keys, Orthanc computes every match before its first answer.
     const settings = validatePacsSettings({ aet: AET, aec: orthanc.aet, host: orthanc.host, port: orthanc.dicomPort, timeout: 600 });
+    const findscu = await locateDcmtkTool('findscu');
     await helper.load(nodeModules('px-pacs', 'px-find'), onTab([
       { id: 'pacs', type: 'px-pacs', aet: AET, aec: orthanc.aet, host: orthanc.host, port: orthanc.dicomPort, aetl: '', timeout: 600 },
       { id: 'plain', type: 'px-find', pacs: 'pacs', level: 'SERIES', query: '{}', returnTags: PLAIN_KEYS.join(','), split: false, limit: 0, wires: [['out']] },
       { id: 'pypx', type: 'px-find', pacs: 'pacs', level: 'SERIES', query: '{}', returnTags: '', split: false, limit: 0, wires: [['out']] },
       { id: 'out', type: 'helper' },
     ]));
+    withoutTestSpies();
 
-    const findscuAlone = async (returnTags: string[]): Promise<{ ms: number; dir: string }> => {
-      const request = buildFindQuery('SERIES', {}, returnTags);
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-findscu-'));
-      const keys = request.keys.flatMap((k) => ['-k', k.value ? `${k.keyword}=${k.value}` : k.keyword]);
-      const args = ['-S', '-X', '-od', dir, ...keys, ...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
-      const ms = await timed(async () => {
-        const run = await runDcmtk('findscu', args, settings);
-        if (run.exitCode !== 0) throw new Error(`findscu failed: ${run.output}`);
-      });
-      const answers = (await readdir(dir)).length;
-      if (answers !== SERIES) throw new Error(`findscu alone wrote ${answers} answers, not ${SERIES}`);
-      return { ms, dir };
-    };
-    const pxFind = async (nodeId: string): Promise<{ ms: number; peakRssMb: number }> => {
+    const pxFindInNodeRed = async (nodeId: string): Promise<{ ms: number; peakRssMb: number }> => {
       const before = process.memoryUsage.rss();
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
@@ -91,49 +95,62 @@ export default async function benchFind(): Promise<Figure[]> {
       const ms = await timed(async () => {
         helper.getNode(nodeId)?.receive({ payload: Date.now() } as NodeMessage);
         const msg = await received;
-        if (msg.payload.data.length !== SERIES) throw new Error(`px-find returned ${msg.payload.data.length} records, not ${SERIES}`);
+        if (msg.payload.data.length !== SERIES) throw new Error(`px-find returned ${msg.payload.data.length} records, not ${SERIES}: ${JSON.stringify(msg.payload.data).slice(0, 300)}`);
       });
       clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage.rss());
       return { ms, peakRssMb: (peak - before) / 1e6 };
     };
+    const connection = ['--aet', AET, '--aec', orthanc.aet, '--serverIP', orthanc.host, '--serverPort', String(orthanc.dicomPort), '--timeout', '600'];
 
-    const compare = async (label: string, nodeId: string, returnTags: string[], repetitions: number): Promise<Side> => {
-      const side: Side = { findscuMs: [], pxFindMs: [], ratios: [], peakRssMb: [] };
+    /** Each run: findscu alone, the px-find command, px-find in Node-RED, one after the other. */
+    const compare = async (label: string, nodeId: string, returnTags: readonly string[], repetitions: number): Promise<Side> => {
+      const side: Side = { findscuMs: [], findscuCpuMs: [], commandMs: [], commandCpuMs: [], nodeRedMs: [], commandRatios: [], nodeRedRatios: [], peakRssMb: [] };
+      const tagsFlag = nodeId === 'plain' ? ['--returnTags', returnTags.join(',')] : [];
       for (let i = 0; i < repetitions; i++) {
-        const alone = await findscuAlone(returnTags);
-        await rm(alone.dir, { recursive: true, force: true });
+        const findscuAlone = await measureProcess(findscu, findscuArgs(returnTags, settings));
+        const pxFind = await measureProcess(process.execPath, [PX_FIND, ...connection, ...tagsFlag]);
+        const [alone, command] = [findscuAlone.wallMs, pxFind.wallMs];
+        side.findscuCpuMs.push(findscuAlone.cpuMs);
+        side.commandCpuMs.push(pxFind.cpuMs);
         if (global.gc) global.gc();
-        const px = await pxFind(nodeId);
-        side.findscuMs.push(alone.ms);
-        side.pxFindMs.push(px.ms);
-        side.ratios.push(px.ms / alone.ms);
-        side.peakRssMb.push(px.peakRssMb);
-        process.stderr.write(`  ${label} ${i + 1}/${repetitions}: findscu ${alone.ms.toFixed(0)} ms, px-find ${px.ms.toFixed(0)} ms, ratio ${(px.ms / alone.ms).toFixed(2)}\n`);
+        const inNodeRed = await pxFindInNodeRed(nodeId);
+        side.findscuMs.push(alone);
+        side.commandMs.push(command);
+        side.nodeRedMs.push(inNodeRed.ms);
+        side.commandRatios.push(command / alone);
+        side.nodeRedRatios.push(inNodeRed.ms / alone);
+        side.peakRssMb.push(inNodeRed.peakRssMb);
+        process.stderr.write(
+          `  ${label} ${i + 1}/${repetitions}: findscu alone ${alone.toFixed(0)} ms, px-find command ${command.toFixed(0)} ms (${(command / alone).toFixed(2)}), in Node-RED ${inNodeRed.ms.toFixed(0)} ms (${(inNodeRed.ms / alone).toFixed(2)})\n`,
+        );
       }
       return side;
     };
 
     // Warm up the PACS's caches and the node once; not counted.
-    await rm((await findscuAlone(PLAIN_KEYS)).dir, { recursive: true, force: true });
-    await pxFind('plain');
-    const plain = await compare('8 keys', 'plain', PLAIN_KEYS, 5);
+    await measureProcess(findscu, findscuArgs(PLAIN_KEYS, settings));
+    await pxFindInNodeRed('plain');
+    const plain = await compare('8 keys', 'plain', PLAIN_KEYS, RUNS);
 
     // Parsing alone: the same 10,000 response files, read into records.
-    const kept = await findscuAlone(PLAIN_KEYS);
+    const kept = await mkdtemp(path.join(os.tmpdir(), 'bench-findscu-'));
+    await runDcmtk('findscu', ['-X', '-od', kept, ...findscuArgs(PLAIN_KEYS, settings)], settings);
     const keys = buildFindQuery('SERIES', {}, PLAIN_KEYS).keys;
     const parseMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      parseMs.push(await timed(() => readFindResponses(kept.dir, keys, 0, settings)));
-    }
-    await rm(kept.dir, { recursive: true, force: true });
+    for (let i = 0; i < 5; i++) parseMs.push(await timed(() => readFindResponses(kept, keys, 0, settings)));
+    await rm(kept, { recursive: true, force: true });
 
-    const pypx = await compare(`pypx keys (${DEFAULT_RETURN_KEYS.SERIES.length})`, 'pypx', [...DEFAULT_RETURN_KEYS.SERIES], 3);
+    const pypx = await compare(`pypx keys (${DEFAULT_RETURN_KEYS.SERIES.length})`, 'pypx', DEFAULT_RETURN_KEYS.SERIES, 3);
 
     const figures = (prefix: string, side: Side): Figure[] => [
-      { name: `find ${prefix}: px-find / findscu alone`, value: median(side.ratios), unit: 'ratio', target: 1.3, better: 'lower' },
-      { name: `find ${prefix}: findscu alone`, value: median(side.findscuMs), unit: 'ms' },
-      { name: `find ${prefix}: px-find in Node-RED`, value: median(side.pxFindMs), unit: 'ms' },
+      { name: `find ${prefix}: px-find command / findscu alone`, value: median(side.commandRatios), unit: 'ratio', target: 1.5, better: 'lower' },
+      { name: `find ${prefix}: px-find in Node-RED / findscu alone`, value: median(side.nodeRedRatios), unit: 'ratio', target: 1.2, better: 'lower' },
+      { name: `find ${prefix}: findscu alone (-S, no answer files)`, value: median(side.findscuMs), unit: 'ms' },
+      { name: `find ${prefix}: px-find command`, value: median(side.commandMs), unit: 'ms' },
+      { name: `find ${prefix}: CPU of findscu alone`, value: median(side.findscuCpuMs), unit: 'ms' },
+      { name: `find ${prefix}: CPU of the px-find command (with its findscu)`, value: median(side.commandCpuMs), unit: 'ms' },
+      { name: `find ${prefix}: px-find in Node-RED`, value: median(side.nodeRedMs), unit: 'ms' },
       { name: `find ${prefix}: px-find peak RSS growth`, value: Math.max(...side.peakRssMb), unit: 'MB' },
     ];
     return [

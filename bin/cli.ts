@@ -18,7 +18,24 @@ export class UsageError extends Error {}
 
 export type Flags = Record<string, string | true>;
 
-/** pypx 0.8's connection flags, shared by px-echo, px-find and px-move. */
+/** DICOM over TLS, for every command that connects or listens. */
+export const TLS_FLAGS: FlagSpec[] = [
+  { name: 'tls', help: 'DICOM over TLS (DCMTK +tls)' },
+  { name: 'tlsCa', value: 'PEM', help: 'with --tls: CA certificate(s) to trust; a receiver then accepts only senders with a certificate from it (with --url: a private CA for https)' },
+  { name: 'tlsCert', value: 'PEM', help: 'with --tls: our own certificate' },
+  { name: 'tlsKey', value: 'PEM', help: "with --tls: our certificate's private key (px-echo, px-find: a password, if any, from the environment variable PYPX_TLS_KEY_PASSWORD)" },
+];
+
+/** The TLS flags as settings keys; a key password only from the environment, never from the command line (visible in ps). */
+export function tlsSettingsFromFlags(flags: Flags): Record<string, unknown> {
+  if (flags.tls !== true) {
+    for (const name of ['tlsCa', 'tlsCert', 'tlsKey']) if (typeof flags[name] === 'string') throw new UsageError(`--${name} needs --tls`);
+    return {};
+  }
+  return { tls: true, tlsCa: flags.tlsCa, tlsCert: flags.tlsCert, tlsKey: flags.tlsKey, tlsKeyPassword: process.env.PYPX_TLS_KEY_PASSWORD };
+}
+
+/** pypx 0.8's connection flags, shared by px-echo, px-find and px-move, and the TLS flags. */
 export const PACS_FLAGS: FlagSpec[] = [
   { name: 'aet', value: 'AET', help: 'calling AE title: who we are', default: 'PYPX' },
   { name: 'aec', value: 'AEC', help: "called AE title: the PACS's AE title (required unless --url)" },
@@ -30,6 +47,7 @@ export const PACS_FLAGS: FlagSpec[] = [
   { name: 'user', value: 'USER', help: 'DICOMweb: HTTP basic authentication user' },
   { name: 'password', value: 'PASSWORD', help: 'DICOMweb: its password (default: $PYPX_PASSWORD, which ps does not show)' },
   { name: 'token', value: 'TOKEN', help: 'DICOMweb: bearer token instead of user and password (default: $PYPX_TOKEN)' },
+  ...TLS_FLAGS,
 ];
 
 export interface ParsedCommandLine {
@@ -94,6 +112,7 @@ export function pacsSettingsFromFlags(flags: Flags, extra: Record<string, unknow
       serverPort: flags.serverPort,
       timeout: flags.timeout,
       ...(typeof flags.executable === 'string' ? { executable: flags.executable } : {}),
+      ...tlsSettingsFromFlags(flags),
       ...extra,
     });
   } catch (err) {
@@ -116,6 +135,7 @@ function dicomwebSettingsFromFlags(flags: Flags): PacsSettings {
       ...optional('user'),
       ...optional('password', 'PYPX_PASSWORD'),
       ...optional('token', 'PYPX_TOKEN'),
+      ...optional('tlsCa'),
     });
   } catch (err) {
     if (err instanceof SettingsError) throw new UsageError(err.problems.join('; '));
@@ -143,20 +163,54 @@ export interface CommandDefinition {
   /** Shown after [options] in the usage line, e.g. "FILE|DIR...". */
   operands?: string;
   footer?: string;
-  /** The result to print, and on failure the error whose message explains it. */
-  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error }>;
+  /**
+   * The result to print, and on failure the error whose message explains it; `dataLines`, the JSON of
+   * each item of `result.data` when the command made it already (px-find, while findscu answered).
+   */
+  run(parsed: ParsedCommandLine): Promise<{ result: PypxResult<unknown>; error?: Error; dataLines?: readonly string[] }>;
+}
+
+/**
+ * A reader that went away (`px-find ... | head`) ends the command quietly with status 0, as Unix
+ * tools do, after `beforeExit` (px-listen stops its receiver). Node ignores SIGPIPE: without this the
+ * failed write is an unhandled 'error' event and a stack trace.
+ */
+export function exitQuietlyWhenStdoutCloses(beforeExit: () => Promise<unknown> | void = () => undefined): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      process.stderr.write(`cannot write the result: ${err.message}\n`);
+      process.exit(1);
+    }
+    void Promise.resolve()
+      .then(beforeExit)
+      .finally(() => process.exit(0));
+  });
+}
+
+/**
+ * The result as JSON, one key per line and each record of a list on a line of its own: readable with
+ * `| head` and `jq`, and a 10,000-record answer is written in a third of the time indented JSON takes.
+ */
+export function formatResult(result: object, dataLines?: readonly string[]): string {
+  const lines = Object.entries(result).map(([key, value]) => {
+    const items = key === 'data' && Array.isArray(value) && dataLines?.length === value.length ? dataLines : Array.isArray(value) ? value.map((item) => JSON.stringify(item)) : undefined;
+    const text = items?.length ? `[\n${items.map((item) => `    ${item}`).join(',\n')}\n  ]` : JSON.stringify(value);
+    return `  ${JSON.stringify(key)}: ${text}`;
+  });
+  return `{\n${lines.join(',\n')}\n}\n`;
 }
 
 /** Runs a command: prints the result as JSON on stdout and sets the exit code; never a stack trace for a user's mistake. */
 export async function main(command: CommandDefinition, argv = process.argv.slice(2)): Promise<void> {
+  exitQuietlyWhenStdoutCloses();
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText(command.name, command.summary, command.flags, command.footer, command.operands));
     return;
   }
   try {
     const parsed = parseCommandLine(argv, command.flags, command.acceptExtra, command.acceptPositional);
-    const { result, error } = await command.run(parsed);
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const { result, error, dataLines } = await command.run(parsed);
+    process.stdout.write(formatResult(result, dataLines));
     if (error) process.stderr.write(`${command.name}: ${error.message}\n`);
     process.exitCode = result.status === 'success' ? 0 : 1;
   } catch (err) {

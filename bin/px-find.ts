@@ -45,8 +45,11 @@ void main({
     const limit = Number(flags.limit);
     if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be a whole number, 0 or more, not "${flags.limit}"`);
     const returnTags = typeof flags.returnTags === 'string' ? flags.returnTags.split(/[\s,]+/).filter(Boolean) : undefined;
-    const outcome = await runFind(settings, query, { level: String(flags.level), returnTags, limit });
+    // Each record is turned into its line of output as it arrives, while findscu still answers.
+    const dataLines: string[] = [];
+    const onRecord = (record: object) => dataLines.push(JSON.stringify(record));
+    const outcome = await runFind(settings, query, { level: String(flags.level), returnTags, limit, onRecord });
     if (outcome.error?.kind === 'bad-input') throw new UsageError(outcome.error.message);
-    return outcome;
+    return { ...outcome, dataLines };
   },
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { getPayload, runGet } from '../lib/get';
+import { seriesTimeoutSeconds } from '../lib/stall';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
 
 void main({
@@ -13,13 +14,20 @@ void main({
   flags: [
     ...PACS_FLAGS,
     { name: 'dataDir', alias: 'd', value: 'DATADIR', help: 'where to file the instances (required)' },
+    { name: 'seriesTimeout', value: 'SECONDS', help: 'seconds without a new instance, once they have begun to come, before the retrieve is stopped as stalled', default: '10' },
     ...UID_FLAGS,
   ],
   footer: 'example: px-get --aet CHIPS --aec ORTHANC --serverIP 127.0.0.1 --serverPort 4242 -d /data/pypx --seriesUID 1.3.12.2.1107.5.2.32.35235.2012041417312491079284166.0.0.0',
   run: async ({ flags }) => {
     const settings = pacsSettingsFromFlags(flags);
     if (typeof flags.dataDir !== 'string' || !flags.dataDir.trim()) throw new UsageError('-d DATADIR is required');
-    const outcome = await runGet(settings, requestFromUidFlags(flags), { dataDir: flags.dataDir });
+    let seriesTimeout: number;
+    try {
+      seriesTimeout = seriesTimeoutSeconds(flags.seriesTimeout);
+    } catch (err) {
+      throw new UsageError(`--seriesTimeout: ${(err as Error).message}`);
+    }
+    const outcome = await runGet(settings, requestFromUidFlags(flags), { dataDir: flags.dataDir, seriesTimeout });
     return { result: getPayload(outcome), error: outcome.error };
   },
 });

@@ -3,7 +3,7 @@
 // per completed series on stdout, problems on stderr, storescp stopped on SIGINT or SIGTERM.
 import { PacsError } from '../lib/errors';
 import { listen } from '../lib/listen';
-import { helpText, parseCommandLine, UsageError } from './cli';
+import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
 
 const FLAGS = [
   { name: 'aet', value: 'AET', help: 'AE title this receiver answers as', default: 'PYPX' },
@@ -13,6 +13,7 @@ const FLAGS = [
   { name: 'l', alias: 'logDir', value: 'DIR', help: 'where px-listen.log goes (default: none)' },
   { name: 'seriesTimeout', value: 'SECONDS', help: 'seconds without a new instance before a series counts as complete', default: '10' },
   { name: 'executable', value: 'PATH', help: 'the storescp binary to run (default: found on PATH)' },
+  ...TLS_FLAGS,
 ];
 const SUMMARY = [
   'Receives DICOM instances (C-STORE, DCMTK storescp) and files each one the way pypx did:',
@@ -23,6 +24,8 @@ const SUMMARY = [
 ].join('\n');
 
 async function run(argv: string[]): Promise<void> {
+  let closeListener: () => Promise<unknown> | void = () => undefined;
+  exitQuietlyWhenStdoutCloses(() => closeListener());
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText('px-listen', SUMMARY, FLAGS, 'example: px-listen -t /tmp -l /incoming/log -d /incoming/data --executable /usr/bin/storescp'));
     return;
@@ -39,6 +42,7 @@ async function run(argv: string[]): Promise<void> {
       logDir: typeof flags.l === 'string' ? flags.l : undefined,
       seriesTimeout: Number(flags.seriesTimeout),
       executable: typeof flags.executable === 'string' ? flags.executable : undefined,
+      ...tlsSettingsFromFlags(flags),
     });
   } catch (err) {
     const usage = err instanceof UsageError || (err instanceof PacsError && err.kind === 'bad-input');
@@ -47,6 +51,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   const started = listener;
+  closeListener = () => started.close();
   started.on('error', (error) => process.stderr.write(`px-listen: ${error.message}\n`));
   const stop = () => {
     void started.close().then(() => process.exit(0));

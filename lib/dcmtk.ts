@@ -68,6 +68,12 @@ export interface RunOptions extends DcmtkLocation {
    * leads its own process group, so that it and every child it forks can be signalled together.
    */
   service?: boolean;
+  /**
+   * Written to the tool's standard input (a TLS key's password, which must not appear in `ps`). The
+   * tool then runs in a session of its own: with no controlling terminal, OpenSSL reads the password
+   * from standard input instead of prompting on the terminal Node-RED was started from.
+   */
+  input?: string;
   /** Programs the tool runs under, e.g. ['setpriv', '--pdeathsig', 'TERM', '--']: the tool's path and arguments follow. */
   runUnder?: readonly string[];
   /** The file-creation mask the tool starts with (the process-wide mask is set only while it is spawned). */
@@ -116,7 +122,7 @@ export async function spawnDcmtk(
     child = execa(program as string, [...before, ...args], {
       all: true,
       reject: false,
-      stdin: 'ignore' as const,
+      ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
       env: DCMTK_ENV,
       cwd: options.cwd,
       timeout: options.timeoutMs,
@@ -124,8 +130,8 @@ export async function spawnDcmtk(
       forceKillAfterDelay: 2000,
       stripFinalNewline: false,
       buffer: options.buffer ?? !options.service,
-      detached: options.service === true,
-    }) as DcmtkProcess;
+      detached: options.service === true || options.input !== undefined,
+    }) as unknown as DcmtkProcess;
   } finally {
     if (umask !== undefined) process.umask(umask);
   }
@@ -163,12 +169,15 @@ export async function runDcmtk(tool: DcmtkTool, args: readonly string[], options
   const stop = new AbortController();
   let stalled = false;
   let watchdog: NodeJS.Timeout | undefined;
+  // Called on every line (10,000 for a large find): refresh() re-arms without a new timer.
   const rearm = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => {
-      stalled = true;
-      stop.abort();
-    }, idleTimeoutMs);
+    if (watchdog) watchdog.refresh();
+    else {
+      watchdog = setTimeout(() => {
+        stalled = true;
+        stop.abort();
+      }, idleTimeoutMs);
+    }
   };
   const forwardAbort = () => stop.abort();
   if (options.signal?.aborted) stop.abort();

@@ -1,12 +1,14 @@
 import { runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { isDicomweb } from './dicomweb/http';
 import { qidoEcho } from './dicomweb/qido';
 import { describeDcmtkFailure, type PacsError, toPacsError } from './errors';
 import type { PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, processDeadlineMs, validatePacsSettings } from './settings';
+import { buildTlsArgs, tlsKeyInput } from './tls';
 
 export function buildEchoArgs(settings: PacsSettings): string[] {
-  return [...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
+  return [...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
 }
 
 export interface OperationOptions {
@@ -33,7 +35,14 @@ export async function runEcho(settings: PacsSettings, options: OperationOptions 
   }
   const args = buildEchoArgs(settings);
   try {
-    const run = await runDcmtk('echoscu', args, { ...settings, timeoutMs: processDeadlineMs(settings), signal: options.signal });
+    const run = await runDcmtk('echoscu', args, {
+      dcmtkDir: settings.dcmtkDir,
+      executable: settings.executable,
+      input: tlsKeyInput(settings),
+      timeoutMs: processDeadlineMs(settings),
+      signal: options.signal,
+      runUnder: await dieWithThisProcess(),
+    });
     if (run.exitCode === 0 && !run.timedOut && !run.aborted) {
       return { result: { status: 'success', command: run.command, data: '' }, elapsedMs: run.elapsedMs };
     }

@@ -3,7 +3,7 @@
 // is cleaned before it becomes part of a path.
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, readHeaderPrefixSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, readHeaderPrefixSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
@@ -196,13 +196,14 @@ const SEQUENCE_DELIMITER = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
  * encapsulated, the file ends with the sequence delimiter). For files whose writer may have been
  * stopped mid-write: a header can parse while the image behind it is cut short.
  */
-export function isWholeFile(file: string, dataset: DicomDataset): boolean {
+export function isWholeFile(file: string, dataset: DicomDataset, lastBytes?: Uint8Array): boolean {
   // Offsets in a deflated file's dataset are in its inflated bytes: see deflatedStreamComplete.
   if (dataset.deflatedFrom !== undefined) return true;
   const pixels = dataset.extent(PIXEL_DATA);
   const size = dataset.fileSize ?? statSync(file).size;
   if (!pixels) return true;
   if (pixels.length !== UNDEFINED_LENGTH) return pixels.offset + pixels.length <= size;
+  if (lastBytes) return Buffer.from(lastBytes.buffer, lastBytes.byteOffset, lastBytes.length).subarray(-8).equals(SEQUENCE_DELIMITER);
   const fd = openSync(file, 'r');
   try {
     const tail = Buffer.alloc(8);
@@ -297,6 +298,26 @@ function alreadyFiled(where: FiledPath): boolean {
     freshNames++;
   }
   return false;
+}
+
+/**
+ * readReceivedHeader for a file this process has just written, from bytes still in memory: the first
+ * ones written (reaching Pixel Data), the last 8, and the size. Undefined where they cannot decide (the
+ * header runs past them, deflated, no pixel data, malformed, no SOP Instance UID): readReceivedHeader
+ * on the file then decides, and names what is wrong.
+ */
+export function writtenHeader(first: Uint8Array, size: number, last: Uint8Array): InstanceHeader | undefined {
+  let dataset: DicomDataset;
+  try {
+    dataset = parseDicomBytes(first, { untilPixelData: true });
+  } catch {
+    return undefined;
+  }
+  if (dataset.deflatedFrom !== undefined || !dataset.extent(PIXEL_DATA) || last.length < 8) return undefined;
+  dataset.fileSize = size;
+  if (!isWholeFile('', dataset, last)) return undefined;
+  const header = instanceHeader(dataset);
+  return header.SOPInstanceUID ? header : undefined;
 }
 
 /**

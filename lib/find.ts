@@ -1,9 +1,10 @@
-// C-FIND: findscu writes each response as a DICOM file; we read those, never its text log.
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+// C-FIND: findscu writes each response as a DICOM file; we read those as they come, never its text log.
+import { readFileSync, unlinkSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { runDcmtk, type RunResult } from './dcmtk';
+import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
+import { loadExeca, runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
 import { isDicomweb } from './dicomweb/http';
@@ -12,6 +13,7 @@ import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { buildTlsArgs, tlsKeyInput } from './tls';
 
 export interface FindArgsOptions {
   outputDir: string;
@@ -28,7 +30,7 @@ export function buildFindArgs(settings: PacsSettings, request: FindRequest, opti
   const args = ['-v', '-S', '-X', '-od', options.outputDir];
   if (options.cancelAfter && options.cancelAfter > 0) args.push('--cancel', String(options.cancelAfter));
   for (const { keyword, value } of request.keys) args.push('-k', value === '' ? keyword : `${keyword}=${value}`);
-  return [...args, ...buildTimeoutArgs(settings), ...buildAssociationArgs(settings)];
+  return [...args, ...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
 }
 
 export interface FindOptions {
@@ -41,6 +43,8 @@ export interface FindOptions {
   signal?: AbortSignal;
   /** The PACS's association queue: the find waits its turn there. */
   queue?: AssociationQueue;
+  /** Called with each record as soon as it is read, while findscu still answers (the command formats it then). */
+  onRecord?: (record: PypxRecord) => void;
 }
 
 export interface FindOutcome {
@@ -59,12 +63,66 @@ export function finalFindStatus(output: string): string | undefined {
 
 // Noise in an error payload: a line per match, and the query dumped as a dataset (once or twice).
 const NOISE_LINE = /^[IE]: (Received Find Response \d+ \(Pending|Writing response dataset to file|[(#]|$)/;
-function withoutNoise(run: RunResult): RunResult {
-  return { ...run, output: run.output.split('\n').filter((line) => !NOISE_LINE.test(line)).join('\n') };
-}
+const WRITING = /^I: Writing response dataset to file: .*\/(rsp\d+\.dcm)$/;
+// What findscu says besides its answers, kept for the error payload: a few hundred lines at most.
+const MAX_LOG_LINES = 400;
 
 function failedResult(error: PacsError, elapsedMs: number): FindOutcome {
   return { result: error.result as PypxResult<PypxRecord[]>, error, limited: false, elapsedMs };
+}
+
+/**
+ * Reads findscu's answers while it is still receiving them: an answer file is complete once findscu
+ * names the next one (it writes each before it reads the next response), the last when findscu ends.
+ * Each file is parsed and removed at once, so the answer folder never holds more than two.
+ */
+export class AnswerReader {
+  readonly records: PypxRecord[] = [];
+  /** Answers beyond the limit were dropped. */
+  cut = false;
+  /** The first answer that is not DICOM: the find fails with it. */
+  error?: PacsError;
+  private pending?: string;
+  private readonly keys: readonly FindKey[];
+
+  constructor(
+    private readonly dir: string,
+    keys: readonly FindKey[],
+    private readonly limit: number,
+    private readonly settings: Pick<PacsSettings, 'aec' | 'host' | 'port'>,
+    private readonly onRecord?: (record: PypxRecord) => void,
+  ) {
+    this.keys = keys.filter((k) => k.inRecord);
+  }
+
+  /** findscu is about to write this answer file: the one before it is complete. */
+  writing(file: string): void {
+    this.flush();
+    this.pending = path.join(this.dir, path.basename(file));
+  }
+
+  /** findscu ended: its last answer file is complete. */
+  flush(): void {
+    const file = this.pending;
+    if (!file) return;
+    this.pending = undefined;
+    if (this.error || (this.limit > 0 && this.records.length >= this.limit)) {
+      this.cut ||= !this.error;
+    } else {
+      try {
+        const record = toRecord(readFileSync(file), this.keys, this.records.length, this.settings);
+        this.records.push(record);
+        this.onRecord?.(record);
+      } catch (err) {
+        this.error = err instanceof PacsError ? err : toPacsError(err);
+      }
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      /* removed with the folder */
+    }
+  }
 }
 
 /** C-FIND against one PACS: pypx's result with one record per match, or the reason it failed. */
@@ -78,31 +136,58 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
     return failedResult(toPacsError(err), 0);
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
-  const outputDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-find-'));
+  // The first run loads execa (the longest step of a command's start): alongside the folder work, not after.
+  loadExeca().catch(() => undefined); // a failure is reported where findscu is started
+  await sweepOnce();
+  let outputDir: string;
+  try {
+    outputDir = await makeAnswerFolder();
+  } catch (err) {
+    const message = `findscu: cannot make a folder for its answers in ${answerRoot()}: ${(err as Error).message}`;
+    return failedResult(failureBeforeRun('failed', 'no answer folder', message), Date.now() - started);
+  }
   try {
     // No overall deadline: a large answer may take minutes. DCMTK's own timeouts bound each wait;
     // a findscu that prints nothing for longer than that is killed.
     const args = buildFindArgs(settings, request, { outputDir, cancelAfter: limit });
+    const reader = new AnswerReader(outputDir, request.keys, limit, settings, options.onRecord);
+    const log: string[] = [];
+    const onLine = (line: string) => {
+      const answer = WRITING.exec(line);
+      if (answer) reader.writing(answer[1] as string);
+      else if (!NOISE_LINE.test(line) && log.length < MAX_LOG_LINES) log.push(line);
+    };
     const run = await runQueued(
       options.queue,
-      (signal) => runDcmtk('findscu', args, { ...settings, signal, idleTimeoutMs: idleDeadlineMs(settings) }),
+      async (signal) => runDcmtk('findscu', args, {
+        dcmtkDir: settings.dcmtkDir,
+        executable: settings.executable,
+        input: tlsKeyInput(settings),
+        signal,
+        idleTimeoutMs: idleDeadlineMs(settings),
+        buffer: false,
+        onLine,
+        runUnder: await dieWithThisProcess(),
+      }),
       options.signal,
       (err) => {
         throw failureBeforeRun('aborted', 'stopped', `findscu: the query never started: ${err.message}`);
       },
     );
-    const status = finalFindStatus(run.output);
+    reader.flush();
+    const output = log.join('\n');
+    const status = finalFindStatus(output);
     const succeeded = !run.timedOut && !run.aborted && (status === 'Success' || (limit > 0 && /^Cancel/i.test(status ?? '')));
     if (!succeeded) {
-      const trimmed = withoutNoise(run);
+      const ran = { ...run, output };
       const error = status && !run.timedOut && !run.aborted
-        ? describeFailedStatus('findscu', 'C-FIND', status, trimmed, settings)
-        : describeDcmtkFailure('findscu', trimmed, settings);
+        ? describeFailedStatus('findscu', 'C-FIND', status, ran, settings)
+        : describeDcmtkFailure('findscu', ran, settings);
       return failedResult(error, Date.now() - started);
     }
-    const { records, cut } = await readFindResponses(outputDir, request.keys, limit, settings);
-    const limited = cut || (limit > 0 && /Sending Cancel Request/.test(run.output));
-    return { result: { status: 'success', command: run.command, data: records }, limited, elapsedMs: Date.now() - started };
+    if (reader.error) return failedResult(reader.error, Date.now() - started);
+    const limited = reader.cut || (limit > 0 && /Sending Cancel Request/.test(output));
+    return { result: { status: 'success', command: run.command, data: reader.records }, limited, elapsedMs: Date.now() - started };
   } catch (err) {
     return failedResult(toPacsError(err), Date.now() - started);
   } finally {
@@ -111,12 +196,8 @@ export async function runFind(settings: PacsSettings, query: unknown, options: F
 }
 
 const RESPONSE_FILE = /^rsp(\d+)\.dcm$/;
-// Responses are a few hundred bytes each: reading them synchronously is ten times faster than
-// through the thread pool. Batches keep the event loop free: each blocks it for about a millisecond.
-const FILES_PER_BATCH = 64;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The response files in the order the PACS sent them (rsp0001.dcm ... rsp10000.dcm), as records. */
+/** The response files of a folder in the order the PACS sent them (rsp0001.dcm ... rsp10000.dcm), as records: for the benchmark's parse figure. */
 export async function readFindResponses(
   dir: string,
   keys: readonly FindKey[],
@@ -130,12 +211,7 @@ export async function readFindResponses(
   const cut = limit > 0 && files.length > limit;
   const wanted = cut ? files.slice(0, limit) : files;
   const recordKeys = keys.filter((k) => k.inRecord);
-  const records: PypxRecord[] = [];
-  for (let index = 0; index < wanted.length; index++) {
-    if (index % FILES_PER_BATCH === FILES_PER_BATCH - 1) await nextTurn();
-    const bytes = readFileSync(path.join(dir, (wanted[index] as { name: string }).name));
-    records.push(toRecord(bytes, recordKeys, index, settings));
-  }
+  const records = wanted.map(({ name }, index) => toRecord(readFileSync(path.join(dir, name)), recordKeys, index, settings));
   return { records, cut };
 }
 

@@ -18,10 +18,12 @@ import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload,
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
 import { type AssociationQueue, runQueued } from './queue';
+import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import type { PypxResult } from './result';
 import { RetrievedSeries } from './retrieved-series';
 import type { SeriesComplete } from './series';
 import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid } from './uid';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
@@ -40,6 +42,8 @@ const GETSCU_UMASK = 0o027;
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
   dataDir: string;
+  /** Seconds the retrieve may go without a new instance, once they have begun to come, before it is stopped as stalled (default 10). */
+  seriesTimeout?: number | string;
   /** Folders and .info files already made, shared across retrieves (a node's lifetime). */
   filing?: Pick<FilingDirs, 'knownDirs' | 'knownInfo'>;
   signal?: AbortSignal;
@@ -126,7 +130,7 @@ export class GetLogReader {
   private verboseFinal?: string;
   private readonly counts = { completed: 0, failed: 0, warning: 0 };
 
-  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void }) {}
+  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void; arriving?(): void }) {}
 
   get final(): GetFinal | undefined {
     const debug = this.responses.final;
@@ -140,6 +144,7 @@ export class GetLogReader {
 
   read(line: string): void {
     if (line.startsWith('D: ')) return this.readDebug(line);
+    if (line.startsWith('I: Received C-STORE Request')) this.on.arriving?.();
     if (line.startsWith('I: Sending C-STORE Response')) {
       if (/\((Success|Warning)/.test(line)) this.on.answered();
       return;
@@ -179,6 +184,8 @@ interface Pass {
   reader: GetLogReader;
   command: string;
   error?: PacsError;
+  /** Stopped by the series timeout: the PACS sent no new instance for that long. */
+  stalled?: boolean;
 }
 
 const describeRequest = (request: MoveRequest) => `${request.level.toLowerCase()} ${request.level === 'STUDY' ? request.StudyInstanceUID : request.level === 'SERIES' ? request.SeriesInstanceUID : request.SOPInstanceUID}`;
@@ -191,20 +198,28 @@ class Retrieve {
   private readonly dirs: FilingDirs;
   /** tmpDir as the kernel names it in /proc/<pid>/fd (its links resolved). */
   private realTmpDir?: string;
+  /** Names seen in tmpDir and not yet filed: a name not among them is an instance begun since the last look. */
+  private readonly seen = new Set<string>();
 
-  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, private readonly logConfig?: string) {
+  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number, private readonly logConfig?: string) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
   /**
    * Files what getscu has finished writing: every file in its folder that it does not hold open (it
    * writes one at a time, and closes each before it answers the C-STORE), read from /proc/<pid>/fd.
-   * True when something was filed. Where /proc cannot be read, nothing is filed here: the sweep at
-   * getscu's exit files it all.
+   * Says whether a file new in the folder appeared (an instance begun) and whether something was filed.
+   * Where /proc cannot be read, nothing is filed here: the sweep at getscu's exit files it all.
    */
-  collectWritten(pid: number): boolean {
+  collectWritten(pid: number): { arrived: boolean; filed: boolean } {
     const waiting = readdirSync(this.tmpDir);
-    if (!waiting.length) return false;
+    let arrived = false;
+    for (const name of waiting) {
+      if (this.seen.has(name)) continue;
+      this.seen.add(name);
+      arrived = true;
+    }
+    if (!waiting.length) return { arrived, filed: false };
     let open: Set<string>;
     try {
       this.realTmpDir ??= realpathSync(this.tmpDir);
@@ -217,14 +232,17 @@ class Retrieve {
         }
       }));
     } catch {
-      return false;
+      return { arrived, filed: false };
     }
     let filed = false;
     for (const name of waiting) {
       if (open.has(path.join(this.realTmpDir, name))) continue;
-      if (this.file(path.join(this.tmpDir, name), 'if-whole')) filed = true;
+      if (this.file(path.join(this.tmpDir, name), 'if-whole')) {
+        this.seen.delete(name);
+        filed = true;
+      }
     }
-    return filed;
+    return { arrived, filed };
   }
 
   /**
@@ -268,34 +286,56 @@ class Retrieve {
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
-    const reader = new GetLogReader({ stored: (file) => this.file(file), answered: () => undefined, progress });
-    // -d names each file it wrote; otherwise its folder is looked at every COLLECT_EVERY_MS, and a file
-    // filed counts as activity for the idle deadline, as a line printed does (nothing else is printed).
+    const watch = new StallWatch(this.seriesTimeout);
+    const reader = new GetLogReader({
+      stored: (file) => {
+        watch.arrived();
+        this.file(file);
+      },
+      answered: () => watch.arrived(),
+      progress,
+      // An instance that has begun to arrive is no stall, however long it takes to come whole.
+      arriving: () => watch.arrived(),
+    });
+    // -d names each file it wrote. Otherwise getscu prints no line per instance, and its folder is looked
+    // at every COLLECT_EVERY_MS: a file new there is an instance that has begun to arrive (for the stall
+    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed.
     let pid: number | undefined;
     let active: (() => void) | undefined;
     const collecting = debug ? undefined : setInterval(() => {
+      let seen: { arrived: boolean; filed: boolean };
       try {
-        if (pid === undefined || !this.collectWritten(pid)) return;
+        if (pid === undefined) return;
+        seen = this.collectWritten(pid);
       } catch {
         // Filing failed (the data folder gone?): the sweep tries again once getscu ends, and reports it.
         clearInterval(collecting);
         return;
       }
+      if (!seen.arrived && !seen.filed) return;
+      watch.arrived();
       active?.();
-      progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+      if (seen.filed) progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
     }, COLLECT_EVERY_MS);
     let run: Awaited<ReturnType<typeof runDcmtk>>;
     try {
       run = await runQueued(
         this.options.queue,
-        async (signal) => runDcmtk('getscu', args, {
-          dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
-          runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
-          // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
-          umask: GETSCU_UMASK,
-          onSpawn: (id) => { pid = id; },
-          onActivity: (fn) => { active = fn; },
-        }),
+        async (signal) => {
+          const either = watch.orWhen(signal);
+          try {
+            return await runDcmtk('getscu', args, {
+              dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: either.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+              runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+              // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
+              umask: GETSCU_UMASK,
+              onSpawn: (id) => { pid = id; },
+              onActivity: (fn) => { active = fn; },
+            });
+          } finally {
+            either.release();
+          }
+        },
         this.options.signal,
         (err) => {
           throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
@@ -305,7 +345,9 @@ class Retrieve {
       // getscu has exited: whatever it left is filed by the sweep.
       clearInterval(collecting);
     }
+    watch.stop();
     await this.sweep(run.aborted || run.timedOut);
+    if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
   }
@@ -364,6 +406,11 @@ async function retrieveRest(retrieve: Retrieve, request: MoveRequest, first: Pas
       const before = retrieve.received.size;
       const pass = await retrieve.run(keys, preference, true);
       commands.push(pass.command);
+      if (pass.stalled) {
+        const reason = stallReason(settings.aec, retrieve.seriesTimeout);
+        for (const uid of todo) if (!retrieve.received.has(uid)) hard.set(uid, reason);
+        return { hard, commands };
+      }
       if (pass.error) return { hard, error: pass.error, commands };
       const reason = `${settings.aec} answered the C-GET with ${statusWords(pass)}${preference ? ` also when ${preference} proposed compressed syntaxes` : ''}`;
       const failedNow = pass.reader.failedUids.filter((u) => chunk.includes(u) && !retrieve.received.has(u));
@@ -387,8 +434,11 @@ function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started
 
 /** DCMTK's getscu has no TLS: a PACS configured for TLS is refused before anything is sent in clear. */
 export function refuseGetOverTls(settings: PacsSettings): void {
-  if (!(settings as { tls?: unknown }).tls) return;
-  throw failureBeforeRun('bad-input', 'no C-GET over TLS', "getscu: DICOM over TLS is on for this PACS, and DCMTK's getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear. Retrieve with px-move into a px-listen, or use a PACS config without TLS if the PACS also accepts plain DICOM");
+  try {
+    refuseTlsFor('getscu', settings);
+  } catch (err) {
+    throw toPacsError(err);
+  }
 }
 
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
@@ -399,6 +449,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
   let tmpDir: string | undefined;
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    const seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
     refuseGetOverTls(settings);
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
@@ -406,16 +457,17 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     // Beside the folder getscu writes into (whose every file is taken for an instance), gone with it.
     const logConfig = `${tmpDir}.log.cfg`;
     await writeFile(logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
-    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, logConfig);
+    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout, logConfig);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
+    if (first.stalled) return stalledOutcome(settings, request, retrieve, first, started);
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {
       return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
-    const failures = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
+    const failures: GetFailure[] = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
     if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
       // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
       const message = `getscu: ${settings.aec} at ${settings.host}:${settings.port} answered the C-GET of ${describeRequest(request)} with ${statusWords(first)}, and lists no instance under it: check the UIDs`;
@@ -442,6 +494,20 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
   }
 }
 
+/**
+ * A C-GET the series timeout stopped: what arrived is filed; the rest fails as one line, counted once,
+ * since a silent PACS names nothing it has not sent (getscu -v prints no pending counts to count it by).
+ */
+function stalledOutcome(settings: PacsSettings, request: MoveRequest, retrieve: Retrieve, pass: Pass, started: number): GetOutcome {
+  const received = retrieve.received.size;
+  const reason = stallReason(settings.aec, retrieve.seriesTimeout);
+  const failures: GetFailure[] = [...retrieve.problems, { SOPInstanceUID: `(the rest of ${describeRequest(request)})`, reason }];
+  const message = `getscu: ${received} instance${received === 1 ? '' : 's'} of ${describeRequest(request)} retrieved from ${settings.aec} at ${settings.host}:${settings.port}, then ${reason}; the rest failed`;
+  const data = [message, ...failures.map((f) => `${f.SOPInstanceUID}: ${f.reason}`)].join('\n');
+  const result: PypxResult<string> = { status: 'error', command: pass.command, data };
+  return outcomeOf(request, retrieve, started, result, failures, 0, new PacsError('timeout', `stalled ${retrieve.seriesTimeout} s`, message, result));
+}
+
 /** What px-get's second output and get() carry: px-move's payload. */
 export function getPayload(outcome: GetOutcome): MovePayload {
   return { ...outcome.result, completed: outcome.completed, failed: outcome.failed, warning: outcome.warning };
@@ -451,7 +517,7 @@ export function getPayload(outcome: GetOutcome): MovePayload {
  * pypx-style `get({...settings, StudyInstanceUID, ...}, {dataDir})`: PACS settings and UIDs in one
  * object, as move(); answers px-move's dict, with every instance filed under dataDir.
  */
-export async function get(input: Record<string, unknown>, options: Pick<GetOptions, 'dataDir' | 'signal' | 'onInstance' | 'onProgress'>): Promise<MovePayload> {
+export async function get(input: Record<string, unknown>, options: Pick<GetOptions, 'dataDir' | 'seriesTimeout' | 'signal' | 'onInstance' | 'onProgress'>): Promise<MovePayload> {
   const { settings: settingsPart, query } = splitSettingsAndQuery(input ?? {});
   let settings: PacsSettings;
   let requests: MoveRequest[];

@@ -9,6 +9,8 @@ export type { FailureKind } from './errors';
 export { validatePacsSettings, mergePacsOverrides, SettingsError } from './settings';
 export type { PacsSettings } from './settings';
 export { locateDcmtkTool, DcmtkNotFoundError } from './dcmtk';
+export { buildTlsArgs, checkTlsSettings, refuseTlsFor, TlsUnsupportedError } from './tls';
+export type { TlsSettings, TlsRole } from './tls';
 export type { PypxResult, PypxRecord, PypxField } from './result';
 export { move, runMove, parseMoveRequests, buildMoveArgs } from './move';
 export type { MoveRequest, MoveLevel, MoveOutcome, MovePayload, MoveProgress, MoveOptions } from './move';

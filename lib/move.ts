@@ -1,6 +1,7 @@
 // C-MOVE with movescu: what to move (parsed from UIDs or a px-find result), the command line, and the
 // PACS's answers read from movescu's debug log (sub-operation counts and the final DIMSE status).
 import { runDcmtk } from './dcmtk';
+import { dieWithThisProcess } from './orphans';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
@@ -12,8 +13,10 @@ import {
   type PacsSettings,
   splitSettingsAndQuery,
   idleDeadlineMs,
+  PACS_SETTING_KEYS,
   validatePacsSettings,
 } from './settings';
+import { refuseTlsFor } from './tls';
 import { trimUid, uidProblem } from './uid';
 
 export type MoveLevel = 'STUDY' | 'SERIES' | 'IMAGE';
@@ -313,6 +316,7 @@ export async function runMove(settings: PacsSettings, request: MoveRequest, opti
   if (noMove) return failed(request, options.destination ?? '', noMove);
   let destination: string;
   try {
+    refuseTlsFor('movescu', settings);
     destination = moveDestination(settings, options.destination);
   } catch (err) {
     return failed(request, options.destination ?? '', toPacsError(err));
@@ -336,6 +340,7 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
       signal: options.signal,
       idleTimeoutMs: idleDeadlineMs(settings),
       buffer: false,
+      runUnder: await dieWithThisProcess(),
       onLine: (line) => {
         const response = reader.read(line);
         if (response && !reader.final) options.onProgress?.(progressOf(response));
@@ -358,21 +363,45 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
   }
 }
 
+// pypx 0.8's own spellings (pypx/move.py, and its tests): `aet_listener` for the destination, `series_uid`.
+const PYPX08_KEYS: Record<string, string> = { aet_listener: 'aetl', series_uid: 'SeriesInstanceUID' };
+const MOVE_KEYS = new Set<string>([...UID_KEYS, 'QueryRetrieveLevel']);
+
+/** pypx 0.8's keys turned into this package's; a key named twice with different values, or unknown, is refused by name. */
+function canonicalMoveInput(input: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(input)) {
+    const name = PYPX08_KEYS[key] ?? key;
+    if (name in out && out[name] !== value) problems.push(`${key} and ${name} are the same key, given two values`);
+    out[name] = value;
+  }
+  const unknown = Object.keys(out).filter((key) => !PACS_SETTING_KEYS.has(key) && !MOVE_KEYS.has(key));
+  if (unknown.length) {
+    problems.push(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (move() takes PACS settings: aet, aec, server_ip, server_port, aetl or aet_listener, timeout, executable; and what to move: StudyInstanceUID, SeriesInstanceUID or series_uid, SOPInstanceUID, QueryRetrieveLevel)`);
+  }
+  if (problems.length) throw failureBeforeRun('bad-input', 'bad move input', `nothing was moved: ${problems.join('; ')}`);
+  return out;
+}
+
 /**
- * pypx's `move(settings)`: PACS settings and the UIDs in one plain object, e.g.
- * `move({aet, aec, server_ip, server_port, aetl, SeriesInstanceUID})`. Answers pypx's dict with the
- * final sub-operation counts added.
+ * pypx's `move(settings)`: PACS settings and the UIDs in one plain object, in this package's spelling
+ * (`{aet, aec, server_ip, server_port, aetl, SeriesInstanceUID}`) or pypx 0.8's (`aet_listener`,
+ * `series_uid`). Answers pypx's dict with the final sub-operation counts added.
  */
 export async function move(input: Record<string, unknown>, options: Pick<MoveOptions, 'signal' | 'onProgress'> = {}): Promise<MovePayload> {
-  const { settings: settingsPart, query } = splitSettingsAndQuery(input ?? {});
   let settings: PacsSettings;
   let requests: MoveRequest[];
   try {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw failureBeforeRun('bad-input', 'bad move input', `move() takes one object of PACS settings and UIDs, not ${describeType(input)}`);
+    }
+    const { settings: settingsPart, query } = splitSettingsAndQuery(canonicalMoveInput(input));
     settings = validatePacsSettings(settingsPart);
     requests = parseMoveRequests(query, 'query');
   } catch (err) {
     const error = toPacsError(err);
     return { ...(error.result as PypxResult<string>), completed: 0, failed: 0, warning: 0 };
   }
-  return movePayload(await runMove(settings, requests[0], options));
+  return movePayload(await runMove(settings, requests[0] as MoveRequest, options));
 }

@@ -120,9 +120,10 @@ export class StorescuLogReader {
   }
 }
 
-/** How the caller's TLS is handed to storescu: its arguments (+tls/+tla, +cf, ...). */
+/** How the caller's TLS is handed to storescu: its arguments (+tls/+tla, +cf, ...) and its key's password, for standard input. */
 export interface StorescuTls {
   args: string[];
+  input?: string;
 }
 
 /**
@@ -144,7 +145,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
       options.queue,
       async (signal) => runDcmtk('storescu', [...args, ...files.map((f) => f.file)], {
         dcmtkDir: settings.dcmtkDir, signal, idleTimeoutMs: settings.timeout * 1000 + 5000, buffer: false,
-        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line), input: tls.input,
       }),
       options.signal,
       (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),

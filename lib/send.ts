@@ -12,6 +12,7 @@ import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
+import { buildTlsArgs, tlsKeyInput } from './tls';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
 import { buildTimeoutArgs, describeType, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
@@ -335,7 +336,7 @@ function batchesOf(files: string[]): string[][] {
  * storescu with a profile of each file's own syntax, in groups of at most 128 presentation contexts.
  */
 function plan(settings: PacsSettings, files: string[], options: SendOptions): { batches: string[][]; sender: BatchSender; unreadable: SendFailure[] } {
-  const { tls } = options;
+  const tls = options.tls ?? (settings.tls ? { args: buildTlsArgs(settings, 'scu'), input: tlsKeyInput(settings) } : undefined);
   if (!tls) return { batches: batchesOf(files), sender: (batch, done) => sendBatch(settings, batch, options, done), unreadable: [] };
   const { readable, failures } = readFileSyntaxes(files);
   const syntaxOf = new Map(readable.map((f) => [f.file, f]));

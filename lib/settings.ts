@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import type { DcmtkLocation } from './dcmtk';
 import { checkDicomwebSettings, credentialsKeptHome, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
+import { checkTlsSettings, TLS_SETTING_KEYS, type TlsSettings } from './tls';
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
-export interface PacsSettings extends DcmtkLocation {
+export interface PacsSettings extends DcmtkLocation, TlsSettings {
   /** Calling AE title: who we are. */
   aet: string;
   /** Called AE title: the PACS. */
@@ -34,19 +36,47 @@ const KEY_ALIASES: Record<string, keyof PacsSettings> = {
   serverPort: 'port',
 };
 export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
-  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...Object.keys(KEY_ALIASES),
-  'protocol', 'url', 'user', 'password', 'token', 'tlsCa', 'retries',
+  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...TLS_SETTING_KEYS, ...Object.keys(KEY_ALIASES),
+  'protocol', 'url', 'user', 'password', 'token', 'retries',
+]);
+/**
+ * What a message may set (msg.pacs): where to connect and as whom (for DICOMweb its URL, credentials
+ * and retries), never what runs or which certificates are trusted.
+ */
+export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set([
+  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES),
+  'protocol', 'url', 'user', 'password', 'token', 'retries',
 ]);
 
-/** Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5: at most 16 characters, no backslash or control characters. */
+/**
+ * Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5 (VR AE): at most 16
+ * characters of the default repertoire (printable ASCII) without backslash; leading and trailing
+ * spaces do not count. A title starting with - or + is refused too: DCMTK would read it as an option.
+ */
 export function aeTitleProblem(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be text, not ${describeType(value)}`;
   const title = value.trim();
   if (title.length === 0) return 'is empty';
-  if (title.length > 16) return `"${title}" is ${title.length} characters long; DICOM allows at most 16`;
-  if (title.includes('\\')) return `"${title}" contains a backslash`;
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(title)) return 'contains a control character';
+  if (title.length > 16) return `"${title}" is ${title.length} characters long; DICOM allows at most 16`;
+  if (title.includes('\\')) return `"${title}" contains a backslash`;
+  if (/[^\x20-\x7e]/.test(title)) return `"${title}" has characters outside DICOM's default repertoire (printable ASCII)`;
+  if (/^[-+]/.test(title)) return `"${title}" starts with "${title[0]}", which DCMTK would read as an option`;
+  return undefined;
+}
+
+const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+/** Why a host is unusable, or undefined: it must be a host name, an IPv4 or an IPv6 address. */
+export function hostProblem(host: string): string | undefined {
+  const shown = JSON.stringify(host.length > 80 ? `${host.slice(0, 80)}…` : host);
+  if (isIP(host)) return undefined;
+  if (/^[-+]/.test(host)) return `host ${shown} starts with "${host[0]}", which DCMTK would read as an option; give a host name or an IP address`;
+  const labels = host.replace(/\.$/, '').split('.');
+  if (host.length > 253 || !labels.every((label) => HOST_LABEL.test(label))) {
+    return `host ${shown} is not a host name, an IPv4 or an IPv6 address`;
+  }
+  if (labels.every((label) => /^\d+$/.test(label))) return `host ${shown} is not a valid IPv4 address`;
   return undefined;
 }
 
@@ -74,7 +104,7 @@ function toNumber(value: unknown): number | undefined {
 /** Turns pypx 0.8 / pypx 3 keys into this package's names, without judging the values. */
 export function canonicalSettingKeys(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input)) out[KEY_ALIASES[key] ?? key] = value;
+  for (const [key, value] of Object.entries(input)) out[Object.hasOwn(KEY_ALIASES, key) ? (KEY_ALIASES[key] as string) : key] = value;
   return out;
 }
 
@@ -110,7 +140,10 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   }
   const host = text('host');
   if (!host && !problems.some((p) => p.startsWith('host'))) problems.push('host is empty');
-  else if (host && /[\s\x00-\x1f]/.test(host)) problems.push(`host "${host}" contains white space or control characters`);
+  else if (host) {
+    const problem = hostProblem(host);
+    if (problem) problems.push(problem);
+  }
 
   const port = toNumber(raw.port);
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -119,6 +152,8 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
   const timeout = checkTimeout(raw, problems);
   const dcmtkDir = text('dcmtkDir');
   const executable = text('executable');
+  const tls = checkTlsSettings(raw, 'scu');
+  problems.push(...tls.problems);
   if (problems.length) throw new SettingsError(problems);
 
   const settings: PacsSettings = {
@@ -127,6 +162,7 @@ export function validatePacsSettings(input: Record<string, unknown>): PacsSettin
     host: host as string,
     port: port as number,
     timeout,
+    ...(tls.settings.tls ? tls.settings : {}),
   };
   const aetl = typeof raw.aetl === 'string' ? raw.aetl.trim() : '';
   if (aetl) settings.aetl = aetl;
@@ -156,15 +192,27 @@ function validateDicomweb(raw: Record<string, unknown>, text: (key: string) => s
 }
 
 /**
- * Lays per-message overrides (msg.pacs) over a base. Anything but a plain object, or a key that
- * is not a PACS setting, is refused: a typo such as `ip` must not silently reach the default PACS.
+ * Lays per-message overrides (msg.pacs) over a base, when the config allows it (its "accept
+ * msg.pacs" box, allowMsgPacs). Anything but a plain object, a key that is not a PACS setting, or
+ * one a message may not set (the program to run, TLS) is refused: a typo such as `ip` must not
+ * silently reach the default PACS, and a message carries data, never a program.
  */
-export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown): PacsSettings {
+export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown, allowMsgPacs = false): PacsSettings {
   if (overrides === undefined || overrides === null) return validatePacsSettings(base);
+  if (!allowMsgPacs) {
+    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb the url and its credentials), or remove msg.pacs from the message']);
+  }
   if (typeof overrides !== 'object' || Array.isArray(overrides)) {
     throw new SettingsError([`msg.pacs must be an object of PACS settings, not ${describeType(overrides)}`]);
   }
-  const unknown = Object.keys(overrides).filter((key) => !PACS_SETTING_KEYS.has(key));
+  const keys = Object.keys(overrides);
+  const forbidden = keys.filter((key) => PACS_SETTING_KEYS.has(key) && !MESSAGE_SETTING_KEYS.has(key));
+  if (forbidden.length) {
+    throw new SettingsError([
+      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb protocol, url, user, password, token, retries), never the program that runs or the TLS settings; set those in the px-pacs config`,
+    ]);
+  }
+  const unknown = keys.filter((key) => !MESSAGE_SETTING_KEYS.has(key));
   if (unknown.length) {
     throw new SettingsError([
       `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout, protocol, url, user, password, token, retries)`,

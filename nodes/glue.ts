@@ -16,7 +16,12 @@ export interface PacsConfigNode extends Node {
 export type SendFn = (msg: NodeMessageInFlow | Array<NodeMessageInFlow | NodeMessageInFlow[] | null>) => void;
 export type DoneFn = (err?: Error) => void;
 
+/**
+ * The node's PACS config. The status starts cleared: the editor keeps showing the status of the node
+ * this one replaces (a red "refused" from before the config was fixed) until it is told otherwise.
+ */
 export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined, say: Say): PacsConfigNode | undefined {
+  node.status({});
   const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
   if (!pacs) node.status({ fill: 'red', shape: 'ring', text: say('status.noPacs') });
   return pacs ?? undefined;
@@ -62,6 +67,15 @@ export function reportFailure(node: Node, msg: NodeMessageInFlow, done: DoneFn, 
   done(error);
 }
 
+/** A failure lib explains (bad settings, no TLS in this tool, ...) as a PacsError; undefined for a bug. */
+function asPacsError(err: unknown): PacsError | undefined {
+  try {
+    return toPacsError(err);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Registers an async input handler. A rejected promise in a handler would take the whole runtime
  * down, so every error ends in done(err) instead.
@@ -73,7 +87,8 @@ export function handleInput(
 ): void {
   node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
     handler(msg, send, done).catch((err: unknown) => {
-      if (err instanceof PacsError) return reportFailure(node, msg, done, err);
+      const known = asPacsError(err);
+      if (known) return reportFailure(node, msg, done, known);
       node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
       done(err instanceof Error ? err : new Error(String(err)));
     });

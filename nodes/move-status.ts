@@ -9,6 +9,8 @@ const REFRESH_MS = 200;
 export class MoveStatus {
   private readonly moves = new Map<number, MoveProgress | undefined>();
   private nextId = 0;
+  /** Instances moved since the node started, across every input. */
+  private moved = 0;
   private timer?: NodeJS.Timeout;
   private readonly onQueueChange = () => this.schedule();
 
@@ -33,13 +35,13 @@ export class MoveStatus {
     };
   }
 
-  /** The last moves of one input ended: say how they went, unless others are still running. */
+  /** The moves of one input ended: count them, and say how they went unless others are still running. */
   finished(outcomes: MoveOutcome[]): void {
+    this.moved += outcomes.reduce((sum, o) => sum + o.completed, 0);
     if (this.moves.size) return;
     this.cancel();
     const failures = outcomes.filter((o) => o.error);
-    const moved = outcomes.reduce((sum, o) => sum + o.completed, 0);
-    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: this.say('status.moved', { count: moved }) });
+    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: this.say('status.moved', { count: this.moved }) });
     else if (outcomes.length === 1) this.node.status({ fill: 'red', shape: 'ring', text: failures[0].error?.reason ?? this.say('status.failed') });
     else this.node.status({ fill: 'red', shape: 'ring', text: this.say('status.someFailed', { failed: failures.length, count: outcomes.length }) });
   }

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { sweepOnce } from '../lib/answer-folder';
 import { failureBeforeRun } from '../lib/errors';
 import { runFind } from '../lib/find';
 import { isPlainObject } from '../lib/query';
@@ -32,11 +33,14 @@ function parseReturnTags(value: string | string[] | undefined): string[] {
 }
 
 export = function register(RED: NodeAPI): void {
+  // Answer folders a crashed Node-RED left behind go at start, not at the first query.
+  void sweepOnce();
   function PxFindNode(this: Node, def: PxFindDef) {
     RED.nodes.createNode(this, def);
     const say = catalog(RED, 'px-find');
     const pacs = findPacsConfig(RED, this, def.pacs, say);
     const operations = new RunningOperations();
+    let queries = 0;
     const returnTags = parseReturnTags(def.returnTags);
     const limit = Number(def.limit) || 0;
     let baseQuery: Record<string, unknown> | string = {};
@@ -54,11 +58,12 @@ export = function register(RED: NodeAPI): void {
       const query = queryForMessage(baseQuery, msg.payload);
       this.status({ fill: 'blue', shape: 'dot', text: say('status.querying') });
       const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
+      queries++;
       if (outcome.error) return reportFailure(this, msg, done, outcome.error);
       const records = outcome.result.data;
       const matches = records.length === 1 ? say('status.oneMatch') : say('status.matches', { count: records.length });
       const count = outcome.limited ? say('status.limited', { count: matches }) : matches;
-      this.status({ fill: 'green', shape: 'dot', text: count });
+      this.status({ fill: 'green', shape: 'dot', text: queries === 1 ? count : say('status.ofQueries', { text: count, queries }) });
       if (!def.split || records.length === 0) {
         msg.payload = outcome.result;
         send(msg);

@@ -3,6 +3,7 @@ import type { FilingDirs } from '../lib/filing';
 import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/get';
 import { isMoveCollection, parseMoveRequests } from '../lib/move';
 import { failureBeforeRun } from '../lib/errors';
+import { seriesTimeoutSeconds } from '../lib/stall';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
@@ -11,6 +12,8 @@ import { partOf, type Sequence } from './sequence';
 interface PxGetDef extends NodeDef {
   pacs: string;
   dataDir: string;
+  /** Missing in flows from before it existed: the default then. */
+  seriesTimeout?: string | number;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -21,6 +24,7 @@ export = function register(RED: NodeAPI): void {
     const operations = new RunningOperations();
     const status = new MoveStatus(this, say, pacs?.queue);
     const filing: Pick<FilingDirs, 'knownDirs' | 'knownInfo'> = { knownDirs: new Set(), knownInfo: new Set() };
+    const seriesTimeout = def.seriesTimeout;
     let closing = false;
 
     /** Output 2: one msg per retrieve, as px-move's, with msg.parts when the input was a list. */
@@ -38,6 +42,7 @@ export = function register(RED: NodeAPI): void {
       refuseGetOverTls(settings);
       const dataDir = def.dataDir?.trim();
       if (!dataDir) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder: set it in the node');
+      seriesTimeoutSeconds(seriesTimeout);
       const requests = parseMoveRequests(msg.payload);
       const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;
       if (!requests.length) {
@@ -55,6 +60,7 @@ export = function register(RED: NodeAPI): void {
             const tracker = status.begin();
             const outcome = await runGet(settings, request, {
               dataDir,
+              seriesTimeout,
               filing,
               signal,
               queue: pacs?.queue,

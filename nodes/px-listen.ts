@@ -15,6 +15,10 @@ interface PxListenDef extends NodeDef {
   logDir: string;
   seriesTimeout: string | number;
   dcmtkDir?: string;
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -31,11 +35,12 @@ export = function register(RED: NodeAPI): void {
     node.status({});
     let listener: Listener | undefined;
     try {
-      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
       // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true });
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
+        tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
     } catch (err) {
       report(toPacsError(err));
     }

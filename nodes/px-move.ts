@@ -1,12 +1,22 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, parseMoveRequests, runMove } from '../lib/move';
+import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/move';
+import { refuseTlsFor } from '../lib/tls';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
+import { partOf, type Sequence } from './sequence';
 
 interface PxMoveDef extends NodeDef {
   pacs: string;
   destination: string;
+}
+
+/** The answer to an input that names nothing to move: success, every count 0. */
+function nothingMoved(msg: NodeMessageInFlow, sequence?: Sequence): NodeMessageInFlow {
+  msg.payload = { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 } satisfies MovePayload;
+  msg.move = null;
+  if (sequence) msg.parts = partOf(msg, sequence, 0);
+  return msg;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -19,12 +29,11 @@ export = function register(RED: NodeAPI): void {
     let closing = false;
 
     /** One output per move; moves from a list carry msg.parts, so a join node always completes. */
-    const outputFor = (msg: NodeMessageInFlow, outcome: MoveOutcome, index: number, sequence?: { id: string; count: number }) => {
+    const outputFor = (msg: NodeMessageInFlow, outcome: MoveOutcome, index: number, sequence?: Sequence) => {
       const out = sequence ? (RED.util.cloneMessage({ ...msg, payload: undefined }) as NodeMessageInFlow) : msg;
       out.payload = movePayload(outcome);
       out.move = { ...outcome.request, destination: outcome.destination };
-      // type 'array' makes a join node in automatic mode gather the payloads into an array, in input order.
-      if (sequence) out.parts = { id: sequence.id, index, count: sequence.count, type: 'array', len: 1, ...(msg.parts ? { parts: msg.parts } : {}) } as NodeMessageInFlow['parts'];
+      if (sequence) out.parts = partOf(msg, sequence, index);
       return out;
     };
 
@@ -32,13 +41,16 @@ export = function register(RED: NodeAPI): void {
       const settings = settingsForMessage(pacs, msg);
       const noMove = dicomwebMoveProblem(settings);
       if (noMove) throw noMove;
+      refuseTlsFor('movescu', settings);
       const destination = moveDestination(settings, def.destination);
       const requests = parseMoveRequests(msg.payload);
+      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;
       if (!requests.length) {
-        status.show({ fill: 'grey', shape: 'ring', text: say('status.nothingToMove') });
+        // An empty list or a find with no match: one answer, a sequence of one, so a join or an http response still completes.
+        status.finished([]);
+        send(nothingMoved(msg, sequence));
         return done();
       }
-      const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: requests.length } : undefined;
       const outcomes = await Promise.all(
         requests.map((request, index) =>
           operations.run(async (signal) => {

@@ -12,6 +12,13 @@ interface PxPacsDef extends NodeDef {
   timeout: string | number;
   dcmtkDir?: string;
   concurrency?: string | number;
+  /** Whether msg.pacs may choose where to connect; absent in flows older than it: off. */
+  allowMsgPacs?: boolean;
+  /** DICOM over TLS (DIMSE); tlsCa is also the private CA for a DICOMweb https URL. */
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   /** 'dimse' (absent in configs from before DICOMweb) or 'dicomweb'. */
   protocol?: string;
   url?: string;
@@ -21,20 +28,24 @@ interface PxPacsCredentials {
   user?: string;
   password?: string;
   token?: string;
+  tlsKeyPassword?: string;
 }
 
 /** The DICOMweb fields, only when the config says DICOMweb: a DIMSE config ignores them. */
 function webSettings(def: PxPacsDef, credentials: PxPacsCredentials = {}): Record<string, unknown> {
   if (def.protocol !== 'dicomweb') return {};
-  // tlsCa is the TLS fields' (a private CA for https too).
-  const { tlsCa } = def as { tlsCa?: string };
-  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token, tlsCa };
+  return { protocol: def.protocol, url: def.url, user: credentials.user, password: credentials.password, token: credentials.token, tlsCa: def.tlsCa };
 }
 
 export = function register(RED: NodeAPI): void {
   function PxPacsNode(this: PacsConfigNode & { credentials?: PxPacsCredentials }, def: PxPacsDef) {
     RED.nodes.createNode(this, def);
-    const base = { aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir, ...webSettings(def, this.credentials) };
+    const base = {
+      aet: def.aet, aec: def.aec, host: def.host, port: def.port, aetl: def.aetl, timeout: def.timeout, dcmtkDir: def.dcmtkDir,
+      tls: def.tls === true, tlsCa: def.tlsCa, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsKeyPassword: this.credentials?.tlsKeyPassword,
+      ...webSettings(def, this.credentials),
+    };
+    const allowMsgPacs = def.allowMsgPacs === true;
     const badConcurrency = concurrencyProblem(def.concurrency);
     try {
       validatePacsSettings(base);
@@ -45,13 +56,13 @@ export = function register(RED: NodeAPI): void {
     }
     this.resolveSettings = (overrides?: unknown) => {
       if (badConcurrency) throw new SettingsError([badConcurrency]);
-      return mergePacsOverrides(base, overrides);
+      return mergePacsOverrides(base, overrides, allowMsgPacs);
     };
     // Shared by every node using this PACS; closing the config (stop, redeploy) ends all it runs.
     this.queue = new AssociationQueue(toConcurrency(def.concurrency));
     handleClose(this, () => this.queue.close());
   }
   RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' } },
+    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, tlsKeyPassword: { type: 'password' } },
   });
 };

@@ -77,6 +77,14 @@ describe('px-send and px-get: commands and module calls', function () {
     assert.equal(usage.code, 2);
   });
 
+  it('px-get takes --seriesTimeout as px-listen does, and refuses one that is no number of seconds', async () => {
+    const help = await px('px-get', ['--help']);
+    assert.match(help.stdout, /--seriesTimeout SECONDS +seconds without a new instance, once they have begun to come, before the retrieve is stopped as stalled \(default 10\)/);
+    const bad = await px('px-get', [...connection(), '-d', path.join(dir, 'never'), '--seriesTimeout', '0', '--studyUID', '1.2.3']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--seriesTimeout: the series timeout must be a number of seconds above 0, not "0"/);
+  });
+
   it('send() and get() take pypx\'s settings dicts', async () => {
     const settings = { aet: 'CHIPS', aec: pacs().aet, server_ip: '127.0.0.1', server_port: String(pacs().dicomPort) };
     const sent = await send(settings, [path.join(dir, 'files')]);

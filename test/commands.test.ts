@@ -27,6 +27,25 @@ function px(command: string, args: string[]): Promise<Ran> {
   });
 }
 
+/**
+ * Runs a command whose reader has gone away, as in `px-find ... | head`: the read end of its stdout
+ * is closed before it writes. `meanwhile` runs while it does (px-listen writes only when sent something).
+ */
+function pxIntoClosedPipe(command: string, args: string[], meanwhile?: (stderr: () => string) => Promise<void>): Promise<Ran & { signal: string | null }> {
+  const child = spawn(process.execPath, [path.join(BIN, `${command}.js`), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TCP_NODELAY: '1' } });
+  child.stdout?.destroy();
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<Ran & { signal: string | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout: '', stderr })),
+  );
+  return (meanwhile ? meanwhile(() => stderr) : Promise.resolve()).then(() => exited, async (err: unknown) => {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  });
+}
+
 function assertNoStackTrace(ran: Ran): void {
   assert.doesNotMatch(ran.stderr, /\n\s+at /, `a stack trace reached the user:\n${ran.stderr}`);
 }
@@ -129,6 +148,41 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
       assertNoStackTrace(unknown);
     } finally {
       await receiver.stop();
+    }
+  });
+
+  it('every command exits quietly when its reader goes away (px-find ... | head)', async () => {
+    const runs: Array<[string, string[]]> = [
+      ['px-echo', connection()],
+      ['px-find', connection()],
+      ['px-move', [...connection(), '--aetl', 'NOBODY', '--seriesUID', instances[0]!.seriesInstanceUID]],
+      ['px-find', ['--help']],
+    ];
+    for (const [command, args] of runs) {
+      const ran = await pxIntoClosedPipe(command, args);
+      assert.equal(ran.stderr.replace(/^px-move: .*does not know the destination AE title "NOBODY".*\n$/, ''), '', `${command} ${args.join(' ')} wrote to stderr`);
+      assert.ok(ran.code === 0 || ran.code === 141 || (command === 'px-move' && ran.code === 1), `${command} exited with ${ran.code}`);
+    }
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-cmd-epipe-'));
+    const port = await freePort();
+    try {
+      const ran = await pxIntoClosedPipe('px-listen', ['--aet', 'CMDLISTEN', '--port', String(port), '-d', path.join(dir, 'data')], async (stderr) => {
+        for (let i = 0; i < 100 && !/receiving as CMDLISTEN/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+        const sendDir = path.join(dir, 'send');
+        const { mkdir, writeFile } = await import('node:fs/promises');
+        await mkdir(sendDir);
+        await writeFile(path.join(sendDir, 'one.dcm'), instances[0]!.bytes);
+        // Its first line goes nowhere: px-listen stops storescp and exits.
+        await new Promise<void>((resolve) => execFile('storescu', ['-aec', 'CMDLISTEN', '-aet', 'SENDER', '127.0.0.1', String(port), path.join(sendDir, 'one.dcm')], () => resolve()));
+      });
+      assert.equal(ran.code, 0, ran.stderr);
+      assert.doesNotMatch(ran.stderr, /EPIPE|\n\s+at /);
+      const { execFileSync } = await import('node:child_process');
+      const left = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => /storescp/.test(line) && line.includes(dir));
+      assert.deepEqual(left, [], 'storescp outlived px-listen');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

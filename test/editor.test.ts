@@ -4,14 +4,19 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { REPO_ROOT, type RunningNodeRed, startNodeRed } from '../testbed/node-red';
+import { generateSampleInstances } from '../testbed/generate';
+import { exampleFlows, REPO_ROOT, type RunningNodeRed, startNodeRed } from '../testbed/node-red';
 import { freePort } from '../testbed/orthanc';
-import { packagedUserDir } from './support/packaged';
+import { DebugSidebar, packagedUserDir } from './support/packaged';
+import { useOrthanc } from './support/pacs';
 import { exemptFromLeakCheck } from './support/processes';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get'];
+
+/** Every node and config node the editor marks invalid (a red triangle; deploy warns about them), with its tab. */
+type Invalid = Array<{ type: string; id: string; tab?: string; errors?: unknown }>;
 
 /** The little of the editor's RED object these tests call. */
 interface EditorRED {
@@ -24,6 +29,7 @@ interface EditorRED {
 
 describe('the package in the Node-RED editor (chromium)', function () {
   this.timeout(120000);
+  const pacs = useOrthanc({ modalities: { seed: ['SEEDED', '127.0.0.1', 104] } });
   let nodeRed: RunningNodeRed;
   let browser: Browser;
   let page: Page;
@@ -162,13 +168,30 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-config-input-port').blur();
     await page.locator('#node-config-input-port.input-error').waitFor();
     await shot('px-pacs-dialog');
+    // The example predates "accept msg.pacs" and TLS: the config is still valid, both read as off.
+    const pacsValid = await page.evaluate(() => {
+      const red = (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; valid?: boolean; allowMsgPacs?: unknown }) => void): void } } }).RED;
+      const found: Array<{ valid?: boolean; allowMsgPacs?: unknown }> = [];
+      red.nodes.eachConfig((n) => { if (n.type === 'px-pacs') found.push({ valid: n.valid, allowMsgPacs: n.allowMsgPacs }); });
+      return found;
+    });
+    assert.ok(pacsValid.length > 0 && pacsValid.every((n) => n.valid !== false), `px-pacs configs without the new fields must stay valid: ${JSON.stringify(pacsValid)}`);
+    assert.equal((await page.locator('label[for="node-config-input-allowMsgPacs"]').innerText()).trim(), 'accept msg.pacs');
+    assert.equal(await page.isChecked('#node-config-input-allowMsgPacs'), false);
+    assert.equal(await page.isChecked('#node-config-input-tls'), false);
+    assert.equal(await page.isVisible('#node-config-input-tlsCa'), false, 'TLS files are hidden while TLS is off');
+    await page.check('#node-config-input-tls');
+    await page.locator('#node-config-input-tlsCa').waitFor({ state: 'visible' });
+    assert.equal(await page.getAttribute('#node-config-input-tlsKeyPassword', 'type'), 'password');
+    await shot('px-pacs-dialog-tls');
     // A config from before DICOMweb opens as DIMSE; DICOMweb shows its own fields and hides the DIMSE ones.
     assert.equal(await page.inputValue('#node-config-input-protocol'), 'dimse');
     assert.ok(await page.isHidden('#node-config-input-url'));
     await page.selectOption('#node-config-input-protocol', 'dicomweb');
     await page.locator('#node-config-input-url').waitFor();
     for (const field of ['user', 'password', 'token']) assert.ok(await page.isVisible(`#node-config-input-${field}`), `${field} shown`);
-    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    for (const field of ['host', 'port', 'aec', 'aet', 'aetl', 'dcmtkDir', 'tls', 'tlsCert', 'tlsKey', 'tlsKeyPassword']) assert.ok(await page.isHidden(`#node-config-input-${field}`), `${field} hidden`);
+    assert.ok(await page.isVisible('#node-config-input-tlsCa'), 'the CA serves an https URL too');
     assert.equal((await page.locator('label[for="node-config-input-url"]').innerText()).trim(), 'URL');
     await page.fill('#node-config-input-url', 'https://pacs.example.org/dicom-web');
     await page.fill('#node-config-input-user', 'me');
@@ -210,5 +233,68 @@ describe('the package in the Node-RED editor (chromium)', function () {
     for (const heading of ['Inputs', 'Outputs', 'Details', 'References']) assert.match(text, new RegExp(`\\b${heading}\\b`));
     assert.ok(await help.locator('dl.message-properties .property-type').count() >= 3, 'message properties have types');
     await shot('px-move-help');
+  });
+
+  /** Deploys flows through the admin API and opens them in the editor, as after a restart. */
+  async function openFlows(flows: Array<Record<string, unknown>>): Promise<Invalid> {
+    const response = await fetch(`${nodeRed.url}/flows`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(flows),
+    });
+    assert.equal(response.status, 204, await response.text());
+    await page.reload();
+    await page.waitForSelector('#red-ui-palette-container-DICOM');
+    await page.waitForFunction(() => (window as unknown as { RED: { nodes: { eachNode(f: () => void): void } } }).RED.nodes.eachNode !== undefined);
+    return page.evaluate(() => {
+      interface EditorNode { type: string; id: string; z?: string; valid?: boolean; validationErrors?: unknown }
+      const red = (window as unknown as { RED: { nodes: { eachNode(f: (n: EditorNode) => void): void; eachConfig(f: (n: EditorNode) => void): void; workspace(id: string): { label: string } | undefined } } }).RED;
+      const invalid: Array<{ type: string; id: string; tab?: string; errors?: unknown }> = [];
+      const check = (n: EditorNode) => {
+        if (n.valid === false) invalid.push({ type: n.type, id: n.id, tab: n.z ? red.nodes.workspace(n.z)?.label : undefined, errors: n.validationErrors });
+      };
+      red.nodes.eachNode(check);
+      red.nodes.eachConfig(check);
+      return invalid;
+    });
+  }
+
+  it('opens every shipped example with no invalid node (no red triangle, no deploy warning)', async () => {
+    // Each example on its own tab, as the demo shows them; the listeners on free ports.
+    const flows = await Promise.all(exampleFlows().map(async (n) => (n.type === 'px-listen' ? { ...n, port: await freePort() } : n)));
+    const invalid = await openFlows(flows);
+    assert.deepEqual(invalid, [], `invalid in the editor: ${JSON.stringify(invalid)}`);
+    const tabs = await page.evaluate(() => {
+      const labels: string[] = [];
+      (window as unknown as { RED: { nodes: { eachWorkspace(f: (w: { label: string }) => void): void } } }).RED.nodes.eachWorkspace((w) => labels.push(w.label));
+      return labels;
+    });
+    assert.deepEqual(tabs, flows.filter((n) => n.type === 'tab').map((n) => n.label));
+    await shot('examples-valid');
+  });
+
+  it('loads a px-pacs saved with only the first release\'s fields as valid, and it runs', async () => {
+    await pacs().upload([...generateSampleInstances({ seed: 'editor-seed', seriesPerStudy: 1, instancesPerSeries: 1 })].slice(0, 3).map((i) => i.bytes));
+    // name, aet, aec, host, port, aetl, timeout: no concurrency, no dcmtkDir, as flows saved before they existed.
+    const seed = { id: 'seedpacs', type: 'px-pacs', name: 'saved long ago', aet: 'SEEDED', aec: pacs().aet, host: '127.0.0.1', port: String(pacs().dicomPort), aetl: '', timeout: '30' };
+    const invalid = await openFlows([
+      { id: 'seedtab', type: 'tab', label: 'seed' },
+      seed,
+      { id: 'seedinject', type: 'inject', z: 'seedtab', props: [{ p: 'payload' }], payload: '', payloadType: 'date', repeat: '', crontab: '', once: false, x: 100, y: 60, wires: [['seedecho', 'seedfind']] },
+      { id: 'seedecho', type: 'px-echo', z: 'seedtab', pacs: 'seedpacs', x: 300, y: 40, wires: [['seeddebug']] },
+      { id: 'seedfind', type: 'px-find', z: 'seedtab', pacs: 'seedpacs', level: 'SERIES', query: '{}', returnTags: '', split: false, limit: 0, x: 300, y: 100, wires: [['seeddebug']] },
+      { id: 'seeddebug', type: 'debug', z: 'seedtab', active: true, tosidebar: true, complete: 'payload', targetType: 'msg', x: 500, y: 60, wires: [] },
+    ]);
+    assert.deepEqual(invalid, [], `invalid in the editor: ${JSON.stringify(invalid)}`);
+    const sidebar = await DebugSidebar.open(nodeRed.url);
+    try {
+      assert.equal((await fetch(`${nodeRed.url}/inject/seedinject`, { method: 'POST' })).status, 200);
+      const results = [await sidebar.next((m) => m.id === 'seeddebug'), await sidebar.next((m) => m.id === 'seeddebug')].map((m) => JSON.parse(m.msg) as { status: string; command: string; data: unknown });
+      assert.deepEqual(results.map((r) => r.status), ['success', 'success'], JSON.stringify(results));
+      const found = results.find((r) => /findscu/.test(r.command));
+      assert.equal((found?.data as unknown[]).length, 3, 'px-find answered with the three series');
+    } finally {
+      sidebar.close();
+    }
   });
 });

@@ -128,6 +128,31 @@ describe('WADO-RS answers that break off', () => {
   });
 });
 
+describe('WADO-RS parts that are not whole instances', () => {
+  it('quarantines a part whose image is cut short in a well-formed answer, files the whole ones from the bytes as they passed', async () => {
+    const [one, two] = [...generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2, seed: 'short-part', imageSize: 64 })] as SampleInstance[];
+    const boundary = 'short';
+    const part = (bytes: Buffer) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), bytes, Buffer.from('\r\n')]);
+    const stub = await startHttpStub((_request, response) => {
+      response.writeHead(200, { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+      response.end(Buffer.concat([part((one as SampleInstance).bytes), part((two as SampleInstance).bytes.subarray(0, (two as SampleInstance).bytes.length - 100)), Buffer.from(`--${boundary}--\r\n`)]));
+    });
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-wado-short-'));
+    try {
+      const quarantined: string[] = [];
+      const outcome = await wadoRetrieve(web(`${stub.url}/dicom-web`, { retries: 0 }), { StudyInstanceUID: (one as SampleInstance).studyInstanceUID }, { dataDir, onQuarantined: (_file, reason) => quarantined.push(reason) });
+      assert.deepEqual([outcome.completed, outcome.failed], [1, 1]);
+      assert.match(quarantined[0] ?? '', /truncated: the file ends before its pixel data does/);
+      const filed = filesUnder(dataDir).filter((f) => f.endsWith('.dcm') && !f.includes('quarantine'));
+      assert.deepEqual(filed.map((f) => readFileSync(f)), [(one as SampleInstance).bytes], 'the whole one filed byte for byte');
+      assert.equal((statSync(filed[0] as string).mode & 0o777).toString(8), '640');
+    } finally {
+      await stub.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('WADO-RS stopped midway', () => {
   it('stops when the node closes (its signal aborts): what arrived whole stays filed, the rest is dropped, nothing waits', async () => {
     const [one, two] = [...generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2, seed: 'stop' })] as SampleInstance[];

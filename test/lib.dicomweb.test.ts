@@ -46,11 +46,11 @@ describe('DICOMweb settings', () => {
 describe('DICOMweb settings from a message', () => {
   const base = { protocol: 'dicomweb', url: 'https://pacs.example.org/dicom-web', user: 'svc', password: 'secret' };
   it('sends the config\'s credentials only to the config\'s own service, never to a URL a message chose', () => {
-    const elsewhere = mergePacsOverrides(base, { url: 'https://collector.example.net/dicom-web' });
+    const elsewhere = mergePacsOverrides(base, { url: 'https://collector.example.net/dicom-web' }, true);
     assert.deepEqual(elsewhere.dicomweb, { url: 'https://collector.example.net/dicom-web', retries: 2 });
-    const ownCredentials = mergePacsOverrides(base, { url: 'https://other.example.net/dicomweb', token: 'theirs' });
+    const ownCredentials = mergePacsOverrides(base, { url: 'https://other.example.net/dicomweb', token: 'theirs' }, true);
     assert.deepEqual(ownCredentials.dicomweb, { url: 'https://other.example.net/dicomweb', token: 'theirs', retries: 2 });
-    const samePlace = mergePacsOverrides(base, { url: 'https://pacs.example.org/other-root', retries: 0 });
+    const samePlace = mergePacsOverrides(base, { url: 'https://pacs.example.org/other-root', retries: 0 }, true);
     assert.deepEqual(samePlace.dicomweb, { url: 'https://pacs.example.org/other-root', user: 'svc', password: 'secret', retries: 0 });
   });
 });

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
+import { answerRoot } from '../lib/answer-folder';
 import { describeFailedStatus } from '../lib/errors';
-import { buildFindArgs, find, finalFindStatus, runFind } from '../lib/find';
+import { AnswerReader, buildFindArgs, find, finalFindStatus, runFind } from '../lib/find';
 import { buildFindQuery, DEFAULT_RETURN_KEYS, QueryError } from '../lib/query';
 import type { PypxRecord } from '../lib/result';
 import { validatePacsSettings } from '../lib/settings';
@@ -86,6 +89,54 @@ describe('C-FIND query keys', () => {
     assert.equal(error.kind, 'dicom-status');
     assert.equal(error.reason, 'Failed: UnableToProcess');
     assert.equal(error.message, 'findscu: PACS at h:104 answered the C-FIND with status "Failed: UnableToProcess"');
+  });
+});
+
+describe('reading findscu\'s answers as they come', () => {
+  it('reads each answer file once findscu names the next, removes it, and the last when findscu ends', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-answers-'));
+    try {
+      const samples = [...generateSampleInstances({ seed: 'answers', seriesPerStudy: 1, instancesPerSeries: 1 })].slice(0, 3);
+      for (const [i, sample] of samples.entries()) await writeFile(path.join(dir, `rsp000${i + 1}.dcm`), sample.bytes);
+      const keys = buildFindQuery('SERIES', {}, ['PatientID']).keys;
+      const reader = new AnswerReader(dir, keys, 0, { aec: 'PACS', host: 'h', port: 104 });
+      reader.writing(`${dir}/rsp0001.dcm`);
+      assert.equal(reader.records.length, 0, 'the file being written is not read');
+      reader.writing(`${dir}/rsp0002.dcm`);
+      assert.deepEqual(reader.records.map((r) => r.PatientID?.value), [samples[0]!.patientID]);
+      assert.deepEqual((await readdir(dir)).sort(), ['rsp0002.dcm', 'rsp0003.dcm'], 'a record read is a file removed');
+      reader.writing(`${dir}/rsp0003.dcm`);
+      reader.flush();
+      assert.deepEqual(reader.records.map((r) => r.uid?.value), [0, 1, 2]);
+      assert.deepEqual(reader.records.map((r) => r.SeriesInstanceUID?.value), samples.map((x) => x.seriesInstanceUID));
+      assert.deepEqual(await readdir(dir), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps at most the limit, and turns an answer that is not DICOM into an error naming the PACS', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-answers-'));
+    try {
+      const [sample] = [...generateSampleInstances({ seed: 'answers', seriesPerStudy: 1, instancesPerSeries: 1 })];
+      await writeFile(path.join(dir, 'rsp0001.dcm'), sample!.bytes);
+      await writeFile(path.join(dir, 'rsp0002.dcm'), 'not DICOM');
+      const keys = buildFindQuery('SERIES', {}, ['PatientID']).keys;
+      const limited = new AnswerReader(dir, keys, 1, { aec: 'PACS', host: 'h', port: 104 });
+      for (const file of ['rsp0001.dcm', 'rsp0002.dcm']) limited.writing(file);
+      limited.flush();
+      assert.equal(limited.records.length, 1);
+      assert.equal(limited.cut, true);
+      assert.equal(limited.error, undefined, 'what is beyond the limit is not read');
+
+      await writeFile(path.join(dir, 'rsp0001.dcm'), 'not DICOM');
+      const broken = new AnswerReader(dir, keys, 0, { aec: 'PACS', host: 'h', port: 104 });
+      broken.writing('rsp0001.dcm');
+      broken.flush();
+      assert.match(broken.error?.message ?? '', /C-FIND response 1 from PACS at h:104 is not valid DICOM/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -200,21 +251,51 @@ describe('lib find against a real Orthanc answering in UTF-8', () => {
     }
   });
 
-  it('stops findscu when aborted, and leaves no temp folder behind', async () => {
-    const before = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
+  it('stops findscu when aborted, and leaves no answer folder behind', async () => {
+    const ours = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${process.pid}-`));
     const silent = await startSilentServer();
     try {
       const controller = new AbortController();
       const pending = runFind(settings({ port: silent.port, timeout: 60 }), {}, { signal: controller.signal });
-      setTimeout(() => controller.abort(), 300);
+      for (let i = 0; i < 50 && !(await ours()).length; i++) await new Promise((r) => setTimeout(r, 20));
+      const [folder] = await ours();
+      assert.ok(folder, 'the answers go to a folder of this process');
+      assert.equal((await stat(path.join(answerRoot(), folder))).mode & 0o777, 0o700, 'only this user can read the answers');
+      controller.abort();
       assert.equal((await pending).error?.kind, 'aborted');
       assert.deepEqual(dcmtkDescendants(), []);
     } finally {
       await silent.stop();
     }
     await runFind(settings(), {});
-    const after = (await readdir(os.tmpdir())).filter((n) => n.startsWith('pypx-find-'));
-    assert.deepEqual(after, before);
+    assert.deepEqual(await ours(), []);
+  });
+
+  it('removes the answer folder of a process that died mid-query when the next one starts', async function () {
+    this.timeout(20000);
+    const silent = await startSilentServer();
+    try {
+      // A px-find killed while the PACS has not answered yet: its answer folder stays behind.
+      const command = path.resolve(__dirname, '..', 'bin', 'px-find.js');
+      const args = ['--aec', 'ORTHANC', '--serverIP', '127.0.0.1', '--serverPort', String(silent.port), '--timeout', '60'];
+      const child = spawn(process.execPath, [command, ...args], { stdio: 'ignore' });
+      const left = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${child.pid}-`));
+      const findscuOf = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('findscu') && line.includes(`127.0.0.1 ${silent.port}`));
+      for (let i = 0; i < 100 && !findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await left()).length, 1, 'the query was under way');
+      assert.equal(findscuOf().length, 1, 'findscu was waiting for the PACS');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      assert.equal((await left()).length, 1, 'a crash leaves its folder');
+      for (let i = 0; i < 40 && findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(findscuOf(), [], 'findscu ended with the px-find that started it');
+      // The next command sweeps it before its own query.
+      await new Promise<void>((resolve) => execFile(process.execPath, [command, '--aet', settings().aet, '--aec', settings().aec, '--serverIP', settings().host, '--serverPort', String(settings().port)], () => resolve()));
+      assert.deepEqual(await left(), []);
+    } finally {
+      await silent.stop();
+    }
   });
 });
 

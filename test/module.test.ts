@@ -79,6 +79,30 @@ describe('pypx module API', function () {
     }
   });
 
+  it('move() takes pypx 0.8\'s own keys, aet_listener and series_uid, and refuses a key it does not know by name', async () => {
+    const pypx = require('../lib/index') as Pypx;
+    const receiver = await startReceiver({ aet: 'RECEIVER' });
+    try {
+      await fetch(`${pacs().url}/modalities/receiver`, { method: 'PUT', body: JSON.stringify({ AET: 'RECEIVER', Host: '127.0.0.1', Port: receiver.port }) });
+      const { executable: _echoscu, ...settings } = pacsSettings();
+      const series = instances[instances.length - 1]!.seriesInstanceUID;
+      // As pypx 0.8's move.py reads them, and its own test suite calls it.
+      const output = await pypx.move({ ...settings, aet_listener: 'RECEIVER', series_uid: series });
+      assert.equal(output.status, 'success', String(output.data));
+      assert.equal(output.completed, 2);
+      assert.match(output.command, /movescu --move RECEIVER .*-k SeriesInstanceUID=/);
+      assert.deepEqual((await receiver.received()).sort(), instances.filter((i) => i.seriesInstanceUID === series).map((i) => i.sopInstanceUID).sort());
+
+      const typo = await pypx.move({ ...settings, aet_listener: 'RECEIVER', seriesUID: series, PatientID: '32124' });
+      assert.equal(typo.status, 'error');
+      assert.match(String(typo.data), /^nothing was moved: unknown keys seriesUID, PatientID \(move\(\) takes /);
+      const twice = await pypx.move({ ...settings, aetl: 'RECEIVER', aet_listener: 'OTHER', series_uid: series });
+      assert.match(String(twice.data), /aet_listener and aetl are the same key, given two values/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
   it('listen({aet, port, d}) yields what arrives as the dicts px-listen sends, until close()', async () => {
     const pypx = require('../lib/index') as Pypx;
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-module-listen-'));

@@ -41,6 +41,12 @@ describe('px-echo node in a Node-RED runtime', () => {
     const last = statusLog('echo').at(-1);
     assert.equal(last?.fill, 'green');
     assert.match(last?.text ?? '', /^ok \d+ ms$/);
+    assert.deepEqual(statusLog('echo')[0], {}, 'the status of the node a deploy replaced is cleared');
+
+    const again = nextMessage<EchoMsg>('out');
+    helper.getNode('echo')?.receive({ payload: 'ping' } as NodeMessage);
+    await again;
+    assert.match(statusLog('echo').at(-1)?.text ?? '', /^ok \d+ ms \(2 echoes\)$/, 'the status counts every echo');
   });
 
   it('sends nothing on a refused port, and gives Catch nodes the pypx error payload', async () => {
@@ -76,7 +82,7 @@ describe('px-echo node in a Node-RED runtime', () => {
     const caught = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
     const msg = await caught;
-    assert.match(msg.error?.message ?? '', /association rejected by WRONGAE at .*Called AE Title Not Recognized/);
+    assert.match(msg.error?.message ?? '', /^echoscu: the PACS at 127\.0\.0\.1:\d+ rejected the association: it does not answer to the called AE title "WRONGAE" \(Called AE Title Not Recognized\)/);
     assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'called AE rejected' });
   });
 
@@ -95,7 +101,7 @@ describe('px-echo node in a Node-RED runtime', () => {
   });
 
   it('turns an invalid config into a clear error per message, and keeps the runtime up', async () => {
-    await load({ aet: 'THIS_AE_TITLE_IS_TOO_LONG', port: 'x' });
+    await load({ aet: 'THIS_AE_TITLE_IS_TOO_LONG', port: 'x', allowMsgPacs: true });
     const caught = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
     const msg = await caught;
@@ -133,8 +139,8 @@ describe('px-echo node in a Node-RED runtime', () => {
     }
   });
 
-  it('lets msg.pacs point one node at another PACS, and refuses a malformed msg.pacs', async () => {
-    await load();
+  it('lets msg.pacs point one node at another PACS when the config accepts it, and refuses a malformed msg.pacs', async () => {
+    await load({ allowMsgPacs: true });
     const refused = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1, pacs: { serverPort: await closedPort() } } as NodeMessage);
     assert.match((await refused).error?.message ?? '', /connection refused/);
@@ -142,6 +148,18 @@ describe('px-echo node in a Node-RED runtime', () => {
     const malformed = nextMessage<EchoMsg>('caught');
     helper.getNode('echo')?.receive({ payload: 1, pacs: { hostname: 'elsewhere' } } as NodeMessage);
     assert.match((await malformed).error?.message ?? '', /msg\.pacs has unknown setting hostname/);
+  });
+
+  it('refuses any msg.pacs when the config does not accept it (a flow from before the box existed), naming the box', async () => {
+    await load();
+    const caught = nextMessage<EchoMsg>('caught');
+    const silence = noMessage('out', 1000);
+    helper.getNode('echo')?.receive({ payload: 1, pacs: { port: pacs().dicomPort } } as NodeMessage);
+    const msg = await caught;
+    await silence;
+    assert.match(msg.error?.message ?? '', /msg\.pacs is not accepted by this PACS config: tick "accept msg\.pacs" \(allowMsgPacs\)/);
+    assert.equal(msg.payload.command, '', 'nothing ran');
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'bad PACS settings' });
   });
 
   it('stops a running echoscu when the flow is closed', async function () {

@@ -59,8 +59,12 @@ describe('px-find node in a Node-RED runtime', () => {
     const records = msg.payload.data as PypxRecord[];
     assert.deepEqual(records.map((r) => r.PatientName?.value), ['Иванов^Иван', 'Иванов^Иван']);
     assert.equal(msg.topic, 'keep me');
-    assert.deepEqual(statusLog('find').map((s) => s.fill), ['blue', 'green']);
+    assert.deepEqual(statusLog('find').map((s) => s.fill), [undefined, 'blue', 'green'], 'cleared at start, then querying, then done');
     assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '2 matches' });
+    const again = nextMessage<FindMsg>('out');
+    send({ payload: { PatientID: 'NOBODY' } });
+    await again;
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '0 matches (2 queries)' }, 'the status counts every query');
   });
 
   it('lays msg.payload over the node\'s query, and lets its QueryRetrieveLevel override the level', async () => {

@@ -138,6 +138,37 @@ describe('px-move node in a Node-RED runtime', () => {
     assert.deepEqual(await receiver.received(), expected);
   });
 
+  it('answers an input with nothing to move with one message: success, counts 0, and a join completes', async () => {
+    await load();
+    for (const payload of [[], findResult([])]) {
+      const joined = nextMessage<JoinedMsg>('joined');
+      const outs = messages<MoveMsg>('out', 1);
+      const extra = noMessage('caught', 300);
+      helper.getNode('move')?.receive({ payload, topic: 'empty' } as NodeMessage);
+      const [msg] = await outs;
+      assert.deepEqual(msg.payload, { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 });
+      assert.equal(msg.topic, 'empty');
+      assert.deepEqual([msg.parts?.index, msg.parts?.count], [0, 1], 'a sequence of one');
+      assert.deepEqual((await joined).payload.map((p) => p.completed), [0]);
+      await extra;
+    }
+    assert.equal(movescuAlive(), 0);
+    assert.deepEqual(statusLog('move').at(-1), { fill: 'green', shape: 'dot', text: '0 moved' });
+  });
+
+  it('starts with a cleared status and counts what every input moved', async () => {
+    receiver = await startReceiver({ port: receiverPort });
+    await load();
+    assert.deepEqual(statusLog('move')[0], {}, 'the status of a node replaced by a redeploy is cleared');
+    for (const s of seriesOf(quick).slice(0, 2)) {
+      const out = nextMessage<MoveMsg>('out');
+      helper.getNode('move')?.receive({ payload: { SeriesInstanceUID: s.seriesInstanceUID } } as NodeMessage);
+      assert.equal((await out).payload.completed, 3);
+      for (let i = 0; i < 40 && statusLog('move').at(-1)?.fill !== 'green'; i++) await sleep(25);
+    }
+    assert.deepEqual(statusLog('move').at(-1), { fill: 'green', shape: 'dot', text: '6 moved' }, 'the total of both inputs, not the last one');
+  });
+
   it('sends a failed move like any other, to Catch too, and the join still completes', async () => {
     receiver = await startReceiver({ port: receiverPort });
     await load();

@@ -4,10 +4,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { dyingWithParent } from './processes';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Every example flow, each on a tab of its own named after its file. */
+/** Every example flow, each on one tab of its own named after its file (a tab an example brings is not added). */
 export function exampleFlows(): Array<Record<string, unknown>> {
   const dir = path.join(REPO_ROOT, 'examples');
   const flows: Array<Record<string, unknown>> = [];
@@ -18,7 +19,7 @@ export function exampleFlows(): Array<Record<string, unknown>> {
       const tab = `pypx-example-tab-${index + 1}`;
       flows.push({ id: tab, type: 'tab', label: file.replace(/\.json$/, ''), disabled: false, info: '' });
       const nodes = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Array<Record<string, unknown>>;
-      for (const node of nodes) flows.push('x' in node ? { ...node, z: tab } : node);
+      for (const node of nodes) if (node.type !== 'tab') flows.push('x' in node ? { ...node, z: tab } : node);
     });
   return flows;
 }
@@ -67,7 +68,9 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
       logging: { console: { level: 'info' } },
     }, null, 2)};\n${(options.functionGlobalModules ?? []).map((name) => `module.exports.functionGlobalContext = { ...module.exports.functionGlobalContext, ${JSON.stringify(name)}: require(${JSON.stringify(name)}) };\n`).join('')}`,
   );
-  const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
+  // It dies with the process that started it (a test run, the demo), even when that one is killed.
+  const [file, args] = await dyingWithParent(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')]);
+  const child = spawn(file, args, {
     cwd: userDir,
     stdio: ['ignore', options.log ?? 'ignore', options.log ?? 'ignore'],
     env: { ...process.env, TCP_NODELAY: '1', ...options.env },

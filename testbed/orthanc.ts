@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { dyingWithParent } from './processes';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,10 +19,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A modality in Orthanc's object form, which can say that it takes DICOM over TLS. */
+export interface OrthancModality {
+  AET: string;
+  Host: string;
+  Port: number;
+  UseDicomTls?: boolean;
+}
+
+/** Orthanc's DICOM over TLS: its certificate and key, and the certificates it trusts (PEM files). */
+export interface OrthancTls {
+  certificate: string;
+  privateKey: string;
+  trusted: string;
+  /** Refuse peers without a certificate from `trusted` (DicomTlsRemoteCertificateRequired). */
+  remoteCertificateRequired?: boolean;
+}
+
 export interface OrthancOptions {
   aet?: string;
-  /** Known peers: name -> [AE title, host, port]. Find and move are allowed only to them. */
-  modalities?: Record<string, [string, string, number]>;
+  /** Known peers: name -> [AE title, host, port] or the object form. Find and move are allowed only to them. */
+  modalities?: Record<string, [string, string, number] | OrthancModality>;
+  /** DICOM over TLS on Orthanc's DICOM port, for what it receives and what it sends. */
+  tls?: OrthancTls;
   /** Character set of C-FIND answers: Latin1 (Orthanc's default) or Utf8. */
   defaultEncoding?: 'Latin1' | 'Utf8';
   /** Folder for storage and logs; a new temp folder (removed on stop) when absent. */
@@ -51,6 +71,8 @@ export interface RunningOrthanc {
   /** POST /instances for each file; returns Orthanc's answers. */
   upload(files: Iterable<Buffer>, parallel?: number): Promise<number>;
   get<T = unknown>(route: string): Promise<T>;
+  /** POST a JSON body; returns Orthanc's JSON answer, or throws with its HTTP status and text. */
+  post<T = unknown>(route: string, body: unknown): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -79,18 +101,30 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     DefaultEncoding: options.defaultEncoding ?? 'Latin1',
     StorageCompression: false,
     SaveJobs: false,
+    ...(options.tls
+      ? {
+        DicomTlsEnabled: true,
+        DicomTlsCertificate: options.tls.certificate,
+        DicomTlsPrivateKey: options.tls.privateKey,
+        DicomTlsTrustedCertificates: options.tls.trusted,
+        DicomTlsRemoteCertificateRequired: options.tls.remoteCertificateRequired ?? true,
+      }
+      : {}),
     ...options.extra,
   };
   const configFile = path.join(dir, 'orthanc.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
   const log = openSync(path.join(dir, 'orthanc.log'), 'a');
   // Orthanc links DCMTK: without TCP_NODELAY its C-STORE and C-MOVE crawl on loopback.
-  const child = spawn('Orthanc', [configFile], {
+  // It dies with the process that started it (a test run, the demo), even when that one is killed.
+  const [file, args] = await dyingWithParent('Orthanc', [configFile]);
+  const child = spawn(file, args, {
     stdio: ['ignore', log, log],
     env: { ...process.env, TCP_NODELAY: '1' },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('error', () => undefined);
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (err) => (spawnError = err));
   const url = `http://127.0.0.1:${httpPort}`;
 
   const [user, password] = Object.entries(options.users ?? {})[0] ?? [];
@@ -103,6 +137,11 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
 
   const deadline = Date.now() + 30000;
   for (;;) {
+    // 127: setpriv could not find the program.
+    if (spawnError?.code === 'ENOENT' || child.exitCode === 127) {
+      throw new Error('Orthanc is not installed: the program "Orthanc" is not on PATH (Debian: apt-get install orthanc; scripts/system-deps.sh installs it)');
+    }
+    if (spawnError) throw new Error(`Orthanc cannot be started: ${spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`Orthanc exited at start (code ${child.exitCode}); see ${path.join(dir, 'orthanc.log')}`);
     }
@@ -128,6 +167,12 @@ export async function startOrthanc(options: OrthancOptions = {}): Promise<Runnin
     dir,
     process: child,
     get,
+    async post<T>(route: string, body: unknown): Promise<T> {
+      const response = await fetch(url + route, { method: 'POST', body: JSON.stringify(body) });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`Orthanc POST ${route}: HTTP ${response.status} ${text}`);
+      return JSON.parse(text) as T;
+    },
     async upload(files, parallel = 4) {
       const iterator = files[Symbol.iterator]();
       let count = 0;

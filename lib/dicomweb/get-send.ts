@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
 import type { GetFailure, GetOptions, GetOutcome } from '../get';
+import { seriesTimeoutSeconds } from '../stall';
 import type { MoveRequest } from '../move';
 import { runQueued } from '../queue';
 import type { PypxResult } from '../result';
@@ -46,10 +47,12 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
     ({ result, completed, failed: failures.length, warning: 0, request, failures, series: series.list(), error, elapsedMs: Date.now() - started });
   try {
     if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    const seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
     const target = await wadoTarget(settings, request, options.signal);
     // One retrieve at a time per slot of the PACS config's queue, as C-GETs wait for an association.
     const outcome = await runQueued(options.queue, (signal) => wadoRetrieve(settings, target, {
       dataDir: options.dataDir as string,
+      seriesTimeout,
       known: options.filing,
       signal,
       onInstance: (instance) => {
@@ -63,6 +66,8 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
       throw failureBeforeRun('aborted', 'stopped', `DICOMweb: the retrieve of the ${describeTarget(target)} never started: ${err.message}`);
     });
     if (!outcome.error && !failures.length) return finish({ status: 'success', command: outcome.command, data: '' });
+    // The service does not name what it has not sent: the rest is one line, counted once.
+    if (outcome.stalled) failures.push({ SOPInstanceUID: `(the rest of the ${describeTarget(target)})`, reason: (outcome.error as PacsError).message.replace(/^DICOMweb: /, '') });
     const head = `DICOMweb: ${completed} instance${completed === 1 ? '' : 's'} of the ${describeTarget(target)} retrieved from ${settings.dicomweb.url}`;
     const message = outcome.error
       ? `${head}; then ${outcome.error.message.replace(/^DICOMweb: /, '')}`

@@ -1,11 +1,12 @@
 // WADO-RS: a study, a series or an instance as a multipart/related answer, streamed part by part to
 // files on disk (never held whole in memory), each file then filed by the same code as px-listen's.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../errors';
-import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../filing';
+import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader, writtenHeader } from '../filing';
+import { seriesTimeoutSeconds, StallWatch, stallReason } from '../stall';
 import { uidProblem } from '../uid';
 import { type DicomwebPacs, dicomwebRequest } from './http';
 
@@ -38,6 +39,10 @@ export function describeTarget(target: WadoTarget): string {
   return `study ${target.StudyInstanceUID}`;
 }
 
+/** Bytes of each part kept (by reference) to read its header from: headers run to a few KB. */
+const HEADER_BYTES = 16 * 1024;
+const EMPTY = new Uint8Array(0);
+
 /** Every instance in the transfer syntax the PACS holds it in: no transcoding, nothing lost. */
 export const WADO_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*';
 
@@ -46,6 +51,8 @@ export interface RetrieveOptions {
   dataDir: string;
   /** AE title recorded as calledAET in each instance's payload. */
   calledAET?: string;
+  /** Seconds without a new instance (or any of its bytes), once they have begun to come, before the retrieve is stopped as stalled. */
+  seriesTimeout?: number;
   /** Shared with other retrieves into the same folder, so .info files are written once. */
   known?: Pick<FilingDirs, 'knownInfo' | 'knownDirs'>;
   signal?: AbortSignal;
@@ -66,6 +73,8 @@ export interface RetrieveOutcome {
   elapsedMs: number;
   /** Set when the retrieve failed or was cut short; what was filed before stays filed. */
   error?: PacsError;
+  /** Stopped by the series timeout. */
+  stalled?: boolean;
 }
 
 function multipartProblem(error: MultipartError): string {
@@ -86,6 +95,8 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
   const started = Date.now();
   const outcome: RetrieveOutcome = { command: '', completed: 0, failed: 0, bytes: 0, elapsedMs: 0 };
   let tempDir: string | undefined;
+  const seriesTimeout = options.seriesTimeout ?? seriesTimeoutSeconds(undefined);
+  const watch = new StallWatch(seriesTimeout);
   try {
     const route = wadoPath(target);
     const dataDir = path.resolve(options.dataDir);
@@ -100,10 +111,10 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       throw failureBeforeRun('malformed', 'not multipart', `DICOMweb: ${settings.dicomweb.url} answered the WADO-RS retrieve of the ${describeTarget(target)} with "${contentType || 'no Content-Type'}", not multipart/related`, answer.command);
     }
     const dirs: FilingDirs = { dataDir, calledAET: options.calledAET ?? settings.aet, knownInfo: options.known?.knownInfo ?? new Set(), knownDirs: options.known?.knownDirs ?? new Set() };
-    const fileIt = (file: string) => {
+    const fileIt = (file: string, written?: InstanceHeader) => {
       try {
-        const { header } = readReceivedHeader(file, true);
-        const filed = fileReceivedInstance(file, header, dirs);
+        const header = written ?? readReceivedHeader(file, true).header;
+        const filed = fileReceivedInstance(file, header, dirs, { modeSet: true });
         outcome.completed++;
         options.onInstance?.(filed.payload);
       } catch (err) {
@@ -129,17 +140,33 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       onDone: () => undefined,
       onFile: () => {
         const file = path.join(tempDir as string, `part-${++parts}.dcm`);
-        const part = { fd: openSync(file, 'w'), file };
+        const part = { fd: openSync(file, 'w', FILE_MODE), file };
+        fchmodSync(part.fd, FILE_MODE);
         current = part;
+        // The header is read from the first bytes as they pass, not from the file again; the chunks
+        // are the parser's own (never reused), so keeping references copies nothing.
+        const first: Uint8Array[] = [];
+        let firstBytes = 0;
+        let size = 0;
+        let last: Uint8Array = EMPTY;
+        let beforeLast: Uint8Array = EMPTY;
         return (chunk) => {
           if (chunk !== null) {
             outcome.bytes += chunk.length;
+            size += chunk.length;
+            if (firstBytes < HEADER_BYTES) {
+              first.push(chunk);
+              firstBytes += chunk.length;
+            }
+            beforeLast = last;
+            last = chunk;
             for (let at = 0; at < chunk.length; ) at += writeSync(part.fd, chunk, at);
             return;
           }
           current = undefined;
           closeSync(part.fd);
-          fileIt(file);
+          const tail = last.length >= 8 ? last : Buffer.concat([beforeLast, last]);
+          fileIt(file, writtenHeader(first.length === 1 ? (first[0] as Uint8Array) : Buffer.concat(first), size, tail));
         };
       },
     });
@@ -148,7 +175,12 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       // promise per chunk, and the socket is not read again before the disk has taken the last chunk.
       await new Promise<void>((resolve, reject) => {
         const body = answer.body;
+        watch.signal.addEventListener('abort', () => {
+          body.destroy();
+          reject(watch.signal.reason);
+        }, { once: true });
         body.on('data', (chunk: Buffer) => {
+          watch.arrived();
           try {
             parser.write(chunk);
           } catch (err) {
@@ -180,10 +212,13 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       throw failureBeforeRun('malformed', 'answer cut short', message, answer.command);
     }
   } catch (err) {
+    outcome.stalled = watch.stalled && !options.signal?.aborted;
     outcome.error = err instanceof PacsError ? err
+      : outcome.stalled ? failureBeforeRun('timeout', `stalled ${seriesTimeout} s`, `DICOMweb: ${stallReason(settings.dicomweb.url, seriesTimeout)}`, outcome.command)
       : options.signal?.aborted ? failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived (${outcome.completed} instances filed before)`, outcome.command)
       : describeStreamFailure(err, settings, outcome.command, target);
   } finally {
+    watch.stop();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
     outcome.elapsedMs = Date.now() - started;
   }

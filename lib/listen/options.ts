@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { failureBeforeRun } from '../errors';
 import { aeTitleProblem } from '../settings';
+import { checkTlsSettings } from '../tls';
 
 export interface ListenerOptions {
   /** The AE title this receiver answers as. */
@@ -26,10 +27,16 @@ export interface ListenerOptions {
    * are announced again with duplicate: true. Without it, an instance counts as announced once emitted.
    */
   confirmByCaller?: boolean;
+  /** DICOM over TLS: storescp presents tlsCert/tlsKey (PEM, key without password). */
+  tls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** When set, only senders whose certificate this CA (PEM) signed are accepted. */
+  tlsCa?: string;
 }
 
-export type ResolvedListenerOptions = Required<Omit<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller'>> &
-  Pick<ListenerOptions, 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller'>;
+type OptionalListenerKeys = 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller' | 'tls' | 'tlsCert' | 'tlsKey' | 'tlsCa';
+export type ResolvedListenerOptions = Required<Omit<ListenerOptions, OptionalListenerKeys>> & Pick<ListenerOptions, OptionalListenerKeys>;
 
 export const DEFAULT_SERIES_TIMEOUT = 10;
 const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
@@ -47,6 +54,8 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
   if (typeof input.dataDir !== 'string' || !input.dataDir.trim()) problems.push('data folder (dataDir) is empty');
   const timeout = input.seriesTimeout === undefined || String(input.seriesTimeout).trim() === '' ? DEFAULT_SERIES_TIMEOUT : Number(input.seriesTimeout);
   if (!Number.isFinite(timeout) || timeout <= 0) problems.push(`series timeout must be a number of seconds above 0, not ${JSON.stringify(input.seriesTimeout)}`);
+  const tls = checkTlsSettings({ tls: input.tls, tlsCert: input.tlsCert, tlsKey: input.tlsKey, tlsCa: input.tlsCa }, 'scp');
+  problems.push(...tls.problems);
   if (problems.length) {
     const message = `invalid px-listen settings: ${problems.join('; ')}`;
     throw failureBeforeRun('bad-input', 'bad settings', message);
@@ -63,5 +72,6 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
     executable: input.executable?.trim() || undefined,
     restartDelaysMs: input.restartDelaysMs?.length ? input.restartDelaysMs : DEFAULT_RESTART_DELAYS_MS,
     confirmByCaller: input.confirmByCaller === true,
+    ...(tls.settings.tls ? tls.settings : {}),
   };
 }

@@ -1,5 +1,6 @@
 // How storescp is run: its arguments, its log configuration, and the two programs it runs under so
 // that it cannot outlive the process that started it.
+import { buildTlsArgs } from '../tls';
 import type { ResolvedListenerOptions } from './options';
 
 export const LOG_CONFIG = '.px-listen-log.cfg';
@@ -37,7 +38,7 @@ log4cplus.appender.dcmnet.layout.ConversionPattern = %i %P %c: %m%n
 
 export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: string): string[] {
   // +uf: unique names, so that the same instance arriving twice never shares a file being written.
-  return ['--fork', '-dhl', '+xa', '-pm', '+uf', '-aet', options.aet, '-lc', logConfig, '-od', options.tmpDir, String(options.port)];
+  return ['--fork', '-dhl', '+xa', '-pm', '+uf', ...buildTlsArgs(options, 'scp'), '-aet', options.aet, '-lc', logConfig, '-od', options.tmpDir, String(options.port)];
 }
 
 /**

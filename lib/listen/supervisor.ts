@@ -1,7 +1,7 @@
 // Keeps storescp running: ends what a crashed earlier run left, starts storescp with a log reader of
 // its own, and when it dies on its own waits until what it left is dealt with, then starts it again
 // after a growing delay. A restart that fails the same way again (a port still taken) is said once.
-import { PacsError } from '../errors';
+import { describeIncomingTlsFailure, PacsError } from '../errors';
 import type { ResolvedListenerOptions } from './options';
 import { type OnWritten, StorescpLog } from './storescp-log';
 import { endPreviousRun, StorescpRun } from './storescp-run';
@@ -58,7 +58,7 @@ export class StorescpSupervisor {
   }
 
   private async startRun(): Promise<void> {
-    const log = new StorescpLog(this.options.tmpDir, this.hooks.onWritten, this.hooks.log);
+    const log = new StorescpLog(this.options.tmpDir, this.hooks.onWritten, (text) => this.onLog(text));
     const run = await StorescpRun.start(this.options, (line) => log.onLine(line));
     this.hooks.log(`started: ${run.command}`);
     this.run = run;
@@ -68,6 +68,13 @@ export class StorescpSupervisor {
     this.lastFailure = '';
     void run.ended.then((how) => this.onDeath(run, log, how));
     this.hooks.listening();
+  }
+
+  /** storescp's words for the log; a sender refused over TLS is also an error the flow sees. */
+  private onLog(text: string): void {
+    this.hooks.log(text);
+    const refused = describeIncomingTlsFailure(text, this.options);
+    if (refused) this.hooks.fail(new PacsError('tls', 'TLS sender refused', refused, { status: 'error', command: this.command, data: text }));
   }
 
   private async onDeath(run: StorescpRun, log: StorescpLog, how: string): Promise<void> {

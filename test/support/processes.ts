@@ -84,3 +84,32 @@ export function processesMentioning(text: string): Array<{ pid: number; command:
     }
   });
 }
+
+/**
+ * Samples the whole process table (every /proc/<pid>/cmdline, joined by spaces) every few
+ * milliseconds until stop(), which resolves with each distinct command line `keep` accepted.
+ */
+export function watchCommandLines(keep: (line: string) => boolean = () => true): { stop(): Promise<string[]> } {
+  const seen = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+        try {
+          const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+          if (keep(line)) seen.add(line);
+        } catch {
+          /* the process is gone */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return [...seen];
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// README's commands and module examples run as written against `npm run demo`: the demo PACS knows
+// every AE title they use and sends each to the port its listener takes, none of them one the demo's own
+// listeners hold; run against a demo (its ports moved out of the way), they print what README shows.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DEMO } from '../testbed/demo';
+import { REPO_ROOT } from '../testbed/node-red';
+import { DEMO_JS, freeOffset, nothingLeftIn, type Running, sleep, startDemo } from './support/demo';
+import { packagedUserDir } from './support/packaged';
+import { exemptFromLeakCheck } from './support/processes';
+
+const README = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+/** The sh and js blocks of the section on pypx's commands and module. */
+const section = README.slice(README.indexOf("## pypx's commands and module"), README.indexOf('\n## ', README.indexOf("## pypx's commands and module") + 5));
+const blocks = [...section.matchAll(/```(sh|js)\n([\s\S]*?)```/g)].map((m) => m[2] as string);
+const all = (pattern: RegExp) => blocks.flatMap((block) => [...block.matchAll(pattern)].map((m) => m[1] as string));
+
+describe('README against the demo', () => {
+  it('has the commands and module calls to check', () => {
+    assert.ok(blocks.length >= 8, `${blocks.length} code blocks`);
+    for (const command of ['px-echo', 'px-find', 'px-move', 'px-listen']) assert.match(section, new RegExp(`npx ${command} `));
+  });
+
+  it('uses only AE titles the demo PACS knows, and its address', () => {
+    const titles = new Set([...all(/--aetl? (\S+)/g), ...all(/\baet(?:l|_listener)?: '([^']+)'/g)]);
+    assert.ok(titles.size > 0);
+    const known = new Set(DEMO.listeners.map((l) => l.aet));
+    for (const title of titles) assert.ok(known.has(title), `README uses AE title ${title}, which the demo PACS does not know`);
+    for (const port of [...all(/--serverPort (\d+)/g), ...all(/server_port: '(\d+)'/g)]) assert.equal(Number(port), DEMO.pacs.dicomPort);
+    for (const aec of [...all(/--aec (\S+)/g), ...all(/aec: '([^']+)'/g)]) assert.equal(aec, DEMO.pacs.aet);
+  });
+
+  it('listens where the demo PACS sends that AE title, on no port of the demo\'s own listeners', () => {
+    const listeners = [
+      ...blocks.flatMap((b) => [...b.matchAll(/px-listen --aet (\S+) --port (\d+)/g)]),
+      ...blocks.flatMap((b) => [...b.matchAll(/listen\(\{ aet: '([^']+)', port: (\d+)/g)]),
+    ].map((m) => ({ aet: m[1] as string, port: Number(m[2]) }));
+    assert.equal(listeners.length, 2, 'the px-listen command and listen()');
+    for (const { aet, port } of listeners) {
+      const known = DEMO.listeners.find((l) => l.aet === aet);
+      assert.equal(known?.port, port, `the demo PACS sends ${aet} to port ${known?.port}, README listens on ${port}`);
+      assert.ok(!DEMO.listeners.some((l) => l.aet !== aet && l.port === port), `port ${port} is the demo's own`);
+      assert.ok(![DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort].includes(port));
+    }
+  });
+});
+
+describe('README\'s commands and module calls, run against the demo', function () {
+  this.timeout(240000);
+  let dir = '';
+  let offset = 0;
+  let demo: Running | undefined;
+  let listener: ChildProcess | undefined;
+  let unexempt = () => undefined as unknown;
+  /** README's text with the demo's ports moved as this test's demo has them. */
+  const moved = (text: string) =>
+    text.replace(new RegExp(`\\b(${DEMO.pacs.dicomPort}|${DEMO.listeners.map((l) => l.port).join('|')})\\b`, 'g'), (port) => String(Number(port) + offset));
+  /** The sh block that runs `command`, one line, as a user would type it (after npx, from an install). */
+  const shell = (command: string) => {
+    const block = blocks.find((b) => b.startsWith(`npx ${command} `));
+    assert.ok(block, `README has no npx ${command} block`);
+    return moved(block.replace(/\\\n\s*/g, '').trim()).replace(/\/tmp\/pypx\//g, `${dir}/`);
+  };
+  /** The JSON block right after a command's sh block. */
+  const answer = (command: string) => {
+    const at = section.indexOf(`npx ${command} `);
+    const json = /```json\n([\s\S]*?)```/.exec(section.slice(at))?.[1] ?? '';
+    return JSON.parse(moved(json)) as { status: string; command: string; data: unknown };
+  };
+  const run = (line: string, cwd: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('sh', ['-c', line], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TCP_NODELAY: '1' } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-readme-'));
+    offset = await freeOffset();
+    demo = await startDemo(process.execPath, [DEMO_JS], path.join(dir, 'demo'), offset);
+    unexempt = exemptFromLeakCheck(demo.child.pid);
+  });
+  after(async () => {
+    try {
+      if (listener?.exitCode === null) process.kill(-(listener.pid as number), 'SIGKILL');
+    } catch {
+      /* ended meanwhile */
+    }
+    demo?.child.kill('SIGTERM');
+    if (demo) await nothingLeftIn(path.join(dir, 'demo'));
+    unexempt();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints what README shows for px-echo, px-find, px-move and px-listen', async () => {
+    const userDir = await packagedUserDir();
+    const echo = await run(shell('px-echo'), userDir);
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.deepEqual(JSON.parse(echo.stdout), answer('px-echo'));
+
+    const find = await run(shell('px-find'), userDir);
+    assert.equal(find.code, 0, find.stderr);
+    const found = JSON.parse(find.stdout) as { status: string; command: string; data: unknown };
+    const shown = answer('px-find');
+    const folder = (command: string) => command.replace(/-od \S+/, '-od <answers>');
+    // A SERIES-level InstanceNumber is whichever instance Orthanc reads first, and the demo uploads in parallel.
+    const steady = (data: unknown) => JSON.parse(JSON.stringify(data).replace(/"InstanceNumber":\{"tag":"0020,0013","value":"\d*"/g, '"InstanceNumber":{"tag":"0020,0013","value":"?"')) as unknown;
+    assert.deepEqual({ ...found, command: folder(found.command), data: steady(found.data) }, { ...shown, command: folder(shown.command), data: steady(shown.data) });
+
+    // The listener README starts, then the move README sends to it.
+    // In a process group of its own, as in a terminal, where Ctrl-C reaches npx and px-listen alike.
+    listener = spawn('sh', ['-c', `exec ${shell('px-listen')}`], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let received = '';
+    let said = '';
+    listener.stdout?.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    listener.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    for (let i = 0; i < 100 && !/receiving as CHIPS/.test(said); i++) await sleep(100);
+    const move = await run(shell('px-move'), userDir);
+    assert.equal(move.code, 0, move.stderr);
+    assert.deepEqual(JSON.parse(move.stdout), answer('px-move'));
+    for (let i = 0; i < 100 && received.trim().split('\n').length < 5; i++) await sleep(100);
+    const first = JSON.parse(/```json\n(.*)\n/.exec(section.slice(section.indexOf('npx px-listen ')))?.[1] ?? '{}') as { data: Record<string, unknown> };
+    const lines = received.trim().split('\n').map((line) => JSON.parse(line) as { status: string; data: Record<string, unknown> });
+    const same = lines.find((l) => l.data.SOPInstanceUID === first.data.SOPInstanceUID);
+    assert.deepEqual(same?.data, { ...first.data, path: String(first.data.path).replace('/tmp/pypx/', `${dir}/`) });
+
+    // The module calls of the echo, find and move sections, in one script as README says to save them.
+    const script = blocks.filter((b) => /^(import \* as pypx|const \{ executable|console\.log\(await pypx\.move)/.test(b)).map(moved).join('\n');
+    await writeFile(path.join(userDir, 'readme-example.mjs'), script);
+    const module = await run('node readme-example.mjs', userDir);
+    assert.equal(module.code, 0, module.stderr);
+    const expected = [...script.matchAll(/((?:^\/\/ .*\n)+)/gm)].map((m) => m[1]!.replace(/^\/\/ /gm, '').trim()).filter((text) => text !== 'the same result');
+    assert.ok(expected.length >= 4);
+    for (const text of expected) assert.ok(module.stdout.includes(text), `README shows\n${text}\nbut the call printed\n${module.stdout}`);
+
+    // Ctrl-C, as README says, stops the listener and its storescp.
+    const stopped = new Promise((resolve) => listener?.once('close', resolve));
+    process.kill(-(listener.pid as number), 'SIGINT');
+    await stopped;
+    const storescp = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('storescp') && line.includes(`${dir}/incoming`));
+    for (let i = 0; i < 100 && storescp().length; i++) await sleep(50);
+    assert.deepEqual(storescp(), [], 'Ctrl-C stopped the listener\'s storescp');
+  });
+});
