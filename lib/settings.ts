@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { DcmtkLocation } from './dcmtk';
-import { checkDicomwebSettings, credentialsKeptHome, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
+import { checkDicomwebSettings, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb/settings';
 import { checkTlsSettings, TLS_SETTING_KEYS, type TlsSettings } from './tls';
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
@@ -40,13 +40,10 @@ export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
   'protocol', 'url', 'user', 'password', 'token', 'retries',
 ]);
 /**
- * What a message may set (msg.pacs): where to connect and as whom (for DICOMweb its URL, credentials
- * and retries), never what runs or which certificates are trusted.
+ * What a message may set (msg.pacs): where to connect over DIMSE and as whom, never what runs, which
+ * certificates are trusted, nor a DICOMweb service and its credentials.
  */
-export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set([
-  'aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES),
-  'protocol', 'url', 'user', 'password', 'token', 'retries',
-]);
+export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set(['aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES)]);
 
 /**
  * Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5 (VR AE): at most 16
@@ -200,7 +197,7 @@ function validateDicomweb(raw: Record<string, unknown>, text: (key: string) => s
 export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown, allowMsgPacs = false): PacsSettings {
   if (overrides === undefined || overrides === null) return validatePacsSettings(base);
   if (!allowMsgPacs) {
-    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb the url and its credentials), or remove msg.pacs from the message']);
+    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose where to connect (aet, aec, host, port, aetl, timeout), or remove msg.pacs from the message']);
   }
   if (typeof overrides !== 'object' || Array.isArray(overrides)) {
     throw new SettingsError([`msg.pacs must be an object of PACS settings, not ${describeType(overrides)}`]);
@@ -209,17 +206,16 @@ export function mergePacsOverrides(base: Record<string, unknown>, overrides: unk
   const forbidden = keys.filter((key) => PACS_SETTING_KEYS.has(key) && !MESSAGE_SETTING_KEYS.has(key));
   if (forbidden.length) {
     throw new SettingsError([
-      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout; for DICOMweb protocol, url, user, password, token, retries), never the program that runs or the TLS settings; set those in the px-pacs config`,
+      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout), never the program that runs, the TLS settings or a DICOMweb service and its credentials; set those in the px-pacs config`,
     ]);
   }
   const unknown = keys.filter((key) => !MESSAGE_SETTING_KEYS.has(key));
   if (unknown.length) {
     throw new SettingsError([
-      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout, protocol, url, user, password, token, retries)`,
+      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout)`,
     ]);
   }
-  const given = canonicalSettingKeys(overrides as Record<string, unknown>);
-  return validatePacsSettings({ ...canonicalSettingKeys(base), ...given, ...credentialsKeptHome(base, given) });
+  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
 }
 
 /** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */

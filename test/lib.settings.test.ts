@@ -44,7 +44,7 @@ describe('PACS settings', () => {
   it('refuses any msg.pacs unless the config ticks "accept msg.pacs", and never lets it choose the program or TLS', () => {
     assert.equal(mergePacsOverrides(good, undefined).host, '127.0.0.1');
     assert.throws(() => mergePacsOverrides(good, { port: 104 }), /msg\.pacs is not accepted .*tick "accept msg\.pacs" \(allowMsgPacs\)/);
-    for (const key of ['executable', 'dcmtkDir', 'tls', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsKeyPassword']) {
+    for (const key of ['executable', 'dcmtkDir', 'tls', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsKeyPassword', 'protocol', 'url', 'user', 'password', 'token', 'retries']) {
       assert.throws(() => mergePacsOverrides(good, { [key]: '/tmp/x' }, true), new RegExp(`msg\\.pacs cannot set ${key}: a message chooses where to connect`));
     }
   });

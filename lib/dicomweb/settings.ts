@@ -77,21 +77,3 @@ export function checkDicomwebSettings(
   if (tlsCa) settings.tlsCa = tlsCa;
   return { settings, problems };
 }
-
-const CREDENTIAL_KEYS = ['user', 'password', 'token'] as const;
-
-/**
- * The config's credentials go to the config's own service only: a message (msg.pacs) whose url points
- * to another scheme, host or port brings its own credentials or none. Returns the keys to clear.
- */
-export function credentialsKeptHome(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, undefined> {
-  if (typeof overrides.url !== 'string' || typeof base.url !== 'string') return {};
-  try {
-    if (new URL(overrides.url.trim()).origin === new URL(base.url.trim()).origin) return {};
-  } catch {
-    // A bad url is reported by the validation that follows.
-  }
-  const cleared: Record<string, undefined> = {};
-  for (const key of CREDENTIAL_KEYS) if (!(key in overrides)) cleared[key] = undefined;
-  return cleared;
-}
