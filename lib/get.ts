@@ -173,6 +173,9 @@ class Retrieve {
   private answered = 0;
   private collected = 0;
   private filedThisRun = 0;
+  /** Filing failed (disk full, a data folder that cannot be written): the retrieve stops with this error. */
+  fault?: PacsError;
+  private halt?: AbortController;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
@@ -233,7 +236,23 @@ class Retrieve {
 
   /** Files whatever getscu left in the folder once it has exited. */
   async sweep(stopped: boolean): Promise<void> {
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written');
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      if (this.fault) return;
+      this.guarded(() => this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written'));
+    }
+  }
+
+  /** Runs a filing step from getscu's output; an error is recorded as the retrieve's failure and stops getscu, never thrown. */
+  private guarded(step: () => void): void {
+    if (this.fault) return;
+    try {
+      step();
+    } catch (err) {
+      const message = `getscu: cannot file into the data folder ${this.options.dataDir}: ${err instanceof Error ? err.message : String(err)}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`;
+      this.fault = failureBeforeRun('failed', 'cannot file', message);
+      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: message.replace(/^getscu: /, '') });
+      this.halt?.abort();
+    }
   }
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
@@ -243,20 +262,21 @@ class Retrieve {
     this.filedThisRun = 0;
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const watch = new StallWatch(this.seriesTimeout);
+    const halt = (this.halt = new AbortController());
     const reader = new GetLogReader({
       stored: (file) => {
         watch.arrived();
-        this.file(file);
+        this.guarded(() => this.file(file));
       },
       answered: () => {
         watch.arrived();
         // One look at the folder per chunk of getscu's output, however many answers it holds.
         if (this.answered++ === this.collected) {
-          queueMicrotask(() => {
+          queueMicrotask(() => this.guarded(() => {
             this.collected = this.answered;
             this.collectAnswered();
             progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
-          });
+          }));
         }
       },
       progress,
@@ -269,7 +289,7 @@ class Retrieve {
         const either = watch.orWhen(signal);
         try {
           return await runDcmtk('getscu', args, {
-            dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: either.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+            dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: AbortSignal.any([either.signal, halt.signal]), idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
             runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
           });
         } finally {
@@ -283,6 +303,7 @@ class Retrieve {
     );
     watch.stop();
     await this.sweep(run.aborted || run.timedOut);
+    if (this.fault) return { reader, command: run.command, error: this.fault };
     if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
@@ -394,12 +415,18 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
+    // Read through a function: filing sets it from getscu's output, out of the compiler's sight.
+    const faulted = (r: Retrieve) => r.fault && outcomeOf(request, r, started, r.fault.result as PypxResult<string>, r.problems, warning, r.fault);
+    const firstFault = faulted(retrieve);
+    if (firstFault) return firstFault;
     if (first.stalled) return stalledOutcome(settings, request, retrieve, first, started);
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {
       return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
+    const restFault = faulted(retrieve);
+    if (restFault) return restFault;
     const failures: GetFailure[] = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
     if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
       // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.
