@@ -114,13 +114,23 @@ export class AnswerReader {
         this.records.push(record);
         this.onRecord?.(record);
       } catch (err) {
-        this.error = err instanceof PacsError ? err : toPacsError(err);
+        this.error = this.describe(err, file);
       }
     }
     try {
       unlinkSync(file);
     } catch {
       /* removed with the folder */
+    }
+  }
+
+  /** Whatever failed reading an answer (a file gone, too many open files, onRecord throwing) fails the find, never the process. */
+  private describe(err: unknown, file: string): PacsError {
+    try {
+      return toPacsError(err);
+    } catch {
+      const where = `${this.settings.aec} at ${this.settings.host}:${this.settings.port}`;
+      return failureBeforeRun('failed', 'bad response', `findscu: cannot read an answer from ${where} (${file}): ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
