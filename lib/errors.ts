@@ -184,3 +184,16 @@ export function toPacsError(err: unknown): PacsError {
   throw err;
 }
 
+/**
+ * toPacsError for where nothing may escape (an output handler, an input that needs its answer): what
+ * it does not know (an OS error such as ENOSPC or EACCES, a callback that threw) becomes a failure
+ * saying what was being done.
+ */
+export function asPacsError(err: unknown, reason: string, doing: string): PacsError {
+  try {
+    return toPacsError(err);
+  } catch {
+    return failureBeforeRun('failed', reason, `${doing}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+

@@ -256,6 +256,23 @@ describe('DICOMweb when the service is down, slow, failing or redirecting', () =
     }
   });
 
+  it('fails a find and an echo whose answer is cut short mid-body as a lost connection, never as an internal error', async () => {
+    const stub = await startHttpStub((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '1000' });
+      response.write('[{"0020000D": ');
+      setTimeout(() => response.socket?.destroy(), 50);
+    });
+    try {
+      const found = await runFind(web(`${stub.url}/dicom-web`, { retries: 0 }), {}, { level: 'STUDY' });
+      assert.equal(found.result.status, 'error');
+      assert.match(found.error?.message ?? '', /^DICOMweb: .*(closed the connection during|no answer from) .*QIDO-RS query/);
+      const echoed = await runEcho(web(`${stub.url}/dicom-web`, { retries: 0 }));
+      assert.match(echoed.error?.message ?? '', /^DICOMweb: .*(closed the connection during|no answer from) .*QIDO-RS query/);
+    } finally {
+      await stub.stop();
+    }
+  });
+
   it('sends a bearer token, and trusts a private CA for https only when tlsCa names it', async function () {
     this.timeout(30000);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-ca-'));
