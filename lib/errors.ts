@@ -191,7 +191,7 @@ export function toPacsError(err: unknown): PacsError {
  * it does not know (an OS error such as ENOSPC or EACCES, a callback that threw) becomes a failure
  * saying what was being done.
  */
-export function asPacsError(err: unknown, reason: string, doing: string): PacsError {
+export function anyToPacsError(err: unknown, reason: string, doing: string): PacsError {
   try {
     return toPacsError(err);
   } catch {
