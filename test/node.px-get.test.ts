@@ -262,6 +262,20 @@ describe('px-get node against Orthanc', () => {
     assert.equal((await joined).payload.length, 1, 'a sequence of one: the join completes');
   });
 
+  it('refuses a data folder given as an environment variable that is not set, instead of filing into a folder named ${...}', async () => {
+    const unused = dataDir;
+    dataDir = '${PYPX_GET_TEST_UNSET}';
+    try {
+      await load();
+      const caught = nextMessage<GetMsg>('caught');
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study[0]?.studyInstanceUID } } as NodeMessage);
+      assert.match(String((await caught).error?.message), /dataDir is \$\{PYPX_GET_TEST_UNSET\}, but the environment variable PYPX_GET_TEST_UNSET is not set/);
+      assert.equal(existsSync('${PYPX_GET_TEST_UNSET}'), false);
+    } finally {
+      dataDir = unused;
+    }
+  });
+
   it('fails the retrieve with a clear error when it cannot file, a file standing where the patient folder goes, and Node-RED lives on', async () => {
     const StudyInstanceUID = study[0]?.studyInstanceUID as string;
     const { header } = readReceivedHeader(path.join(dir, 'study', `${study[0]?.sopInstanceUID}.dcm`), false);
