@@ -37,6 +37,8 @@ describe('DICOMweb settings', () => {
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'ftp://x/y' }), /must start with http:\/\/ or https:\/\//);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://bob:pw@x/y' }), /must not hold a user name or password/);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', password: 'p' }), /a password is set but no user/);
+    assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/dicom-web?access_token=SECRET' }), (err: SettingsError) =>
+      /url "https:\/\/x\/dicom-web" must be the service root, without \?query/.test(err.message) && !err.message.includes('SECRET'));
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', token: 'Bearer abc' }), /without "Bearer"/);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', retries: 11 }), /retries must be a whole number from 0 to 10/);
     assert.throws(() => validatePacsSettings({ protocol: 'http', url: 'https://x/y' }), (err: SettingsError) => /protocol must be one of dimse, dicomweb/.test(err.message));
