@@ -78,6 +78,10 @@ export interface RunOptions extends DcmtkLocation {
   runUnder?: readonly string[];
   /** The file-creation mask the tool starts with (the process-wide mask is set only while it is spawned). */
   umask?: number;
+  /** Called with the tool's process id once it is started (runUnder's programs exec it: the same id). */
+  onSpawn?: (pid: number) => void;
+  /** Given a function that counts as activity for idleTimeoutMs, as a line printed does (e.g. a file it wrote). */
+  onActivity?: (active: () => void) => void;
 }
 
 export interface RunResult {
@@ -132,6 +136,7 @@ export async function spawnDcmtk(
     if (umask !== undefined) process.umask(umask);
   }
   if (options.onLine) forwardLines(child.all, options.onLine);
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   return { command: formatCommandLine(file, args), process: child };
 }
 
@@ -178,6 +183,7 @@ export async function runDcmtk(tool: DcmtkTool, args: readonly string[], options
   if (options.signal?.aborted) stop.abort();
   options.signal?.addEventListener('abort', forwardAbort, { once: true });
   rearm();
+  options.onActivity?.(rearm);
   try {
     const onLine = (line: string) => {
       rearm();

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { convertBytes } from 'dicom-character-set';
 import dicomParser from 'dicom-parser';
+import { prefixDataSet, readPrefix } from './dicom-prefix';
 import { lookupTag } from './dictionary';
 
 const PIXEL_DATA = 'x7fe00010';
@@ -257,4 +258,27 @@ export function readDicomHeaderSync(file: string): DicomDataset {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A received file's header, quick: the top-level elements up to Pixel Data walked in the first 64 KB,
+ * those wanted described (with (0008,0005): the file's own character set is kept), only the bytes up to
+ * Pixel Data copied. Falls back to readDicomHeaderSync for anything else (deflated, sequences of
+ * undefined length, a longer header).
+ */
+export function readHeaderPrefixSync(file: string, options: { wanted?: ReadonlySet<number> } = {}): DicomDataset {
+  const fd = openSync(file, 'r');
+  let dataset: DicomDataset | undefined;
+  try {
+    const bytesRead = readSync(fd, firstRead, 0, FIRST_READ, 0);
+    const whole = bytesRead < FIRST_READ;
+    const prefix = readPrefix(firstRead.subarray(0, bytesRead), { ...options, whole });
+    if (prefix) {
+      dataset = new DicomDataset(prefixDataSet(prefix, Buffer.from(firstRead.subarray(0, prefix.end))));
+      dataset.fileSize = whole ? bytesRead : fstatSync(fd).size;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return dataset ?? readDicomHeaderSync(file);
 }

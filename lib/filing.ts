@@ -3,7 +3,7 @@
 // is cleaned before it becomes part of a path.
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, readDicomHeaderSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, readHeaderPrefixSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
@@ -20,15 +20,16 @@ export function makeFolder(dir: string): void {
   }
 }
 
-/** One folder below one that exists (never its parents: a data folder that is gone stays gone). */
-function makeSubfolder(dir: string): void {
+/** One folder below one that exists (never its parents: a data folder that is gone stays gone). True when made here. */
+function makeSubfolder(dir: string): boolean {
   try {
     mkdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
   chmodSync(dir, FOLDER_MODE);
+  return true;
 }
 /** Bytes (UTF-8) one tag value may take in a folder or file name; three of them stay under 255. */
 export const MAX_PART_BYTES = 64;
@@ -98,6 +99,8 @@ const HEADER_TAGS: Record<keyof InstanceHeader, string> = {
 };
 
 const HEADER_ENTRIES = Object.entries(HEADER_TAGS) as Array<[keyof InstanceHeader, string]>;
+/** The tags a received header is read for, with (0008,0005), by which its text is decoded. */
+const HEADER_TAG_NUMBERS = new Set([...Object.values(HEADER_TAGS), 'x00080005'].map((tag) => parseInt(tag.slice(1), 16)));
 
 export function instanceHeader(dataset: DicomDataset): InstanceHeader {
   const header = {} as InstanceHeader;
@@ -133,6 +136,9 @@ function seriesFolders(root: string, header: InstanceHeader): SeriesFolders {
   const patientDir = path.join(root, join(header.PatientID, header.PatientName));
   const studyDir = path.join(patientDir, join(header.StudyDescription, header.StudyDate, header.StudyInstanceUID));
   const seriesDir = path.join(studyDir, join(header.SeriesDescription, header.SeriesDate, header.SeriesInstanceUID));
+  // Checked here, once per series: a cleaned file name has no separator and no leading dot, so a file
+  // in a series folder inside root is inside root too.
+  if (!seriesDir.startsWith(root + path.sep)) throw new UnsafePathError(seriesDir, root);
   if (recentFolders.size >= RECENT_FOLDERS_KEPT) recentFolders.clear();
   const folders = { patientDir, studyDir, seriesDir };
   recentFolders.set(key, folders);
@@ -144,8 +150,7 @@ export function buildFiledPath(dataDir: string, header: InstanceHeader): FiledPa
   const root = path.resolve(dataDir);
   const { patientDir, studyDir, seriesDir } = seriesFolders(root, header);
   const number = /^\s*[+-]?\d+\s*$/.test(header.InstanceNumber) ? String(Math.abs(parseInt(header.InstanceNumber, 10))) : '0';
-  const file = path.join(seriesDir, `${number.padStart(5, '0').slice(-9)}-${cleanPathPart(header.SOPInstanceUID)}.dcm`);
-  if (!path.resolve(file).startsWith(root + path.sep)) throw new UnsafePathError(file, root);
+  const file = `${seriesDir}${path.sep}${number.padStart(5, '0').slice(-9)}-${cleanPathPart(header.SOPInstanceUID)}.dcm`;
   return { patientDir, studyDir, seriesDir, file };
 }
 
@@ -248,7 +253,7 @@ export class MalformedFileError extends Error {
 export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;
   try {
-    dataset = readDicomHeaderSync(file);
+    dataset = readHeaderPrefixSync(file, { wanted: HEADER_TAG_NUMBERS });
   } catch (err) {
     if (err instanceof DicomReadError) throw new MalformedFileError(file, err.message.replace(`${file}: `, ''));
     throw err;
@@ -264,6 +269,35 @@ export function readReceivedHeader(file: string, checkWhole: boolean): { header:
   const header = instanceHeader(dataset);
   if (!header.SOPInstanceUID) throw new MalformedFileError(file, 'no SOP Instance UID (0008,0018)');
   return wholeUnknown ? { header, dataset, wholeUnknown } : { header, dataset };
+}
+
+/**
+ * The file names filed into each series folder this process made itself (mkdir succeeded): a name not
+ * among them is not there, so no existence check is needed before the rename. Folders that existed
+ * before are checked. Forgotten past FRESH_NAMES_KEPT names (they are then checked again).
+ */
+const namesInFreshFolders = new Map<string, Set<string>>();
+let freshNames = 0;
+const FRESH_NAMES_KEPT = 100000;
+
+function forgetFreshFolder(dir: string): void {
+  freshNames -= namesInFreshFolders.get(dir)?.size ?? 0;
+  namesInFreshFolders.delete(dir);
+}
+
+/** Whether a file of this name is already in the series folder, and notes that it is now. */
+function alreadyFiled(where: FiledPath): boolean {
+  const names = namesInFreshFolders.get(where.seriesDir);
+  if (!names) return existsSync(where.file);
+  if (names.has(where.file)) return true;
+  if (freshNames >= FRESH_NAMES_KEPT) {
+    namesInFreshFolders.clear();
+    freshNames = 0;
+  } else {
+    names.add(where.file);
+    freshNames++;
+  }
+  return false;
 }
 
 /**
@@ -289,21 +323,27 @@ export function writtenHeader(first: Uint8Array, size: number, last: Uint8Array)
 /**
  * Moves a received file into pypx's layout and describes it. The same SOP Instance filed again
  * replaces the earlier copy (rename is atomic) and is flagged duplicate. Synchronous from the first
- * check to the rename, so that two copies of one instance can never both look new.
+ * check to the rename, so that two copies of one instance can never both look new. `where`: its
+ * buildFiledPath, when the caller has it already.
  */
-export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs, options: { modeSet?: boolean } = {}): Filed {
-  const where = buildFiledPath(dirs.dataDir, header);
+export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs, options: { modeSet?: boolean; where?: FiledPath } = {}): Filed {
+  const where = options.where ?? buildFiledPath(dirs.dataDir, header);
+  // A series folder made and described once is not looked at again (mkdir and .info only for new folders).
   const prepare = () => {
-    if (!dirs.knownDirs.has(where.seriesDir)) {
-      for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) makeSubfolder(dir);
-      dirs.knownDirs.add(where.seriesDir);
+    if (dirs.knownDirs.has(where.seriesDir)) return;
+    makeSubfolder(where.patientDir);
+    makeSubfolder(where.studyDir);
+    forgetFreshFolder(where.seriesDir);
+    if (makeSubfolder(where.seriesDir)) {
+      namesInFreshFolders.set(where.seriesDir, new Set());
     }
     writeInfoFiles(where, header, dirs.knownInfo);
+    dirs.knownDirs.add(where.seriesDir);
   };
   prepare();
   // modeSet: the writer created it FILE_MODE already (px-listen runs storescp with umask 027).
   if (!options.modeSet) chmodSync(file, FILE_MODE);
-  const duplicate = existsSync(where.file);
+  let duplicate = alreadyFiled(where);
   try {
     renameSync(file, where.file);
   } catch (err) {
@@ -314,6 +354,7 @@ export function fileReceivedInstance(file: string, header: InstanceHeader, dirs:
       for (const dir of [where.patientDir, where.studyDir, where.seriesDir]) dirs.knownInfo.delete(path.join(dir, info));
     }
     prepare();
+    duplicate = alreadyFiled(where);
     renameSync(file, where.file);
   }
   return { where, header, payload: instancePayload(header, where.file, dirs.calledAET, duplicate) };

@@ -1,20 +1,20 @@
 // C-GET with getscu: the PACS sends the instances back on our own association (no AE registration,
 // no inbound port). Each instance getscu stores is filed with px-listen's filing code as soon as getscu
-// has answered its C-STORE.
+// has closed its file.
 //
 // Where an instance cannot come uncompressed (the PACS holds it compressed and cannot transcode),
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
 // instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
 // is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
 import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
-import { fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
+import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
 import { type AssociationQueue, runQueued } from './queue';
@@ -34,6 +34,10 @@ const UIDS_PER_GET = 50;
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
 /** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
 const KNOWN_FOLDERS_KEPT = 10000;
+/** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
+const COLLECT_EVERY_MS = 10;
+/** Files created 0666 & ~0027: FILE_MODE. */
+const GETSCU_UMASK = 0o027;
 
 export interface GetOptions {
   /** Where instances are filed, as px-listen files them. */
@@ -68,12 +72,35 @@ export interface GetOutcome {
 }
 
 /**
- * `getscu -v|-d -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
- * -v for a whole study or series: -d doubles getscu's time with a dump of every DIMSE message. -d for
- * lists of instances after a failure: only it prints the PACS's Failed SOP Instance UID List.
+ * getscu's log for a whole study or series: -v's lines, less the three per instance ("Received C-STORE
+ * Request", "Sending C-STORE Response", "Received C-GET Response (Pending)"), each a pipe write that
+ * wakes Node on 2 cores shared with getscu and the PACS. What it has written is found in its folder.
  */
-export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false): string[] {
-  const args = [debug ? '-d' : '-v', '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
+export const GET_LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
+log4cplus.appender.console = log4cplus::ConsoleAppender
+log4cplus.appender.console.logToStderr = false
+log4cplus.appender.console.ImmediateFlush = true
+log4cplus.appender.console.layout = log4cplus::PatternLayout
+log4cplus.appender.console.layout.ConversionPattern = %P: %m%n
+log4cplus.appender.console.filters.1 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.1.StringToMatch = Received C-STORE Request
+log4cplus.appender.console.filters.1.AcceptOnMatch = false
+log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.2.StringToMatch = Received C-GET Response (Pending)
+log4cplus.appender.console.filters.2.AcceptOnMatch = false
+log4cplus.appender.console.filters.3 = log4cplus::spi::StringMatchFilter
+log4cplus.appender.console.filters.3.StringToMatch = Sending C-STORE Response
+log4cplus.appender.console.filters.3.AcceptOnMatch = false
+`;
+
+/**
+ * `getscu -v|-d|-lc <cfg> -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
+ * -v (or, given logConfig, GET_LOG_CONFIG_TEXT's lines) for a whole study or series: -d doubles getscu's
+ * time with a dump of every DIMSE message. -d for lists of instances after a failure: only it prints
+ * the PACS's Failed SOP Instance UID List.
+ */
+export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false, logConfig?: string): string[] {
+  const args = [...(debug ? ['-d'] : logConfig ? ['-lc', logConfig] : ['-v']), '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
   for (const key of UID_KEYS) if (keys[key]) args.push('-k', `${key}=${keys[key]}`);
   return [...args, ...buildAssociationArgs(settings)];
 }
@@ -169,34 +196,56 @@ class Retrieve {
   readonly series = new RetrievedSeries();
   readonly problems: GetFailure[] = [];
   private readonly dirs: FilingDirs;
-  /** Instances getscu has written and answered in the current run, and how many of them are filed. */
-  private answered = 0;
-  private collected = 0;
-  private filedThisRun = 0;
+  /** tmpDir as the kernel names it in /proc/<pid>/fd (its links resolved). */
+  private realTmpDir?: string;
+  /** Names seen in tmpDir and not yet filed: a name not among them is an instance begun since the last look. */
+  private readonly seen = new Set<string>();
   /** Filing failed (disk full, a data folder that cannot be written): the retrieve stops with this error. */
   fault?: PacsError;
   private halt?: AbortController;
 
-  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number) {
+  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number, private readonly logConfig?: string) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
   }
 
   /**
-   * getscu answered one more C-STORE, so one more file is whole. getscu writes one file at a time, and
-   * may be writing the next already: of the files waiting, the oldest are the whole ones. Times are
-   * coarse (a few ms), so a file that does not read whole yet is left for the next answer.
+   * Files what getscu has finished writing: every file in its folder that it does not hold open (it
+   * writes one at a time, and closes each before it answers the C-STORE), read from /proc/<pid>/fd.
+   * Says whether a file new in the folder appeared (an instance begun) and whether something was filed.
+   * Where /proc cannot be read, nothing is filed here: the sweep at getscu's exit files it all.
    */
-  collectAnswered(): void {
+  collectWritten(pid: number): { arrived: boolean; filed: boolean } {
     const waiting = readdirSync(this.tmpDir);
-    let whole = this.answered - this.filedThisRun;
-    if (waiting.length > whole) {
-      const written = new Map(waiting.map((name) => [name, statSync(path.join(this.tmpDir, name), { throwIfNoEntry: false })?.mtimeMs ?? Infinity]));
-      waiting.sort((a, b) => (written.get(a) as number) - (written.get(b) as number));
-    }
+    let arrived = false;
     for (const name of waiting) {
-      if (whole <= 0) break;
-      if (this.file(path.join(this.tmpDir, name), 'if-whole')) whole--;
+      if (this.seen.has(name)) continue;
+      this.seen.add(name);
+      arrived = true;
     }
+    if (!waiting.length) return { arrived, filed: false };
+    let open: Set<string>;
+    try {
+      this.realTmpDir ??= realpathSync(this.tmpDir);
+      const fds = `/proc/${pid}/fd`;
+      open = new Set(readdirSync(fds).map((fd) => {
+        try {
+          return readlinkSync(path.join(fds, fd));
+        } catch {
+          return '';
+        }
+      }));
+    } catch {
+      return { arrived, filed: false };
+    }
+    let filed = false;
+    for (const name of waiting) {
+      if (open.has(path.join(this.realTmpDir, name))) continue;
+      if (this.file(path.join(this.tmpDir, name), 'if-whole')) {
+        this.seen.delete(name);
+        filed = true;
+      }
+    }
+    return { arrived, filed };
   }
 
   /**
@@ -213,7 +262,6 @@ class Retrieve {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       if (!(err instanceof MalformedFileError)) throw err;
       if (mode === 'if-whole') return false;
-      this.filedThisRun++;
       if (mode === 'stopped') {
         rmSync(full, { force: true });
         return true;
@@ -222,12 +270,11 @@ class Retrieve {
       this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
     }
-    this.filedThisRun++;
     if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
       this.dirs.knownDirs.clear();
       this.dirs.knownInfo.clear();
     }
-    const { payload } = fileReceivedInstance(full, read.header, this.dirs);
+    const { payload } = fileReceivedInstance(full, read.header, this.dirs, { modeSet: true });
     this.received.add(read.header.SOPInstanceUID);
     this.series.add(payload);
     this.options.onInstance?.(payload);
@@ -256,10 +303,7 @@ class Retrieve {
   }
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
-    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug);
-    this.answered = 0;
-    this.collected = 0;
-    this.filedThisRun = 0;
+    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const watch = new StallWatch(this.seriesTimeout);
     const halt = (this.halt = new AbortController());
@@ -268,39 +312,58 @@ class Retrieve {
         watch.arrived();
         this.guarded(() => this.file(file));
       },
-      answered: () => {
-        watch.arrived();
-        // One look at the folder per chunk of getscu's output, however many answers it holds.
-        if (this.answered++ === this.collected) {
-          queueMicrotask(() => this.guarded(() => {
-            this.collected = this.answered;
-            this.collectAnswered();
-            progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
-          }));
-        }
-      },
+      answered: () => watch.arrived(),
       progress,
       // An instance that has begun to arrive is no stall, however long it takes to come whole.
       arriving: () => watch.arrived(),
     });
-    const run = await runQueued(
-      this.options.queue,
-      async (signal) => {
-        const either = watch.orWhen(signal);
-        try {
-          return await runDcmtk('getscu', args, {
-            dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: AbortSignal.any([either.signal, halt.signal]), idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
-            runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
-          });
-        } finally {
-          either.release();
-        }
-      },
-      this.options.signal,
-      (err) => {
-        throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
-      },
-    );
+    // -d names each file it wrote. Otherwise getscu prints no line per instance, and its folder is looked
+    // at every COLLECT_EVERY_MS: a file new there is an instance that has begun to arrive (for the stall
+    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed.
+    let pid: number | undefined;
+    let active: (() => void) | undefined;
+    const collecting = debug ? undefined : setInterval(() => {
+      if (pid === undefined) return;
+      const running = pid;
+      let seen = { arrived: false, filed: false };
+      // Filing that fails (the data folder gone, disk full) stops getscu and fails the retrieve.
+      this.guarded(() => {
+        seen = this.collectWritten(running);
+      });
+      if (this.fault) return clearInterval(collecting);
+      if (!seen.arrived && !seen.filed) return;
+      watch.arrived();
+      active?.();
+      if (seen.filed) progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
+    }, COLLECT_EVERY_MS);
+    let run: Awaited<ReturnType<typeof runDcmtk>>;
+    try {
+      run = await runQueued(
+        this.options.queue,
+        async (signal) => {
+          const either = watch.orWhen(signal);
+          try {
+            return await runDcmtk('getscu', args, {
+              dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: AbortSignal.any([either.signal, halt.signal]), idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+              runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
+              // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
+              umask: GETSCU_UMASK,
+              onSpawn: (id) => { pid = id; },
+              onActivity: (fn) => { active = fn; },
+            });
+          } finally {
+            either.release();
+          }
+        },
+        this.options.signal,
+        (err) => {
+          throw failureBeforeRun('aborted', 'stopped', `getscu: the retrieve never started: ${err.message}`);
+        },
+      );
+    } finally {
+      // getscu has exited: whatever it left is filed by the sweep.
+      clearInterval(collecting);
+    }
     watch.stop();
     await this.sweep(run.aborted || run.timedOut);
     if (this.fault) return { reader, command: run.command, error: this.fault };
@@ -411,7 +474,10 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
-    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout);
+    // Beside the folder getscu writes into (whose every file is taken for an instance), gone with it.
+    const logConfig = `${tmpDir}.log.cfg`;
+    await writeFile(logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
+    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout, logConfig);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
@@ -450,7 +516,7 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const error = toPacsError(err);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
   } finally {
-    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+    if (tmpDir) await Promise.all([rm(tmpDir, { recursive: true, force: true }), rm(`${tmpDir}.log.cfg`, { force: true })]);
   }
 }
 

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readDicomHeader, parseDicomBytes } from '../lib/dicom';
+import { promisify } from 'node:util';
+import { readDicomHeader, readDicomHeaderSync, parseDicomBytes } from '../lib/dicom';
+import { instanceHeader, readReceivedHeader } from '../lib/filing';
 import { lookupKeyword, lookupTag } from '../lib/dictionary';
 import { writeDicomFile } from '../testbed/dicom-writer';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
@@ -47,6 +50,44 @@ describe('reading DICOM', () => {
       assert.equal(dataset.text('x00080018'), instance!.sopInstanceUID);
       assert.equal(dataset.text('x00280010'), '512');
       assert.equal(dataset.text('x7fe00010'), undefined);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('reads a received header quickly as dicom-parser reads it: every character set, implicit, big endian, deflated, a header past 64 KB', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-dicom-'));
+    try {
+      const files: string[] = [];
+      for (const instance of generateSampleInstances({ seriesPerStudy: 1, instancesPerSeries: 1, imageSize: 64 })) {
+        const file = path.join(dir, `${instance.sopInstanceUID}.dcm`);
+        await writeFile(file, instance.bytes);
+        files.push(file);
+        for (const syntax of ['+ti', '+tb', '+td']) {
+          const converted = `${file}${syntax}.dcm`;
+          await promisify(execFile)('dcmconv', [syntax, file, converted]);
+          files.push(converted);
+        }
+      }
+      // The tags filing needs after a 70 KB value: beyond the first read, so read again in full.
+      const long = path.join(dir, 'long.dcm');
+      await writeFile(long, writeDicomFile([
+        { tag: 0x00080005, vr: 'CS', value: 'ISO_IR 100' },
+        { tag: 0x00080018, vr: 'UI', value: '1.2.3.4' },
+        { tag: 0x00081030, vr: 'LO', value: 'Étude' },
+        { tag: 0x00090010, vr: 'LO', value: 'PYPX' },
+        { tag: 0x00091000, vr: 'UT', value: 'x'.repeat(70000) },
+        { tag: 0x00100010, vr: 'PN', value: 'Müller^Jürgen' },
+        { tag: 0x0020000e, vr: 'UI', value: '1.2.3.5' },
+      ], '1.2.840.10008.5.1.4.1.1.7', '1.2.3.4'));
+      files.push(long);
+      for (const file of files) {
+        const expected = instanceHeader(readDicomHeaderSync(file));
+        assert.ok(expected.SOPInstanceUID && expected.PatientName, file);
+        assert.deepEqual(readReceivedHeader(file, false).header, expected, file);
+        assert.deepEqual(readReceivedHeader(file, true).header, expected, `${file}, checked whole`);
+      }
+      assert.equal(readReceivedHeader(long, false).header.PatientName, 'Müller^Jürgen');
     } finally {
       await rm(dir, { recursive: true });
     }

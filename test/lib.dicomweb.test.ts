@@ -47,13 +47,13 @@ describe('DICOMweb settings', () => {
 
 describe('DICOMweb settings from a message', () => {
   const base = { protocol: 'dicomweb', url: 'https://pacs.example.org/dicom-web', user: 'svc', password: 'secret' };
-  it('sends the config\'s credentials only to the config\'s own service, never to a URL a message chose', () => {
-    const elsewhere = mergePacsOverrides(base, { url: 'https://collector.example.net/dicom-web' }, true);
-    assert.deepEqual(elsewhere.dicomweb, { url: 'https://collector.example.net/dicom-web', retries: 2 });
-    const ownCredentials = mergePacsOverrides(base, { url: 'https://other.example.net/dicomweb', token: 'theirs' }, true);
-    assert.deepEqual(ownCredentials.dicomweb, { url: 'https://other.example.net/dicomweb', token: 'theirs', retries: 2 });
-    const samePlace = mergePacsOverrides(base, { url: 'https://pacs.example.org/other-root', retries: 0 }, true);
-    assert.deepEqual(samePlace.dicomweb, { url: 'https://pacs.example.org/other-root', user: 'svc', password: 'secret', retries: 0 });
+  it('never lets a message choose the service, its credentials or retries: the config\'s credentials stay with the config\'s URL', () => {
+    for (const overrides of [{ url: 'https://collector.example.net/dicom-web' }, { token: 'theirs' }, { user: 'x', password: 'y' }, { retries: 0 }, { protocol: 'dimse' }]) {
+      assert.throws(() => mergePacsOverrides(base, overrides, true), new RegExp(`msg\\.pacs cannot set ${Object.keys(overrides).join(', ')}: `));
+    }
+    const timeoutOnly = mergePacsOverrides(base, { timeout: 5 }, true);
+    assert.deepEqual(timeoutOnly.dicomweb, { url: 'https://pacs.example.org/dicom-web', user: 'svc', password: 'secret', retries: 2 });
+    assert.equal(timeoutOnly.timeout, 5);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,6 +136,7 @@ describe('px-get node against Orthanc', () => {
       const { header } = readReceivedHeader(payload.data.path, true);
       assert.equal(payload.data.path, buildFiledPath(dataDir, header).file, 'px-listen\'s layout');
       assert.equal(payload.data.PatientName, 'Müller^Get');
+      assert.equal(statSync(payload.data.path).mode & 0o777, 0o640, 'patient data readable by owner and group only');
     }
     const first = instances[0]?.payload.data.path as string;
     assert.match(await readFile(path.join(path.dirname(first), 'series.info'), 'utf8'), /^\[SERIES\]/);

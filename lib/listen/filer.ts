@@ -2,7 +2,7 @@
 // intake), write the batch to the announcement journal, rename each into pypx's layout, announce it.
 // While the data folder is gone or not a folder, files wait in tmpDir and are tried again.
 import { accessSync, constants, statSync } from 'node:fs';
-import { buildFiledPath, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload } from '../filing';
+import { buildFiledPath, fileReceivedInstance, type FiledPath, type FilingDirs, type InstanceHeader, type InstancePayload } from '../filing';
 import type { SeriesKey } from '../series';
 import type { Announcement, AnnouncementJournal } from './announcements';
 import { discardIfCut, type FilingJob, type IntakeHooks, readJobHeader } from './intake';
@@ -93,7 +93,7 @@ export class Filer {
       this.dirs.knownDirs.clear();
       this.dirs.knownInfo.clear();
     }
-    const ready: Array<{ job: FilingJob; header: InstanceHeader; announcement: Announcement }> = [];
+    const ready: Array<{ job: FilingJob; header: InstanceHeader; where: FiledPath; announcement: Announcement }> = [];
     for (const job of jobs) {
       let header: InstanceHeader | undefined;
       try {
@@ -106,7 +106,14 @@ export class Filer {
         this.claimed.delete(job.file);
         continue;
       }
-      ready.push({ job, header, announcement: { filed: buildFiledPath(this.dirs.dataDir, header).file, original: job.file, calledAET: job.calledAET } });
+      let where: FiledPath;
+      try {
+        where = buildFiledPath(this.dirs.dataDir, header);
+      } catch (err) {
+        this.cannotFile(job, err);
+        continue;
+      }
+      ready.push({ job, header, where, announcement: { filed: where.file, original: job.file, calledAET: job.calledAET } });
     }
     // Synchronous from here to the last emit: close() finds each file either still in tmpDir or
     // filed, journalled and emitted, never in between.
@@ -116,9 +123,9 @@ export class Filer {
       this.cannotJournal(ready.map((r) => r.job), ready.map((r) => r.announcement), err);
       return;
     }
-    for (const { job, header, announcement } of ready) {
+    for (const { job, header, where, announcement } of ready) {
       try {
-        const { payload, where } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET }, { modeSet: !job.check });
+        const { payload } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET }, { modeSet: !job.check, where });
         this.claimed.delete(job.file);
         this.on.filed(payload, { StudyInstanceUID: header.StudyInstanceUID, SeriesInstanceUID: header.SeriesInstanceUID, PatientID: header.PatientID, path: where.seriesDir }, announcement.seq as number);
       } catch (err) {
