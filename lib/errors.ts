@@ -1,4 +1,5 @@
 import { DcmtkNotFoundError, type DcmtkTool, type RunResult } from './dcmtk';
+import { SetprivNotFoundError } from './orphans';
 import type { PypxResult } from './result';
 import { QueryError } from './query';
 import { type PacsSettings, SettingsError } from './settings';
@@ -179,8 +180,22 @@ export function toPacsError(err: unknown): PacsError {
   if (err instanceof PacsError) return err;
   if (err instanceof TlsUnsupportedError) return failureBeforeRun('tls', `no ${err.operation} over TLS`, err.message);
   if (err instanceof DcmtkNotFoundError) return failureBeforeRun('dcmtk-missing', `${err.tool} missing`, err.message);
+  if (err instanceof SetprivNotFoundError) return failureBeforeRun('dcmtk-missing', 'setpriv missing', err.message);
   if (err instanceof SettingsError) return failureBeforeRun('bad-input', 'bad PACS settings', err.message);
   if (err instanceof QueryError) return failureBeforeRun('bad-input', 'bad query', err.message);
   throw err;
+}
+
+/**
+ * toPacsError for where nothing may escape (an output handler, an input that needs its answer): what
+ * it does not know (an OS error such as ENOSPC or EACCES, a callback that threw) becomes a failure
+ * saying what was being done.
+ */
+export function anyToPacsError(err: unknown, reason: string, doing: string): PacsError {
+  try {
+    return toPacsError(err);
+  } catch {
+    return failureBeforeRun('failed', reason, `${doing}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 

@@ -9,7 +9,7 @@ import { type AssociationQueue, runQueued } from './queue';
 import { DicomReadError, parseDicomBytes } from './dicom';
 import { isDicomweb } from './dicomweb/http';
 import { runQidoFind } from './dicomweb/qido';
-import { describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { anyToPacsError, describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from './result';
 import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
@@ -114,7 +114,8 @@ export class AnswerReader {
         this.records.push(record);
         this.onRecord?.(record);
       } catch (err) {
-        this.error = err instanceof PacsError ? err : toPacsError(err);
+        // Whatever failed (a file gone, too many open files, onRecord throwing) fails the find, never the process.
+        this.error = anyToPacsError(err, 'bad response', `findscu: cannot read an answer from ${this.settings.aec} at ${this.settings.host}:${this.settings.port} (${file})`);
       }
     }
     try {
@@ -123,6 +124,7 @@ export class AnswerReader {
       /* removed with the folder */
     }
   }
+
 }
 
 /** C-FIND against one PACS: pypx's result with one record per match, or the reason it failed. */

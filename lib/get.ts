@@ -200,6 +200,9 @@ class Retrieve {
   private realTmpDir?: string;
   /** Names seen in tmpDir and not yet filed: a name not among them is an instance begun since the last look. */
   private readonly seen = new Set<string>();
+  /** Filing failed (disk full, a data folder that cannot be written): the retrieve stops with this error. */
+  fault?: PacsError;
+  private halt?: AbortController;
 
   constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number, private readonly logConfig?: string) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
@@ -280,17 +283,34 @@ class Retrieve {
 
   /** Files whatever getscu left in the folder once it has exited. */
   async sweep(stopped: boolean): Promise<void> {
-    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written');
+    for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
+      if (this.fault) return;
+      this.guarded(() => this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written'));
+    }
+  }
+
+  /** Runs a filing step from getscu's output; an error is recorded as the retrieve's failure and stops getscu, never thrown. */
+  private guarded(step: () => void): void {
+    if (this.fault) return;
+    try {
+      step();
+    } catch (err) {
+      const message = `getscu: cannot file into the data folder ${this.options.dataDir}: ${err instanceof Error ? err.message : String(err)}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`;
+      this.fault = failureBeforeRun('failed', 'cannot file', message);
+      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: message.replace(/^getscu: /, '') });
+      this.halt?.abort();
+    }
   }
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
     const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const watch = new StallWatch(this.seriesTimeout);
+    const halt = (this.halt = new AbortController());
     const reader = new GetLogReader({
       stored: (file) => {
         watch.arrived();
-        this.file(file);
+        this.guarded(() => this.file(file));
       },
       answered: () => watch.arrived(),
       progress,
@@ -303,15 +323,14 @@ class Retrieve {
     let pid: number | undefined;
     let active: (() => void) | undefined;
     const collecting = debug ? undefined : setInterval(() => {
-      let seen: { arrived: boolean; filed: boolean };
-      try {
-        if (pid === undefined) return;
-        seen = this.collectWritten(pid);
-      } catch {
-        // Filing failed (the data folder gone?): the sweep tries again once getscu ends, and reports it.
-        clearInterval(collecting);
-        return;
-      }
+      if (pid === undefined) return;
+      const running = pid;
+      let seen = { arrived: false, filed: false };
+      // Filing that fails (the data folder gone, disk full) stops getscu and fails the retrieve.
+      this.guarded(() => {
+        seen = this.collectWritten(running);
+      });
+      if (this.fault) return clearInterval(collecting);
       if (!seen.arrived && !seen.filed) return;
       watch.arrived();
       active?.();
@@ -325,7 +344,7 @@ class Retrieve {
           const either = watch.orWhen(signal);
           try {
             return await runDcmtk('getscu', args, {
-              dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: either.signal, idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
+              dcmtkDir: this.settings.dcmtkDir, executable: this.settings.executable, signal: AbortSignal.any([either.signal, halt.signal]), idleTimeoutMs: idleDeadlineMs(this.settings), buffer: false,
               runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line),
               // getscu creates each file 0640 (patient data: owner and group only): no chmod per instance.
               umask: GETSCU_UMASK,
@@ -347,6 +366,7 @@ class Retrieve {
     }
     watch.stop();
     await this.sweep(run.aborted || run.timedOut);
+    if (this.fault) return { reader, command: run.command, error: this.fault };
     if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
     return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
@@ -461,12 +481,18 @@ export async function runGet(settings: PacsSettings, request: MoveRequest, optio
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
+    // Read through a function: filing sets it from getscu's output, out of the compiler's sight.
+    const faulted = (r: Retrieve) => r.fault && outcomeOf(request, r, started, r.fault.result as PypxResult<string>, r.problems, warning, r.fault);
+    const firstFault = faulted(retrieve);
+    if (firstFault) return firstFault;
     if (first.stalled) return stalledOutcome(settings, request, retrieve, first, started);
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {
       return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);
     }
     const rest = succeeded(first) ? { hard: new Map<string, string>(), commands: [] as string[] } : await retrieveRest(retrieve, request, first, settings, options);
+    const restFault = faulted(retrieve);
+    if (restFault) return restFault;
     const failures: GetFailure[] = [...retrieve.problems, ...[...rest.hard].map(([SOPInstanceUID, reason]) => ({ SOPInstanceUID, reason }))];
     if (!failures.length && !rest.error && !retrieve.received.size && 'listed' in rest && rest.listed === 0) {
       // The PACS failed the C-GET and holds nothing under these UIDs: its answer stands.

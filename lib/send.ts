@@ -9,7 +9,7 @@ import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
-import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
+import { anyToPacsError, describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
 import { buildTlsArgs, tlsKeyInput } from './tls';
@@ -390,7 +390,7 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
       }
     });
   } catch (err) {
-    const error = toPacsError(err);
+    const error = anyToPacsError(err, 'failed', `dcmsend: nothing was sent to ${settings.aec} at ${settings.host}:${settings.port}`);
     return { payload: { ...(error.result as PypxResult<never>), data: list.files.map((file) => ({ file, reason: error.message })).concat(failures), sent: 0, failed: total, warning: 0 }, error, total };
   }
   const command = commands.join('\n');

@@ -3,6 +3,7 @@ import type { FilingDirs } from '../lib/filing';
 import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/get';
 import { isMoveCollection, parseMoveRequests } from '../lib/move';
 import { failureBeforeRun } from '../lib/errors';
+import { unsetEnvVariableProblem } from '../lib/settings';
 import { seriesTimeoutSeconds } from '../lib/stall';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
@@ -42,6 +43,8 @@ export = function register(RED: NodeAPI): void {
       refuseGetOverTls(settings);
       const dataDir = def.dataDir?.trim();
       if (!dataDir) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder: set it in the node');
+      const unset = unsetEnvVariableProblem('dataDir', dataDir);
+      if (unset) throw failureBeforeRun('bad-input', 'data folder unset', `px-get: ${unset}`);
       seriesTimeoutSeconds(seriesTimeout);
       const requests = parseMoveRequests(msg.payload);
       const sequence = isMoveCollection(msg.payload) ? { id: RED.util.generateId(), count: Math.max(1, requests.length) } : undefined;

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { PacsError } from '../lib/errors';
+import { anyToPacsError, PacsError } from '../lib/errors';
 import { collectSendFiles, runSend, type SendList } from '../lib/send';
 import type { PacsSettings } from '../lib/settings';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
@@ -27,9 +27,9 @@ export = function register(RED: NodeAPI): void {
       try {
         settings = settingsForMessage(pacs, msg);
         list = await collectSendFiles(msg.payload);
-      } catch (err) {
+      } catch (caught) {
         // Exactly one output per input, even when nothing could be sent; the error also goes to Catch nodes.
-        if (!(err instanceof PacsError)) throw err;
+        const err = anyToPacsError(caught, 'cannot read files', 'nothing was sent: cannot read the files to send');
         this.status({ fill: 'red', shape: 'ring', text: err.reason });
         msg.payload = { ...err.result, data: [], sent: 0, failed: 0, warning: 0 };
         send(msg);

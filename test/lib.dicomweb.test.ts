@@ -37,6 +37,8 @@ describe('DICOMweb settings', () => {
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'ftp://x/y' }), /must start with http:\/\/ or https:\/\//);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://bob:pw@x/y' }), /must not hold a user name or password/);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', password: 'p' }), /a password is set but no user/);
+    assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/dicom-web?access_token=SECRET' }), (err: SettingsError) =>
+      /url "https:\/\/x\/dicom-web" must be the service root, without \?query/.test(err.message) && !err.message.includes('SECRET'));
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', token: 'Bearer abc' }), /without "Bearer"/);
     assert.throws(() => validatePacsSettings({ protocol: 'dicomweb', url: 'https://x/y', retries: 11 }), /retries must be a whole number from 0 to 10/);
     assert.throws(() => validatePacsSettings({ protocol: 'http', url: 'https://x/y' }), (err: SettingsError) => /protocol must be one of dimse, dicomweb/.test(err.message));
@@ -251,6 +253,23 @@ describe('DICOMweb when the service is down, slow, failing or redirecting', () =
       assert.equal(outcome.error, undefined);
       assert.deepEqual(stub.requests.map((r) => r.path.split('?')[0]), ['/old/studies', '/new/studies']);
       assert.equal(stub.requests[1]?.authorization, `Basic ${Buffer.from(`alice:${USERS.alice}`).toString('base64')}`);
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it('fails a find and an echo whose answer is cut short mid-body as a lost connection, never as an internal error', async () => {
+    const stub = await startHttpStub((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '1000' });
+      response.write('[{"0020000D": ');
+      setTimeout(() => response.socket?.destroy(), 50);
+    });
+    try {
+      const found = await runFind(web(`${stub.url}/dicom-web`, { retries: 0 }), {}, { level: 'STUDY' });
+      assert.equal(found.result.status, 'error');
+      assert.match(found.error?.message ?? '', /^DICOMweb: .*(closed the connection during|no answer from) .*QIDO-RS query/);
+      const echoed = await runEcho(web(`${stub.url}/dicom-web`, { retries: 0 }));
+      assert.match(echoed.error?.message ?? '', /^DICOMweb: .*(closed the connection during|no answer from) .*QIDO-RS query/);
     } finally {
       await stub.stop();
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,5 +78,19 @@ describe('lib echo against a real Orthanc', () => {
     const result = await echo({ aet: '', aec: 'ORTHANC', server_ip: '127.0.0.1', server_port: 'x' });
     assert.equal(result.status, 'error');
     assert.match(String(result.data), /calling AE title \(aet\) is empty; port must be a whole number/);
+  });
+});
+
+describe('without util-linux\'s setpriv', () => {
+  it('refuses to run a DCMTK tool that would outlive Node-RED, saying what to install', () => {
+    // A process of its own, whose PATH holds no setpriv; DCMTK is found by its folder.
+    const program = `
+      const { runEcho } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'echo.js'))});
+      runEcho({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 1, timeout: 2, dcmtkDir: '/usr/bin' })
+        .then((outcome) => process.stdout.write(JSON.stringify({ kind: outcome.error?.kind, reason: outcome.error?.reason, message: outcome.error?.message })));
+    `;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', program], { env: { PATH: '/nonexistent' }, encoding: 'utf8' })) as Record<string, string>;
+    assert.equal(out.reason, 'setpriv missing');
+    assert.match(out.message ?? '', /setpriv not found .*install util-linux/);
   });
 });

@@ -138,6 +138,28 @@ describe('reading findscu\'s answers as they come', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('turns an answer file that cannot be read, or a consumer that throws, into an error of the find instead of a throw', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-answers-'));
+    try {
+      const keys = buildFindQuery('SERIES', {}, ['PatientID']).keys;
+      const gone = new AnswerReader(dir, keys, 0, { aec: 'PACS', host: 'h', port: 104 });
+      gone.writing('rsp0001.dcm');
+      assert.doesNotThrow(() => gone.flush());
+      assert.match(gone.error?.message ?? '', /findscu: cannot read an answer from PACS at h:104 .*ENOENT/);
+
+      const [sample] = [...generateSampleInstances({ seed: 'answers', seriesPerStudy: 1, instancesPerSeries: 1 })];
+      await writeFile(path.join(dir, 'rsp0001.dcm'), sample!.bytes);
+      const throwing = new AnswerReader(dir, keys, 0, { aec: 'PACS', host: 'h', port: 104 }, () => {
+        throw new Error('the consumer broke');
+      });
+      throwing.writing('rsp0001.dcm');
+      assert.doesNotThrow(() => throwing.flush());
+      assert.match(throwing.error?.message ?? '', /the consumer broke/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('lib find against a real Orthanc answering in UTF-8', () => {

@@ -1,10 +1,12 @@
 // The parsers and builders behind px-send and px-get, on DCMTK's own words.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildGetArgs, GetLogReader, runGet } from '../lib/get';
-import { buildSendArgs, collectSendFiles, parseSendReport, verdictOf } from '../lib/send';
+import { buildSendArgs, collectSendFiles, parseSendReport, runSend, verdictOf } from '../lib/send';
+import { validatePacsSettings } from '../lib/settings';
+import { writeSampleInstances } from '../testbed/generate';
 
 const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };
 
@@ -109,5 +111,25 @@ describe('px-send and px-get: parsers and builders', () => {
     assert.equal(outcome.error?.reason, 'no C-GET over TLS');
     assert.match(outcome.error?.message ?? '', /getscu has no TLS: the C-GET was not sent, so nothing went to the PACS in clear/);
     assert.equal(outcome.result.command, '');
+  });
+
+  it('answers a send whose working folder cannot be made (no space, no temp folder) with an error, not a throw', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-tmp-'));
+    const saved = process.env.TMPDIR;
+    try {
+      await writeSampleInstances(dir, { instancesPerSeries: 1, seriesPerStudy: 1, seed: 'send-no-tmp' });
+      const list = await collectSendFiles(dir);
+      const notAFolder = path.join(dir, 'not-a-folder');
+      await writeFile(notAFolder, '');
+      process.env.TMPDIR = notAFolder;
+      const outcome = await runSend(validatePacsSettings(settings), list);
+      assert.equal(outcome.payload.status, 'error');
+      assert.equal(outcome.payload.sent, 0);
+      assert.match(outcome.error?.message ?? '', /^dcmsend: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
@@ -261,6 +261,43 @@ describe('px-get node against Orthanc', () => {
     const msg = await done;
     assert.deepEqual([msg.payload.status, msg.payload.completed, msg.payload.failed, msg.payload.warning], ['success', 0, 0, 0]);
     assert.equal((await joined).payload.length, 1, 'a sequence of one: the join completes');
+  });
+
+  it('refuses a data folder given as an environment variable that is not set, instead of filing into a folder named ${...}', async () => {
+    const unused = dataDir;
+    dataDir = '${PYPX_GET_TEST_UNSET}';
+    try {
+      await load();
+      const caught = nextMessage<GetMsg>('caught');
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study[0]?.studyInstanceUID } } as NodeMessage);
+      assert.match(String((await caught).error?.message), /dataDir is \$\{PYPX_GET_TEST_UNSET\}, but the environment variable PYPX_GET_TEST_UNSET is not set/);
+      assert.equal(existsSync('${PYPX_GET_TEST_UNSET}'), false);
+    } finally {
+      dataDir = unused;
+    }
+  });
+
+  it('fails the retrieve with a clear error when it cannot file, a file standing where the patient folder goes, and Node-RED lives on', async () => {
+    const StudyInstanceUID = study[0]?.studyInstanceUID as string;
+    const { header } = readReceivedHeader(path.join(dir, 'study', `${study[0]?.sopInstanceUID}.dcm`), false);
+    await writeFile(buildFiledPath(dataDir, header).patientDir, 'not a folder');
+    const escaped: unknown[] = [];
+    const onEscape = (err: unknown) => escaped.push(err);
+    process.on('uncaughtException', onEscape);
+    try {
+      await load();
+      const done = nextMessage<GetMsg>('retrieves');
+      const caught = nextMessage<GetMsg>('caught');
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID } } as NodeMessage);
+      const msg = await done;
+      assert.equal(msg.payload.status, 'error');
+      assert.match(String(msg.payload.data), /cannot file into the data folder .*(ENOTDIR|EEXIST)/, String(msg.payload.data));
+      assert.match(String((await caught).error?.message), /cannot file into the data folder/);
+      await sleep(200);
+    } finally {
+      process.off('uncaughtException', onEscape);
+    }
+    assert.deepEqual(escaped, [], 'nothing escaped to the process');
   });
 
   it('leaves no getscu running once the node is closed, anywhere in the process table', async () => {

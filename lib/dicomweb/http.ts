@@ -198,7 +198,10 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
           return Array.isArray(value) ? value.join(', ') : value;
         },
         body: response,
-        text: () => readText(response),
+        // A body cut short (connection dropped, idle timeout) fails as a connection does.
+        text: () => readText(response).catch((err: unknown) => {
+          throw describeConnectionFailure(err, settings, command, request.what);
+        }),
         command,
       };
     }

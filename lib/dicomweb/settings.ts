@@ -36,9 +36,11 @@ export function urlProblem(value: unknown): string | undefined {
   } catch {
     return `url "${value}" is not a URL (write it whole: https://host/path)`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url "${value}" must start with http:// or https://, not ${url.protocol}`;
+  // Never quoted whole: a query may carry a token (?access_token=...), and errors are logged.
+  const shown = `${url.protocol}//${url.host}${url.pathname}`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url "${shown}" must start with http:// or https://, not ${url.protocol}`;
   if (url.username || url.password) return 'url must not hold a user name or password: put them in the user and password fields';
-  if (url.search || url.hash) return `url "${value}" must be the service root, without ?query or #fragment`;
+  if (url.search || url.hash) return `url "${shown}" must be the service root, without ?query or #fragment`;
   return undefined;
 }
 

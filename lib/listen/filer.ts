@@ -117,7 +117,12 @@ export class Filer {
     }
     // Synchronous from here to the last emit: close() finds each file either still in tmpDir or
     // filed, journalled and emitted, never in between.
-    this.journal.record(ready.map((r) => r.announcement));
+    try {
+      this.journal.record(ready.map((r) => r.announcement));
+    } catch (err) {
+      this.cannotJournal(ready.map((r) => r.job), ready.map((r) => r.announcement), err);
+      return;
+    }
     for (const { job, header, where, announcement } of ready) {
       try {
         const { payload } = fileReceivedInstance(job.file, header, { ...this.dirs, calledAET: job.calledAET }, { modeSet: !job.check, where });
@@ -142,6 +147,15 @@ export class Filer {
     }
     this.claimed.delete(job.file);
     this.on.failed(`cannot file ${job.file}: ${reason}; it stays in ${this.tmpDir} and is filed at the next start`, false);
+  }
+
+  /** The journal could not be written (disk full): nothing of the batch is filed; it waits in tmpDir, retried as files waiting for the data folder are. */
+  private cannotJournal(jobs: FilingJob[], announcements: Announcement[], err: unknown): void {
+    for (const announcement of announcements) this.journal.forget(announcement);
+    const first = !this.parked.length;
+    for (const job of jobs) this.claimed.add(job.file);
+    this.parked.push(...jobs);
+    if (first) this.on.failed(`cannot write the announcement journal in ${this.tmpDir} (${err instanceof Error ? err.message : String(err)}); received instances wait in ${this.tmpDir} and are filed once it can be written`, true);
   }
 
   private dataDirUsable(): boolean {

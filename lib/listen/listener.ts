@@ -53,7 +53,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       filed: (payload, series, seq) => this.announce(payload, series, seq),
       malformed: (message, data) => this.fail('malformed', 'malformed file', message, data),
       failed: (message, parked) => this.fail('failed', parked ? 'data folder unusable' : 'filing failed', message),
-      batchDone: () => { if (!confirmByCaller) this.journal.confirm(); },
+      batchDone: () => { if (!confirmByCaller) this.confirmJournal(); },
       log: (text) => this.writeLog(text),
     });
     this.storescp = new StorescpSupervisor(this.options, {
@@ -87,7 +87,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.sweepTimer = setInterval(() => {
       this.storescp.sweep();
       this.filer.retryParked();
-      this.journal.flush();
+      this.guardJournal(() => this.journal.flush());
     }, QUIET_MS);
   }
 
@@ -98,7 +98,20 @@ export class Listener extends EventEmitter<ListenerEvents> {
 
   /** The instances emitted up to number upTo (default: all so far) have been handed on (with confirmByCaller). */
   confirmAnnounced(upTo?: number): void {
-    this.journal.confirm(upTo);
+    this.confirmJournal(upTo);
+  }
+
+  private confirmJournal(upTo?: number): void {
+    this.guardJournal(() => this.journal.confirm(upTo));
+  }
+
+  /** A journal write that fails (disk full) is reported; the listener keeps receiving and filing. */
+  private guardJournal(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.fail('failed', 'journal not writable', `cannot write the announcement journal ${path.join(this.options.tmpDir, ANNOUNCEMENTS)}: ${(err as Error).message}; instances are still filed and announced, but after a crash some may be announced again (flagged duplicate)`);
+    }
   }
 
   /** Ends storescp and every child it forked; instances emitted but not confirmed go back to tmpDir for the next start. */
@@ -136,7 +149,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         this.fail('failed', 'announcing again', `cannot announce again ${filed}, filed before a crash: ${(err as Error).message}`);
       }
     }
-    if (!this.options.confirmByCaller) this.journal.confirm();
+    if (!this.options.confirmByCaller) this.confirmJournal();
   }
 
   /** Files in tmpDir that no storescp is writing (left by an earlier run or a dead storescp): filed when whole. */

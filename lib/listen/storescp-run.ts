@@ -8,7 +8,8 @@ import { type DcmtkProcess, locateDcmtkTool, spawnDcmtk } from '../dcmtk';
 import { failureBeforeRun, PacsError } from '../errors';
 import type { ResolvedListenerOptions } from './options';
 import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers } from './processes';
-import { buildStorescpArgs, GROUP_REAPER, LOG_CONFIG, LOG_CONFIG_TEXT, SUPERVISOR } from './storescp-command';
+import { buildStorescpArgs, GROUP_REAPER, LOG_CONFIG, LOG_CONFIG_TEXT } from './storescp-command';
+import { dieWithThisProcess } from '../orphans';
 
 const PIDFILE = '.px-listen-storescp.json';
 const STOP_GRACE_MS = 2000;
@@ -72,7 +73,7 @@ export class StorescpRun {
       service: true,
       // storescp creates each file 0640 (patient data: owner and group only), whatever Node-RED's umask.
       umask: 0o027,
-      runUnder: [...SUPERVISOR, ...GROUP_REAPER],
+      runUnder: [...(await dieWithThisProcess('TERM')), ...GROUP_REAPER],
       onLine: (line) => {
         if (said.length < 20) said.push(line);
         onLine(line);
@@ -91,7 +92,7 @@ export class StorescpRun {
       const output = said.join('\n').trim() || String(result.message ?? '');
       if (/Address already in use/i.test(output)) throw portInUseError(options);
       if (/ENOENT|not found/i.test(String(result.message)) && !said.length) {
-        throw failureBeforeRun('bad-input', 'setpriv missing', `cannot start storescp under ${SUPERVISOR[0]} and ${GROUP_REAPER[0]} (util-linux and coreutils): ${result.message}`, command);
+        throw failureBeforeRun('bad-input', 'timeout missing', `cannot start storescp under ${GROUP_REAPER[0]} (coreutils): ${result.message}`, command);
       }
       throw new PacsError('receiver-died', 'storescp failed', `storescp did not start listening on port ${options.port}: ${output || 'it exited without a word'}`,
         { status: 'error', command, data: output });
