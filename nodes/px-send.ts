@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { anyToPacsError, PacsError } from '../lib/errors';
+import { anyToPacsError } from '../lib/errors';
 import { collectSendFiles, runSend, type SendList } from '../lib/send';
 import type { PacsSettings } from '../lib/settings';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';

@@ -1,7 +1,7 @@
 // npm run demo as a user meets it: one tab per example, example 04 receiving a series when its inject
 // is clicked, and nothing left running however the demo ends, even by SIGKILL to it or to npm.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

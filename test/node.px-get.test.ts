@@ -9,7 +9,7 @@ import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib
 import type { MovePayload } from '../lib/move';
 import type { SeriesComplete } from '../lib/series';
 import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
-import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
+import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
 import { startQrScp } from './support/qrscp';

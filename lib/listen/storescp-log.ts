@@ -28,7 +28,7 @@ export class StorescpLog {
   private readonly inFolder: string;
 
   constructor(
-    private readonly tmpDir: string,
+    tmpDir: string,
     private readonly onWritten: OnWritten,
     private readonly log: (text: string) => void,
   ) {
