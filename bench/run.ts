@@ -2,7 +2,7 @@
 // writes bench/results.json. Pass names (find, move, listen, send, get, wado, qido) to run only some. Each benchmark runs in
 // a process of its own, so that one's memory figures do not carry another's heap.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Figure } from './figures';
 
@@ -62,7 +62,11 @@ async function main(): Promise<void> {
     console.log(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd());
   }
   const out = path.resolve(__dirname, '..', '..', 'bench', 'results.json');
-  await writeFile(out, `${JSON.stringify(figures, null, 2)}\n`);
+  // A run of some benchmarks replaces their figures and keeps the others' from earlier runs.
+  const earlier = await readFile(out, 'utf8').then((text) => JSON.parse(text) as Figure[], () => []);
+  const fresh = new Map(figures.map((f) => [f.name, f]));
+  const merged = earlier.map((f) => fresh.get(f.name) ?? f).concat(figures.filter((f) => !earlier.some((e) => e.name === f.name)));
+  await writeFile(out, `${JSON.stringify(merged, null, 2)}\n`);
   console.log(`written to ${out}`);
 }
 
