@@ -7,24 +7,12 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { type FlowNode, helper, nodeModules } from './support/flow';
+import { type FlowNode, helper, nodeModules, shown, until } from './support/flow';
 import { useOrthanc } from './support/pacs';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const CORE = ['common/20-inject.js', 'common/90-comment.js', 'common/25-catch.js', 'function/10-function.js', 'sequence/17-split.js'];
 const sample = [...generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 3, seed: 'example-dicomweb' })];
-
-function shown(flow: FlowNode[], name: string): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  (helper.getNode(flow.find((n) => n.name === name)?.id as string) as unknown as NodeJS.EventEmitter).on('input', (msg: NodeMessage) => got.push(msg));
-  return got;
-}
-
-async function until(check: () => boolean, what: string, ms = 45000): Promise<void> {
-  for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms / 1000} s: ${what}`);
-  }
-}
 
 describe('example 08 - DICOMweb as shipped', function () {
   this.timeout(90000);

@@ -7,26 +7,13 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { generateSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { type FlowNode, helper, nodeModules, statusLog } from './support/flow';
+import { type FlowNode, helper, nodeModules, shown, statusLog, until } from './support/flow';
 import { useOrthanc } from './support/pacs';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const example = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'examples', `${name}.json`), 'utf8')) as FlowNode[];
 const sample = [...generateSampleInstances({ studiesPerPatient: 2, seriesPerStudy: 2, instancesPerSeries: 3, seed: 'examples-sendget' })];
 const CORE = ['common/20-inject.js', 'common/90-comment.js', 'common/25-catch.js', 'function/10-switch.js', 'function/10-function.js', 'sequence/17-split.js'];
-
-/** Messages reaching the helper that replaced the debug node of this name. */
-function shown(flow: FlowNode[], name: string): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  (helper.getNode(flow.find((n) => n.name === name)?.id as string) as unknown as NodeJS.EventEmitter).on('input', (msg: NodeMessage) => got.push(msg));
-  return got;
-}
-
-async function until(check: () => boolean, what: string, ms = 45000): Promise<void> {
-  for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms / 1000} s: ${what}`);
-  }
-}
 
 async function load(flow: FlowNode[], types: string[]): Promise<void> {
   const tab = { id: 'tab', type: 'tab', label: 'example' };

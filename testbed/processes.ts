@@ -2,6 +2,7 @@
 // processes a killed demo left behind, and who holds a port.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dieWithThisProcess } from '../lib/orphans';
+import { listeningSockets } from '../lib/listen/processes';
 
 /**
  * The command line that runs `file` so that the kernel kills it when the process that started it
@@ -64,21 +65,7 @@ export function processesIn(folder: string): ProcessInfo[] {
 
 /** The process listening on a TCP port of this machine, when /proc tells. */
 export function portHolder(port: number): ProcessInfo | undefined {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(table, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // local address "0100007F:1F90", state 0A = LISTEN, inode in column 10
-      if (fields[1]?.endsWith(`:${hex}`) && fields[3] === '0A' && fields[9]) inodes.add(fields[9]);
-    }
-  }
+  const inodes = listeningSockets(port);
   if (!inodes.size) return undefined;
   for (const pid of pids()) {
     let fds: string[] = [];

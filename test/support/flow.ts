@@ -76,3 +76,17 @@ export function noMessage(nodeId: string, ms: number): Promise<void> {
     }, ms);
   });
 }
+
+/** Messages reaching the helper that replaced the debug node of this name. */
+export function shown(flow: FlowNode[], name: string): NodeMessage[] {
+  const got: NodeMessage[] = [];
+  (helper.getNode(flow.find((n) => n.name === name)?.id as string) as unknown as NodeJS.EventEmitter).on('input', (msg: NodeMessage) => got.push(msg));
+  return got;
+}
+
+/** Waits until check() holds, polling every 50 ms; fails naming what did not happen. */
+export async function until(check: () => boolean, what: string, ms = 45000): Promise<void> {
+  for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > ms) throw new Error(`not within ${ms / 1000} s: ${what}`);
+  }
+}
