@@ -10,6 +10,7 @@ import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
+import { buildLogConfig } from './dcmtk-log';
 import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
@@ -72,26 +73,10 @@ export interface GetOutcome {
 }
 
 /**
- * getscu's log for a whole study or series: -v's lines, less the three per instance ("Received C-STORE
- * Request", "Sending C-STORE Response", "Received C-GET Response (Pending)"), each a pipe write that
- * wakes Node on 2 cores shared with getscu and the PACS. What it has written is found in its folder.
+ * getscu's log for a whole study or series: -v's lines, less the three per instance. What it has
+ * written is found in its folder.
  */
-export const GET_LOG_CONFIG_TEXT = `log4cplus.rootLogger = INFO, console
-log4cplus.appender.console = log4cplus::ConsoleAppender
-log4cplus.appender.console.logToStderr = false
-log4cplus.appender.console.ImmediateFlush = true
-log4cplus.appender.console.layout = log4cplus::PatternLayout
-log4cplus.appender.console.layout.ConversionPattern = %P: %m%n
-log4cplus.appender.console.filters.1 = log4cplus::spi::StringMatchFilter
-log4cplus.appender.console.filters.1.StringToMatch = Received C-STORE Request
-log4cplus.appender.console.filters.1.AcceptOnMatch = false
-log4cplus.appender.console.filters.2 = log4cplus::spi::StringMatchFilter
-log4cplus.appender.console.filters.2.StringToMatch = Received C-GET Response (Pending)
-log4cplus.appender.console.filters.2.AcceptOnMatch = false
-log4cplus.appender.console.filters.3 = log4cplus::spi::StringMatchFilter
-log4cplus.appender.console.filters.3.StringToMatch = Sending C-STORE Response
-log4cplus.appender.console.filters.3.AcceptOnMatch = false
-`;
+export const GET_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Received C-STORE Request', 'Received C-GET Response (Pending)', 'Sending C-STORE Response'] });
 
 /**
  * `getscu -v|-d|-lc <cfg> -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.

@@ -3,10 +3,11 @@
 // own transfer syntax and, where the PACS refuses that and the compression is lossless, an uncompressed
 // one; it reads each file from disk as it sends it. storescu proposes one syntax list for all files.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { readdir, stat, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readdir, stat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
+import { buildLogConfig, ioCount } from './dcmtk-log';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { anyToPacsError, describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
@@ -143,11 +144,19 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
   return { files: [...new Set(files)], missing };
 }
 
-/** `dcmsend -v -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
-export function buildSendArgs(settings: PacsSettings, reportFile: string): string[] {
+/**
+ * dcmsend's log: -v's lines, less "Sending C-STORE Request", and a block at a time: the C-STORE
+ * responses count progress, and dcmsend's report (+crf) says how each file ended.
+ */
+export const SEND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Sending C-STORE Request'], immediateFlush: false });
+/** While dcmsend's lines wait in its buffer, what it reads and writes counts as activity, looked at this often. */
+const ACTIVITY_EVERY_MS = 1000;
+
+/** `dcmsend -v|-lc <cfg> -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
+export function buildSendArgs(settings: PacsSettings, reportFile: string, logConfig?: string): string[] {
   const timeouts = buildTimeoutArgs(settings).filter((arg, i, all) => !(arg === '--dimse-timeout' || all[i - 1] === '--dimse-timeout'));
   const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
-  return ['-v', '-nh', '+crf', reportFile, ...timeouts, '-td', seconds, '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
+  return [...(logConfig ? ['-lc', logConfig] : ['-v']), '-nh', '+crf', reportFile, ...timeouts, '-td', seconds, '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
 }
 
 /** One file's entry in dcmsend's report: its name and the DIMSE Status line. */
@@ -221,9 +230,13 @@ type BatchSender = (files: string[], done: (n: number) => void) => Promise<Batch
 async function sendBatch(settings: PacsSettings, files: string[], options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-'));
   const report = path.join(dir, 'report.txt');
-  const args = buildSendArgs(settings, report);
+  const logConfig = path.join(dir, 'log.cfg');
+  await writeFile(logConfig, SEND_LOG_CONFIG_TEXT);
+  const args = buildSendArgs(settings, report, logConfig);
   const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
   const log: string[] = [];
+  let watching: NodeJS.Timeout | undefined;
+  let active: (() => void) | undefined;
   try {
     const run: RunResult = await runQueued(
       options.queue,
@@ -237,10 +250,20 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
           if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line)) done(1);
           if (/^[WEF]: /.test(line) && log.length < 1000) log.push(line.trimEnd());
         },
+        onSpawn: (pid) => {
+          let last = ioCount(pid);
+          watching = setInterval(() => {
+            const now = ioCount(pid);
+            if (now !== last) active?.();
+            last = now;
+          }, ACTIVITY_EVERY_MS);
+        },
+        onActivity: (fn) => { active = fn; },
       }),
       options.signal,
       (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
     );
+    clearInterval(watching);
     const text = await readFile(report, 'utf8').catch(() => undefined);
     const where = `${settings.aec} at ${settings.host}:${settings.port}`;
     if (text === undefined || run.aborted || run.timedOut) {
@@ -263,6 +286,7 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
     }
     return result;
   } finally {
+    clearInterval(watching);
     await rm(dir, { recursive: true, force: true });
   }
 }
