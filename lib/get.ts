@@ -33,8 +33,6 @@ export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy',
 const UIDS_PER_GET = 50;
 /** A preference that brings nothing this many times in a row is given up for the rest. */
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
-/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
-const KNOWN_FOLDERS_KEPT = 10000;
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
 /** Files created 0666 & ~0027: FILE_MODE. */
@@ -254,10 +252,6 @@ class Retrieve {
       const kept = quarantine(full, this.options.dataDir);
       this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
-    }
-    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
-      this.dirs.knownDirs.clear();
-      this.dirs.knownInfo.clear();
     }
     const { payload } = fileReceivedInstance(full, read.header, this.dirs, { modeSet: true });
     this.received.add(read.header.SOPInstanceUID);
