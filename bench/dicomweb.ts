@@ -17,7 +17,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
-import { type Figure, median, settleDisk, timed } from './figures';
+import { type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const USER = 'bench';
@@ -104,6 +104,7 @@ export async function benchWado(): Promise<Figure[]> {
       }
     })(), 4);
     const dataDir = path.join(work, 'data');
+    const finished = new SetAside(path.join(work, 'finished'));
     await helper.load(nodeModules('px-pacs', 'px-get'), onTab([
       { id: 'pacs', type: 'px-pacs', protocol: 'dicomweb', url: orthanc.dicomwebUrl, timeout: 600 },
       { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, wires: [['filed'], ['done']] },
@@ -131,7 +132,7 @@ export async function benchWado(): Promise<Figure[]> {
         if (msg.payload.status !== 'success') throw new Error(`px-get over WADO-RS failed: ${msg.payload.data}`);
       });
       if (filed !== INSTANCES) throw new Error(`px-get announced ${filed} instances, not ${INSTANCES}`);
-      await rm(dataDir, { recursive: true, force: true });
+      await finished.put(dataDir);
       return ms;
     };
     const figures = await sideBySide(`WADO-RS ${INSTANCES}-instance study`, 'px-get', 1.2, curlAlone, retrieve);
@@ -144,7 +145,7 @@ export async function benchWado(): Promise<Figure[]> {
       filesAlone.push(await timed(async () => {
         for (let n = 0; n < INSTANCES; n++) writeFileSync(path.join(folder, `${n}.dcm`), instanceBytes);
       }));
-      await rm(folder, { recursive: true, force: true });
+      await finished.put(folder);
     }
     return [...figures, { name: `WADO-RS ${INSTANCES}-instance study: writing ${INSTANCES} files of its size alone, no network`, value: median(filesAlone), unit: 'ms' }];
   } finally {

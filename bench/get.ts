@@ -11,11 +11,13 @@ import type { MovePayload } from '../lib/move';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, settleDisk, timed } from './figures';
+import { type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const INSTANCES = 1000;
 const RUNS = 5;
+/** Each run's folders, kept until the benchmark ends (see SetAside). */
+const finished = (root: string) => new SetAside(path.join(root, 'finished'));
 
 async function getscuAlone(root: string, orthanc: RunningOrthanc, studyUID: string): Promise<number> {
   const out = await mkdtemp(path.join(root, 'getscu-'));
@@ -30,7 +32,7 @@ async function getscuAlone(root: string, orthanc: RunningOrthanc, studyUID: stri
     if (written !== INSTANCES) throw new Error(`getscu alone wrote ${written} of ${INSTANCES} instances`);
     return ms;
   } finally {
-    await rm(out, { recursive: true, force: true });
+    await finished(root).put(out);
   }
 }
 
@@ -59,7 +61,7 @@ async function pxGet(root: string, orthanc: RunningOrthanc, studyUID: string): P
     return ms;
   } finally {
     await helper.unload();
-    await rm(dataDir, { recursive: true, force: true });
+    await finished(root).put(dataDir);
   }
 }
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
-import { type Figure, median, settleDisk, timed } from './figures';
+import { type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
@@ -16,6 +16,8 @@ import { freeTcpPort, storescu } from '../test/support/store';
 
 const SENDERS = 4;
 const RUNS = 5;
+/** Each run's folders, kept until the benchmark ends (see SetAside). */
+const finished = (root: string) => new SetAside(path.join(root, 'finished'));
 /** Memory: rounds of the same 2,000 instances. */
 const ROUNDS = 25;
 
@@ -47,7 +49,7 @@ async function storescpAlone(root: string, folders: string[], total: number): Pr
     return total / (ms / 1000);
   } finally {
     process.kill(-(scp.pid as number), 'SIGKILL');
-    await rm(out, { recursive: true, force: true });
+    await finished(root).put(out);
   }
 }
 
@@ -66,7 +68,7 @@ async function deployListener(root: string): Promise<{ port: number; emitted: ()
     await new Promise((r) => setTimeout(r, 50));
   }
   withoutTestSpies();
-  return { port, emitted: () => emitted, stop: async () => { await helper.unload(); await rm(dataDir, { recursive: true, force: true }); } };
+  return { port, emitted: () => emitted, stop: async () => { await helper.unload(); await finished(root).put(dataDir); } };
 }
 
 async function until(check: () => boolean): Promise<void> {
