@@ -125,7 +125,7 @@ describe('px-send and px-get: parsers and builders', () => {
       const outcome = await runSend(validatePacsSettings(settings), list);
       assert.equal(outcome.payload.status, 'error');
       assert.equal(outcome.payload.sent, 0);
-      assert.match(outcome.error?.message ?? '', /^dcmsend: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
+      assert.match(outcome.error?.message ?? '', /^storescu: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
