@@ -50,15 +50,21 @@ export function groupsWithinContexts(files: FileSyntax[]): FileSyntax[][] {
   const groups: FileSyntax[][] = [];
   let group: FileSyntax[] = [];
   let keys = new Set<string>();
+  let pairs = new Set<string>();
   for (const file of files) {
-    const added = contextsOf(file).map(([key]) => key).filter((key) => !keys.has(key));
-    if (group.length && keys.size + added.length > MAX_CONTEXTS) {
-      groups.push(group);
-      group = [];
-      keys = new Set();
+    const pair = `${file.sopClass}\\${file.transferSyntax}`;
+    if (!pairs.has(pair)) {
+      const added = contextsOf(file).map(([key]) => key).filter((key) => !keys.has(key));
+      if (group.length && keys.size + added.length > MAX_CONTEXTS) {
+        groups.push(group);
+        group = [];
+        keys = new Set();
+        pairs = new Set();
+      }
+      for (const key of contextsOf(file)) keys.add(key[0]);
+      pairs.add(pair);
     }
     group.push(file);
-    for (const key of contextsOf(file)) keys.add(key[0]);
   }
   if (group.length) groups.push(group);
   return groups;
@@ -84,6 +90,9 @@ export function associationProfile(contexts: Array<[string, string[]]>): string 
 /** How one file ended; `uncompressed-only`: the PACS took its SOP class only uncompressed, which storescu cannot make. */
 type StorescuOutcome = { kind: 'sent' | 'warning' } | { kind: 'failed' | 'uncompressed-only'; failure: SendFailure };
 
+const SENDING = 'I: Sending file: ';
+const SUCCESS = 'I: Received Store Response (Success)';
+
 /** Reads storescu's -v lines: which file it is sending, and how that ended. */
 export class StorescuLogReader {
   readonly outcomes = new Map<string, StorescuOutcome>();
@@ -94,14 +103,14 @@ export class StorescuLogReader {
   constructor(private readonly where: string, private readonly done: () => void) {}
 
   read(line: string): void {
-    if (/^[WEF]: /.test(line) && this.log.length < 1000) this.log.push(line);
-    const sending = /^I: Sending file: (.+)$/.exec(line);
-    if (sending) {
-      this.current = sending[1];
+    if (line.startsWith(SENDING)) {
+      this.current = line.slice(SENDING.length);
       this.conversion = undefined;
       return;
     }
     const file = this.current;
+    if (line === SUCCESS && file !== undefined && !this.outcomes.has(file)) return this.settle(file, { kind: 'sent' });
+    if (/^[WEF]: /.test(line) && this.log.length < 1000) this.log.push(line);
     if (!file || this.outcomes.has(file)) return;
     const converting = /unable to convert dataset from '(.+)' transfer syntax to '(.+)'/.exec(line);
     if (converting) this.conversion = { reason: `${this.where} took it only in ${converting[2]}, and storescu cannot decompress ${converting[1]}`, toUncompressed: /Endian/.test(converting[2] as string) };

@@ -85,12 +85,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Every DICOM Part 10 file under a folder ("DICM" after the preamble), in name order, with its meta
  * information; hidden entries and other files (.info) are skipped.
  */
-async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, FileMeta>, turn: () => Promise<void>): Promise<void> {
+async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, FileMeta>, read: { count: number }): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await dicomFilesUnder(full, out, meta, turn);
+    if (entry.isDirectory()) await dicomFilesUnder(full, out, meta, read);
     else if (entry.isFile()) {
       const found = readFileMeta(full);
       if (found.kind === 'dicom' || found.kind === 'no-meta') {
@@ -98,7 +98,7 @@ async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, Fil
         meta.set(full, found);
       }
     }
-    await turn();
+    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
 }
 
@@ -128,20 +128,17 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
   const files: string[] = [];
   const missing: SendFailure[] = [];
   const meta = new Map<string, FileMeta>();
-  let read = 0;
-  const turn = async () => {
-    if (++read % FILES_PER_TURN === 0) await nextTurn();
-  };
+  const read = { count: 0 };
   for (const each of given) {
     const full = path.resolve(each);
     const found = readFileMeta(full);
     if (found.kind === 'unreadable') missing.push({ file: full, reason: found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}` });
-    else if (found.kind === 'folder') await dicomFilesUnder(full, files, meta, turn);
+    else if (found.kind === 'folder') await dicomFilesUnder(full, files, meta, read);
     else {
       files.push(full);
       meta.set(full, found);
     }
-    await turn();
+    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
   return { files: [...new Set(files)], missing, meta };
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { collectSendFiles, runSend } from '../lib/send';
-import { associationProfile, contextsFor } from '../lib/send-storescu';
+import { associationProfile, contextsFor, groupsWithinContexts } from '../lib/send-storescu';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, startOrthanc } from '../testbed/orthanc';
 import { useOrthanc } from './support/pacs';
@@ -80,5 +80,13 @@ describe('px-send over storescu as over TLS (no dcmsend pass), against Orthanc a
       '2:1.2.840.10008.1.2.4.80', '2:1.2.840.10008.1.2.1+1.2.840.10008.1.2', '4:1.2.840.10008.1.2.4.80', '4:1.2.840.10008.1.2.1+1.2.840.10008.1.2',
     ]);
     assert.match(associationProfile(contexts), /\[\[Profiles\]\]\n\[Send\]\nPresentationContexts = Send\n/);
+  });
+
+  it('splits files into associations of at most 128 presentation contexts, keeping their order', () => {
+    const files = Array.from({ length: 150 }, (_, i) => ({ file: `f${i}`, sopClass: `1.2.3.${i % 70}`, transferSyntax: i < 70 ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2.4.80' }));
+    const groups = groupsWithinContexts(files);
+    assert.ok(groups.length > 1, 'more than one association');
+    assert.deepEqual(groups.flat().map((f) => f.file), files.map((f) => f.file));
+    for (const group of groups) assert.ok(contextsFor(group).length <= 128, `${contextsFor(group).length} contexts`);
   });
 });
