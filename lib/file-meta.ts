@@ -13,21 +13,22 @@ export type FileMeta =
 
 const DICM_OFFSET = 128;
 const META_START = DICM_OFFSET + 4;
-/** Enough for the meta group of nearly every file; a longer one is read in a second read, up to MAX_META. */
+/** (0002,0002) and (0002,0010) come first in the group, after two short elements: well within this. */
 const FIRST_READ = 1024;
-const MAX_META = 64 * 1024;
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 const NO_META = 'not a DICOM file with a meta header naming its SOP class and transfer syntax';
+/** What DCMTK reads from an association profile as a UID: nothing else may reach one (PS3.5 9.1). */
+const UID = /^[0-9.]{1,64}$/;
 
-const first = Buffer.alloc(FIRST_READ);
+const bytes = Buffer.alloc(FIRST_READ);
 
-function uid(bytes: Buffer, start: number, length: number): string {
+function uid(start: number, length: number): string {
   return bytes.toString('latin1', start, start + length).replace(/[\0 ]+$/, '');
 }
 
-/** (0002,0002) and (0002,0010) from the bytes of a file that has "DICM" at 128; undefined where they are not whole in `bytes`. */
-function walkMeta(bytes: Buffer, length: number): { sopClass?: string; transferSyntax?: string; end?: number } {
-  const found: { sopClass?: string; transferSyntax?: string; end?: number } = {};
+/** (0002,0002) and (0002,0010) from the first `length` bytes of a file that has "DICM" at 128, where they are whole. */
+function walkMeta(length: number): { sopClass?: string; transferSyntax?: string } {
+  const found: { sopClass?: string; transferSyntax?: string } = {};
   let pos = META_START;
   while (pos + 8 <= length && bytes.readUInt16LE(pos) === 0x0002) {
     const element = bytes.readUInt16LE(pos + 2);
@@ -36,10 +37,10 @@ function walkMeta(bytes: Buffer, length: number): { sopClass?: string; transferS
     if (long && pos + 12 > length) return found;
     const size = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
     const value = pos + (long ? 12 : 8);
-    if (element === 0x0000 && size === 4 && value + 4 <= length) found.end = value + 4 + bytes.readUInt32LE(value);
     if (value + size > length) return found;
-    if (element === 0x0002) found.sopClass = uid(bytes, value, size);
-    if (element === 0x0010) found.transferSyntax = uid(bytes, value, size);
+    if (element === 0x0002) found.sopClass = uid(value, size);
+    if (element === 0x0010) found.transferSyntax = uid(value, size);
+    if (found.sopClass !== undefined && found.transferSyntax !== undefined) break;
     pos = value + size;
   }
   return found;
@@ -50,15 +51,13 @@ export function readFileMeta(file: string): FileMeta {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const length = readSync(fd, first, 0, FIRST_READ, 0);
-    if (length < META_START || first.toString('latin1', DICM_OFFSET, META_START) !== 'DICM') return { kind: 'not-dicom' };
-    let found = walkMeta(first, length);
-    if ((!found.sopClass || !found.transferSyntax) && length === FIRST_READ && found.end && found.end > FIRST_READ && found.end <= MAX_META) {
-      const whole = Buffer.alloc(found.end);
-      found = walkMeta(whole, readSync(fd, whole, 0, found.end, 0));
-    }
-    if (found.sopClass && found.transferSyntax) return { kind: 'dicom', sopClass: found.sopClass, transferSyntax: found.transferSyntax };
-    return { kind: 'no-meta', reason: NO_META };
+    const length = readSync(fd, bytes, 0, FIRST_READ, 0);
+    if (length < META_START || bytes.toString('latin1', DICM_OFFSET, META_START) !== 'DICM') return { kind: 'not-dicom' };
+    const found = walkMeta(length);
+    const { sopClass, transferSyntax } = found;
+    if (!sopClass || !transferSyntax) return { kind: 'no-meta', reason: NO_META };
+    if (!UID.test(sopClass) || !UID.test(transferSyntax)) return { kind: 'no-meta', reason: `its meta header names no valid UID as SOP class or transfer syntax: ${JSON.stringify(`${sopClass} ${transferSyntax}`.slice(0, 140))}` };
+    return { kind: 'dicom', sopClass, transferSyntax };
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
     // A folder opens like a file (one system call less than asking what it is) and fails to read.
