@@ -188,6 +188,15 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
       else result[outcome.kind]++;
     }
     const unreached = files.filter((f) => !reader.outcomes.has(f.file));
+    if (unreached.length === files.length && reader.log.some((line) => /No Acceptable Presentation Contexts/i.test(line))) {
+      // The PACS took none of the contexts proposed (each file's SOP class in its own syntax and uncompressed): a refusal, not a lost connection.
+      for (const { file, sopClass, transferSyntax } of files) {
+        const syntaxes = UNCOMPRESSED.includes(transferSyntax) ? 'uncompressed' : `${transferSyntax} nor uncompressed`;
+        result.failures.push({ file, reason: `${where} accepts no presentation context for SOP class ${sopClass} in ${syntaxes}: it does not take this SOP class or transfer syntax` });
+        done(1);
+      }
+      return result;
+    }
     if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut)) {
       // The association failed or was lost: what was stored stays stored; the rest may be sent again.
       const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);

@@ -165,6 +165,14 @@ describe('px-send node against Orthanc', () => {
     assert.equal(msg.payload.data[0]?.file, odd);
     assert.match(msg.payload.data[0]?.reason ?? '', /accepts no presentation context/);
     assert.equal((await uidsInPacs(pacs())).length, 8);
+    // Alone, its association has no context the PACS accepts: still its refusal, and not retried.
+    await helper.unload();
+    await load({}, { retries: 2 });
+    const alone = nextMessage<SendMsg>('out');
+    helper.getNode('send')?.receive({ payload: odd } as NodeMessage);
+    const { payload } = await alone;
+    assert.deepEqual([payload.status, payload.sent, payload.failed, payload.command.split('\n').length], ['error', 0, 1, 1]);
+    assert.match(payload.data[0]?.reason ?? '', /accepts no presentation context for SOP class 1\.2\.826\.0\.1\.3680043\.2\.1143\.999\.1 in uncompressed/);
   });
 
   it('PACS down: one error answer naming the refusal, and nothing retried without retries', async () => {
