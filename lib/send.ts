@@ -408,7 +408,7 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     const results = await Promise.all(batches.map((batch) => sendWithRetries(batch, storescu, options, progress)));
     tally(results, batches);
     const uncompressedOnly = results.flatMap((result) => result.uncompressedOnly ?? []);
-    if (uncompressedOnly.length && tls) {
+    if (uncompressedOnly.length && (tls || options.signal?.aborted)) {
       failures.push(...uncompressedOnly);
       progress.add(uncompressedOnly.length);
     } else if (uncompressedOnly.length) {
