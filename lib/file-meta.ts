@@ -16,7 +16,8 @@ const DICM_OFFSET = 128;
 const META_START = DICM_OFFSET + 4;
 /** (0002,0002) and (0002,0010) come first in the group, after two short elements: well within this. */
 const FIRST_READ = 1024;
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+/** VRs whose explicit length takes 4 bytes after 2 reserved ones (PS3.5 7.1.2), as their two bytes. */
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].map((vr) => vr.charCodeAt(0) * 256 + vr.charCodeAt(1)));
 const NO_META = 'not a DICOM file with a meta header naming its SOP class and transfer syntax';
 /** What DCMTK reads from an association profile as a UID: nothing else may reach one (PS3.5 9.1). */
 const UID = /^[0-9.]{1,64}$/;
@@ -33,8 +34,7 @@ function walkMeta(length: number): { sopClass?: string; transferSyntax?: string 
   let pos = META_START;
   while (pos + 8 <= length && bytes.readUInt16LE(pos) === 0x0002) {
     const element = bytes.readUInt16LE(pos + 2);
-    const vr = bytes.toString('latin1', pos + 4, pos + 6);
-    const long = LONG_VRS.has(vr);
+    const long = LONG_VRS.has(bytes.readUInt16BE(pos + 4));
     if (long && pos + 12 > length) return found;
     const size = long ? bytes.readUInt32LE(pos + 8) : bytes.readUInt16LE(pos + 6);
     const value = pos + (long ? 12 : 8);

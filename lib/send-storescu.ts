@@ -160,8 +160,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-storescu-'));
   const profile = path.join(dir, 'profile.cfg');
   const logConfig = path.join(dir, 'log.cfg');
-  await writeFile(profile, associationProfile(contextsFor(files)));
-  await writeFile(logConfig, STORESCU_LOG_CONFIG_TEXT);
+  await Promise.all([writeFile(profile, associationProfile(contextsFor(files))), writeFile(logConfig, STORESCU_LOG_CONFIG_TEXT)]);
   const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
   const args = ['-lc', logConfig, '-nh', '-xf', profile, PROFILE, ...(tls?.args ?? []), ...buildTimeoutArgs(settings).filter((a, i, all) => a !== '--dimse-timeout' && all[i - 1] !== '--dimse-timeout'), '-td', seconds,
     '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];

@@ -89,7 +89,7 @@ async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, Fil
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
-    const full = path.join(dir, entry.name);
+    const full = `${dir}${dir.endsWith('/') ? '' : '/'}${entry.name}`;
     if (entry.isDirectory()) await dicomFilesUnder(full, out, meta, read);
     else if (entry.isFile()) {
       const found = readFileMeta(full);
