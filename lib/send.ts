@@ -348,8 +348,7 @@ function batchesOf(files: string[]): string[][] {
 }
 
 /** Why a file cannot be offered: storescu needs its SOP class and transfer syntax to propose a context for it. */
-function metaProblem(found: FileMeta): string | undefined {
-  if (found.kind === 'dicom') return undefined;
+function whyNotOffered(found: Exclude<FileMeta, { kind: 'dicom' }>): string {
   if (found.kind === 'no-meta') return found.reason;
   if (found.kind === 'not-dicom') return 'not a readable DICOM file: no DICOM Part 10 header ("DICM" after the 128-byte preamble)';
   if (found.kind === 'folder') return 'is a folder';
@@ -362,8 +361,7 @@ function plan(list: SendList): { batches: string[][]; syntaxOf: Map<string, File
   const unreadable: SendFailure[] = [];
   for (const file of list.files) {
     const found = list.meta?.get(file) ?? readFileMeta(file);
-    const problem = metaProblem(found);
-    if (problem || found.kind !== 'dicom') unreadable.push({ file, reason: problem ?? '' });
+    if (found.kind !== 'dicom') unreadable.push({ file, reason: whyNotOffered(found) });
     else readable.set(file, { file, sopClass: found.sopClass, transferSyntax: found.transferSyntax });
   }
   const batches = batchesOf([...readable.keys()]).flatMap((batch) => groupsWithinContexts(batch.map((file) => readable.get(file) as FileSyntax)));
