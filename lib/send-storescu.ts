@@ -2,7 +2,7 @@
 // unless given an association profile (-xf): this writes one that offers each file in its own transfer
 // syntax, plus uncompressed ones. Debian's storescu cannot decompress: a compressed file the PACS takes
 // only uncompressed comes back as `uncompressedOnly`, for dcmsend to decompress and send (lib/send.ts).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
@@ -42,7 +42,8 @@ function contextsOf({ sopClass, transferSyntax }: FileSyntax): Array<[string, [s
 
 /** The presentation contexts a set of files needs: each SOP class in each file's own syntax, and uncompressed. */
 export function contextsFor(files: FileSyntax[]): Array<[string, string[]]> {
-  return [...new Map(files.flatMap(contextsOf)).values()];
+  const pairs = new Map(files.map((file) => [`${file.sopClass}\\${file.transferSyntax}`, file]));
+  return [...new Map([...pairs.values()].flatMap(contextsOf)).values()];
 }
 
 /** Files in order, in groups whose presentation contexts fit in one association. */
@@ -157,10 +158,10 @@ export interface StorescuTls {
  * Those the PACS took only uncompressed are not counted done: they are the caller's to send otherwise.
  */
 export async function sendBatchWithStorescu(settings: PacsSettings, files: FileSyntax[], tls: StorescuTls | undefined, options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-storescu-'));
+  // Two small files, written synchronously: through the thread pool they took longer than storescu's start.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pypx-storescu-'));
   const profile = path.join(dir, 'profile.cfg');
   const logConfig = path.join(dir, 'log.cfg');
-  await Promise.all([writeFile(profile, associationProfile(contextsFor(files))), writeFile(logConfig, STORESCU_LOG_CONFIG_TEXT)]);
   const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
   const args = ['-lc', logConfig, '-nh', '-xf', profile, PROFILE, ...(tls?.args ?? []), ...buildTimeoutArgs(settings).filter((a, i, all) => a !== '--dimse-timeout' && all[i - 1] !== '--dimse-timeout'), '-td', seconds,
     '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
@@ -169,6 +170,8 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
   const reader = new StorescuLogReader(where, () => done(1));
   const activity = ioActivity();
   try {
+    writeFileSync(profile, associationProfile(contextsFor(files)));
+    writeFileSync(logConfig, STORESCU_LOG_CONFIG_TEXT);
     const run: RunResult = await runQueued(
       options.queue,
       async (signal) => runDcmtk('storescu', [...args, ...files.map((f) => f.file)], {
@@ -205,6 +208,6 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     return result;
   } finally {
     activity.stop();
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
