@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { collectSendFiles, runSend } from '../lib/send';
-import { associationProfile, contextsFor, groupsWithinContexts } from '../lib/send-storescu';
+import { associationProfile, contextsFor, groupsWithinContexts, StorescuLogReader } from '../lib/send-storescu';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, startOrthanc } from '../testbed/orthanc';
 import { useOrthanc } from './support/pacs';
@@ -68,6 +68,50 @@ describe('px-send over storescu as over TLS (no dcmsend pass), against Orthanc a
     } finally {
       await late.stop();
     }
+  });
+
+  it('a PACS that aborts the association: nothing counted stored, all sent again with retries, then failed with the abort', async () => {
+    const receiver = await startReceiver({ aet: 'ABORTS', abortAfter: true });
+    try {
+      const outcome = await runSend(settings(receiver.port, 'ABORTS'), await collectSendFiles(path.join(dir, 'source')), { tls: NO_TLS, retries: 1, retryDelayMs: 100 });
+      assert.deepEqual([outcome.payload.status, outcome.payload.sent, outcome.payload.failed], ['error', 0, 4]);
+      assert.equal(outcome.payload.command.split('\n').length, 2, 'sent again once');
+      for (const failure of outcome.payload.data) assert.match(failure.reason, /ABORTS at 127\.0\.0\.1:\d+ aborted the association/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('reads storescu\'s lines: stored when it goes on, lost with the association, refused, or left for dcmsend', () => {
+    const done: number[] = [];
+    const reader = new StorescuLogReader('PACS at h:1', () => done.push(1));
+    [
+      'I: Association Accepted (Max Send PDV: 16372)',
+      'I: Sending file: /a.dcm',
+      'I: Sending file: /b.dcm',
+      'W: DIMSE Warning: (X,PACS): sendMessage: unable to convert dataset from \'JPEG-LS Lossless\' transfer syntax to \'Little Endian Explicit\'',
+      'E: Store Failed, file: /b.dcm:',
+      'E: 0006:020e DIMSE Failed to send message',
+      'I: Sending file: /c.dcm',
+      'I: Received Store Response (Refused: Out of Resources)',
+      'I: Sending file: /d.dcm',
+      'E: No SOP Class or Instance UID in file: /d.dcm',
+      'I: Sending file: /e.dcm',
+      'E: Store Failed, file: /e.dcm:',
+      'E: 0006:0317 Peer aborted Association (or never connected)',
+      'I: Sending file: /f.dcm',
+      'E: Store Failed, file: /f.dcm:',
+      'E: 0006:020e DIMSE Failed to send message',
+      'I: Releasing Association',
+    ].forEach((line) => reader.read(line));
+    const seen = Object.fromEntries([...reader.outcomes].map(([file, o]) => [file, 'failure' in o ? `${o.kind}: ${o.failure.reason}` : o.kind]));
+    assert.deepEqual(seen, {
+      '/a.dcm': 'sent',
+      '/b.dcm': 'uncompressed-only: PACS at h:1 took it only in Little Endian Explicit, and storescu cannot decompress JPEG-LS Lossless',
+      '/c.dcm': 'failed: PACS at h:1 refused to store it: C-STORE status "Refused: Out of Resources"',
+      '/d.dcm': 'failed: storescu could not send it (No SOP Class or Instance UID in file: /d.dcm)',
+    });
+    assert.equal(done.length, 3, 'a file left for dcmsend is not done yet; those lost with the association are for sending again');
   });
 
   it('proposes each SOP class in each file\'s own syntax and uncompressed, in a profile DCMTK reads', () => {
