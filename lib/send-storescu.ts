@@ -112,6 +112,8 @@ export class StorescuLogReader {
   private storeFailed = false;
   /** The current file was lost with the association: left unsettled, for sending again. */
   private lost = false;
+  /** Whether any file was lost with the association (storescu may still exit 0). */
+  associationLost = false;
   /** An error line about the current file that none of the rules below reads: it was not stored. */
   private trouble?: string;
 
@@ -157,7 +159,7 @@ export class StorescuLogReader {
       return;
     }
     if (!/^[EF]: /.test(line)) return;
-    if (this.storeFailed && ASSOCIATION_LOST.test(line)) this.lost = true;
+    if (this.storeFailed && ASSOCIATION_LOST.test(line)) this.lost = this.associationLost = true;
     else if (this.storeFailed) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${line.slice(3)})` } });
     else this.trouble ??= line.slice(3);
   }
@@ -229,7 +231,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
       }
       return result;
     }
-    if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut)) {
+    if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut || reader.associationLost)) {
       // The association failed or was lost: what was stored stays stored; the rest may be sent again.
       const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);
       return { ...result, connectionError: error, unsent: unreached.map((f) => f.file) };

@@ -112,6 +112,7 @@ describe('px-send over storescu as over TLS (no dcmsend pass), against Orthanc a
       '/d.dcm': 'failed: storescu could not send it (No SOP Class or Instance UID in file: /d.dcm)',
     });
     assert.equal(done.length, 3, 'a file left for dcmsend is not done yet; those lost with the association are for sending again');
+    assert.equal(reader.associationLost, true);
   });
 
   it('proposes each SOP class in each file\'s own syntax and uncompressed, in a profile DCMTK reads', () => {
