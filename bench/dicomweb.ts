@@ -17,7 +17,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
-import { type Figure, median, timed } from './figures';
+import { type Figure, median, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const USER = 'bench';
@@ -114,19 +114,16 @@ export async function benchWado(): Promise<Figure[]> {
     (helper.getNode('filed') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => filed++);
     withoutTestSpies();
     const url = `${orthanc.dicomwebUrl}/studies/${study}`;
-    // Each run starts with the disk's earlier writes flushed (sync, untimed): 128 MB still being written
-    // back slows the next run's file creation, whichever side it is.
-    const settle = () => new Promise<void>((resolve) => execFile('sync', () => resolve()));
     const curlAlone = async () => {
       const file = path.join(work, 'answer.multipart');
-      await settle();
+      await settleDisk();
       const ms = await timed(() => curl(url, WADO_ACCEPT, file));
       await rm(file, { force: true });
       return ms;
     };
     const retrieve = async () => {
       filed = 0;
-      await settle();
+      await settleDisk();
       const ms = await timed(async () => {
         const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
         helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study } } as NodeMessage);
@@ -143,7 +140,7 @@ export async function benchWado(): Promise<Figure[]> {
     for (let i = 0; i < 5; i++) {
       const folder = path.join(work, `files-${i}`);
       await mkdir(folder);
-      await settle();
+      await settleDisk();
       filesAlone.push(await timed(async () => {
         for (let n = 0; n < INSTANCES; n++) writeFileSync(path.join(folder, `${n}.dcm`), instanceBytes);
       }));

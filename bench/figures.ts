@@ -19,6 +19,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/**
+ * The disk's earlier writes flushed (sync), before a timed run: what a previous run wrote and the kernel
+ * still writes back slows the next run's file creation, whichever side it is. Never timed.
+ */
+export function settleDisk(): Promise<void> {
+  return new Promise<void>((resolve) => execFile('sync', () => resolve()));
+}
+
 export async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await run();

@@ -11,7 +11,7 @@ import type { MovePayload } from '../lib/move';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, timed } from './figures';
+import { type Figure, median, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const INSTANCES = 1000;
@@ -21,6 +21,7 @@ async function getscuAlone(root: string, orthanc: RunningOrthanc, studyUID: stri
   const out = await mkdtemp(path.join(root, 'getscu-'));
   try {
     const args = ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${studyUID}`, '-od', out, '-aec', orthanc.aet, '-aet', 'GETSCU', orthanc.host, String(orthanc.dicomPort)];
+    await settleDisk();
     const ms = await timed(async () => {
       const run = await runDcmtk('getscu', args, { timeoutMs: 300000 });
       if (run.exitCode !== 0) throw new Error(`getscu failed: ${run.output}`);
@@ -47,6 +48,7 @@ async function pxGet(root: string, orthanc: RunningOrthanc, studyUID: string): P
     (helper.getNode('filed') as unknown as { on(e: 'input', f: () => void): void }).on('input', () => filed++);
     withoutTestSpies();
     let payload: MovePayload | undefined;
+    await settleDisk();
     const ms = await timed(async () => {
       const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
       helper.getNode('get')?.receive({ payload: { StudyInstanceUID: studyUID } } as NodeMessage);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
-import { type Figure, median, timed } from './figures';
+import { type Figure, median, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
@@ -39,6 +39,7 @@ async function storescpAlone(root: string, folders: string[], total: number): Pr
   const scp = spawn('storescp', ['--fork', '-od', out, String(port)], { env: { ...process.env, TCP_NODELAY: '1' }, detached: true, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 300));
   try {
+    await settleDisk();
     const ms = await timed(async () => {
       const stored = await sendAll(port, folders);
       if (stored !== total) throw new Error(`storescp alone stored ${stored} of ${total}`);
@@ -78,6 +79,7 @@ async function until(check: () => boolean): Promise<void> {
 async function pxListen(root: string, folders: string[], total: number): Promise<number> {
   const listener = await deployListener(root);
   try {
+    await settleDisk();
     const ms = await timed(async () => {
       const stored = await sendAll(listener.port, folders);
       if (stored !== total) throw new Error(`px-listen stored ${stored} of ${total}`);

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive } from './processes';
 
 const PREFIX = 'pypx-find-';
 const OURS = /^pypx-find-(\d+)-/;
@@ -34,15 +35,6 @@ export async function makeAnswerFolder(root = answerRoot()): Promise<string> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the answer folders this user's processes left when they died mid-query. Never throws. */
 export async function sweepStaleAnswerFolders(root = answerRoot()): Promise<string[]> {
   const removed: string[] = [];
@@ -55,7 +47,7 @@ export async function sweepStaleAnswerFolders(root = answerRoot()): Promise<stri
   const uid = process.getuid?.();
   for (const name of names) {
     const pid = Number(OURS.exec(name)?.[1] ?? NaN);
-    if (Number.isNaN(pid) || pid === process.pid || isAlive(pid)) continue;
+    if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue;
     const folder = path.join(root, name);
     try {
       if (uid !== undefined && (await stat(folder)).uid !== uid) continue;

@@ -221,13 +221,16 @@ export interface InstancePayload extends Omit<InstanceHeader, 'SeriesDate' | 'ca
   duplicate: boolean;
 }
 
+/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
+const KNOWN_FOLDERS_KEPT = 10000;
+
 export interface FilingDirs {
   dataDir: string;
   /** AE title the sender called, when known; else the listener's own. */
   calledAET: string;
   /** .info files already written, shared across calls. */
   knownInfo: Set<string>;
-  /** Folders already created, shared across calls. */
+  /** Folders already created, shared across calls (forgotten past KNOWN_FOLDERS_KEPT). */
   knownDirs: Set<string>;
 }
 
@@ -327,6 +330,10 @@ export function writtenHeader(first: Uint8Array, size: number, last: Uint8Array)
  * buildFiledPath, when the caller has it already.
  */
 export function fileReceivedInstance(file: string, header: InstanceHeader, dirs: FilingDirs, options: { modeSet?: boolean; where?: FiledPath } = {}): Filed {
+  if (dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
+    dirs.knownDirs.clear();
+    dirs.knownInfo.clear();
+  }
   const where = options.where ?? buildFiledPath(dirs.dataDir, header);
   // A series folder made and described once is not looked at again (mkdir and .info only for new folders).
   const prepare = () => {

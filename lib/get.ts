@@ -10,20 +10,20 @@ import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
-import { buildLogConfig } from './dcmtk-log';
 import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
-import { type MoveProgress, type MoveRequest, type MovePayload, MoveResponseReader, progressOf, parseMoveRequests, UID_KEYS } from './move';
+import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from './move';
+import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { type AssociationQueue, runQueued } from './queue';
 import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import type { PypxResult } from './result';
 import { RetrievedSeries } from './retrieved-series';
 import type { SeriesComplete } from './series';
-import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
+import { idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from './settings';
 import { refuseTlsFor } from './tls';
 import { trimUid } from './uid';
 
@@ -33,8 +33,6 @@ export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy',
 const UIDS_PER_GET = 50;
 /** A preference that brings nothing this many times in a row is given up for the rest. */
 const FRUITLESS_RUNS_PER_PREFERENCE = 3;
-/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
-const KNOWN_FOLDERS_KEPT = 10000;
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
 /** Files created 0666 & ~0027: FILE_MODE. */
@@ -70,99 +68,6 @@ export interface GetOutcome {
   series: SeriesComplete[];
   error?: PacsError;
   elapsedMs: number;
-}
-
-/**
- * getscu's log for a whole study or series: -v's lines, less the three per instance. What it has
- * written is found in its folder.
- */
-export const GET_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Received C-STORE Request', 'Received C-GET Response (Pending)', 'Sending C-STORE Response'] });
-
-/**
- * `getscu -v|-d|-lc <cfg> -S [+x..] -od <dir> <timeouts> -k QueryRetrieveLevel=.. -k ..UID=.. -aec .. -aet .. host port`.
- * -v (or, given logConfig, GET_LOG_CONFIG_TEXT's lines) for a whole study or series: -d doubles getscu's
- * time with a dump of every DIMSE message. -d for lists of instances after a failure: only it prints
- * the PACS's Failed SOP Instance UID List.
- */
-export function buildGetArgs(settings: PacsSettings, keys: Partial<Record<(typeof UID_KEYS)[number], string>> & { level: string }, outputDir: string, preference?: string, debug = false, logConfig?: string): string[] {
-  const args = [...(debug ? ['-d'] : logConfig ? ['-lc', logConfig] : ['-v']), '-S', ...(preference ? [preference] : []), '-od', outputDir, ...buildTimeoutArgs(settings), '-k', `QueryRetrieveLevel=${keys.level}`];
-  for (const key of UID_KEYS) if (keys[key]) args.push('-k', `${key}=${keys[key]}`);
-  return [...args, ...buildAssociationArgs(settings)];
-}
-
-/** The C-GET's final response: DCMTK's words for its status, its code where printed, the sub-operation counts. */
-export interface GetFinal {
-  text: string;
-  code?: number;
-  completed: number;
-  failed: number;
-  warning: number;
-}
-
-const MAX_LOG_LINES = 100;
-
-/**
- * Reads getscu's log. In -v mode each instance is announced by "Sending C-STORE Response (Success)"
- * once written; in -d mode by "Filename: <file>". The final response comes from -v's status report or,
- * in -d mode, from the C-GET responses as movescu prints its own.
- */
-export class GetLogReader {
-  readonly failedUids: string[] = [];
-  readonly log: string[] = [];
-  statusName?: string;
-  private readonly responses = new MoveResponseReader();
-  private inGetResponse = false;
-  private verboseFinal?: string;
-  private readonly counts = { completed: 0, failed: 0, warning: 0 };
-
-  constructor(private readonly on: { stored(file: string): void; answered(): void; progress(p: MoveProgress): void; arriving?(): void }) {}
-
-  get final(): GetFinal | undefined {
-    const debug = this.responses.final;
-    if (debug) return { text: debug.statusText, code: debug.status, completed: debug.completed, failed: debug.failed, warning: debug.warning };
-    return this.verboseFinal === undefined ? undefined : { text: this.verboseFinal, ...this.counts };
-  }
-
-  get errorComment(): string | undefined {
-    return this.responses.errorComment;
-  }
-
-  read(line: string): void {
-    if (line.startsWith('D: ')) return this.readDebug(line);
-    if (line.startsWith('I: Received C-STORE Request')) this.on.arriving?.();
-    if (line.startsWith('I: Sending C-STORE Response')) {
-      if (/\((Success|Warning)/.test(line)) this.on.answered();
-      return;
-    }
-    const response = /^I: Received C-GET Response \((.+)\)$/.exec(line);
-    if (response) {
-      if (!/^Pending/.test(response[1] as string)) this.verboseFinal = response[1];
-      return;
-    }
-    const count = /^I: {3}Number of (Completed|Failed|Warning) Suboperations\s*: (\d+)/.exec(line);
-    if (count) {
-      this.counts[(count[1] as string).toLowerCase() as 'completed' | 'failed' | 'warning'] = Number(count[2]);
-      return;
-    }
-    const named = /^E: DIMSE status is: (.+)$/.exec(line);
-    if (named) this.statusName = named[1]?.trim();
-    if (/^I: (Received C-STORE Request|Received C-GET Response|Number of|Final status)/.test(line) || !line.trim()) return;
-    if (this.log.length < MAX_LOG_LINES) this.log.push(line.trimEnd());
-  }
-
-  private readDebug(line: string): void {
-    if (line.startsWith('D: Message Type')) this.inGetResponse = /C-GET RSP/.test(line);
-    const stored = /^D: {3}Filename: (.+)$/.exec(line);
-    if (stored) return this.on.stored(stored[1] as string);
-    const failed = /^D: \(0008,0058\) UI \[([^\]]*)\]?/.exec(line);
-    if (failed) {
-      for (const uid of (failed[1] as string).split('\\')) if (uid && !uid.endsWith('...')) this.failedUids.push(trimUid(uid));
-      return;
-    }
-    if (!this.inGetResponse && !line.startsWith('D: Message Type')) return;
-    const response = this.responses.read(line);
-    if (response && !this.responses.final) this.on.progress(progressOf(response));
-  }
 }
 
 interface Pass {
@@ -254,10 +159,6 @@ class Retrieve {
       const kept = quarantine(full, this.options.dataDir);
       this.problems.push({ SOPInstanceUID: path.basename(full).replace(/^[^.]*[A-Za-z][^.]*\./, ''), reason: `received, but not readable as DICOM (${err.message.replace(`${full}: `, '')}); kept as ${kept}` });
       return true;
-    }
-    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
-      this.dirs.knownDirs.clear();
-      this.dirs.knownInfo.clear();
     }
     const { payload } = fileReceivedInstance(full, read.header, this.dirs, { modeSet: true });
     this.received.add(read.header.SOPInstanceUID);

@@ -2,7 +2,7 @@
 // processes a killed demo left behind, and who holds a port.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dieWithThisProcess } from '../lib/orphans';
-import { listeningSockets } from '../lib/listen/processes';
+import { listeningSockets } from '../lib/processes';
 
 /**
  * The command line that runs `file` so that the kernel kills it when the process that started it

@@ -10,8 +10,6 @@ import { discardIfCut, type FilingJob, type IntakeHooks, readJobHeader } from '.
 export type { FilingJob } from './intake';
 
 const BATCH = 64;
-/** Folders known to exist are remembered up to this many, then forgotten (memory stays flat over months). */
-const KNOWN_FOLDERS_KEPT = 10000;
 
 export interface FilerEvents {
   /** Filed and journalled as number seq: announce it. */
@@ -89,10 +87,6 @@ export class Filer {
   }
 
   private fileBatch(jobs: FilingJob[]): void {
-    if (this.dirs.knownDirs.size > KNOWN_FOLDERS_KEPT) {
-      this.dirs.knownDirs.clear();
-      this.dirs.knownInfo.clear();
-    }
     const ready: Array<{ job: FilingJob; header: InstanceHeader; where: FiledPath; announcement: Announcement }> = [];
     for (const job of jobs) {
       let header: InstanceHeader | undefined;

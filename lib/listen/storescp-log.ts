@@ -5,7 +5,7 @@
 // or holding an idle association) is checked by sweep(): when it has died or no longer holds the
 // file open, the file is final. One StorescpLog reads one storescp run, and only its own children.
 import { existsSync } from 'node:fs';
-import { holdsOpen, processAlive } from './processes';
+import { holdsOpen, processAlive } from '../processes';
 
 const LINE = /^(\d+) ([TDIWEF]) (\S+): (.*)$/;
 const STORING = 'storing DICOM file: ';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type DcmtkProcess, locateDcmtkTool, spawnDcmtk } from '../dcmtk';
 import { failureBeforeRun, PacsError } from '../errors';
 import type { ResolvedListenerOptions } from './options';
-import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers } from './processes';
+import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers } from '../processes';
 import { buildStorescpArgs, GROUP_REAPER, LOG_CONFIG, LOG_CONFIG_TEXT } from './storescp-command';
 import { dieWithThisProcess } from '../orphans';
 

@@ -1,5 +1,6 @@
 // What Linux's /proc says about processes: alive or not, in which process group, with which command
-// line, holding which files and sockets. storescp supervision relies on it (px-listen runs on Linux only).
+// line, holding which files and sockets. storescp supervision and the sweep of px-find's stale answer
+// folders rely on it (px-listen runs on Linux only).
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 
@@ -26,7 +27,15 @@ export function commandLine(pid: number | string): string[] | undefined {
 /** Alive and not a zombie (a zombie holds no port and no file). */
 export function processAlive(pid: number): boolean {
   const stat = procStat(pid);
-  return stat !== undefined && stat.state !== 'Z';
+  if (stat) return stat.state !== 'Z';
+  if (existsSync('/proc/self')) return false;
+  // No /proc (not Linux; px-find still runs there): whether the process exists at all.
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function allPids(): string[] {
