@@ -7,10 +7,11 @@ void main({
   name: 'px-send',
   operands: 'FILE|DIR...',
   summary: [
-    'Sends DICOM files to a PACS with C-STORE (DCMTK dcmsend): each file in its own transfer syntax, decompressed',
-    'on the way where the PACS refuses that syntax and the compression is lossless; folders are searched for DICOM',
-    'files. A file that fails does not stop the others. Prints pypx\'s result as JSON with the counts sent, failed',
-    'and warning, and the files that failed in "data"; exits 0 when every file was stored, 1 otherwise, 2 on bad usage.',
+    'Sends DICOM files to a PACS with C-STORE (DCMTK storescu): each file in its own transfer syntax; dcmsend sends',
+    'again, decompressed, what the PACS takes only uncompressed where the compression is lossless (not over TLS);',
+    'folders are searched for DICOM files. A file that fails does not stop the others. Prints pypx\'s result as JSON',
+    'with the counts sent, failed and warning, and the files that failed in "data"; exits 0 when every file was',
+    'stored, 1 otherwise, 2 on bad usage.',
   ].join('\n'),
   flags: [
     ...PACS_FLAGS.filter((flag) => flag.name !== 'executable'),

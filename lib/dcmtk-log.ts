@@ -11,12 +11,15 @@ export interface LogConfigOptions {
    * and whatever is left at exit. For per-instance lines whose arrival time does not matter.
    */
   immediateFlush?: boolean;
+  /** Named loggers set to their own level, e.g. `{'dcmtk.apps.storescu.progress': 'WARN'}`. */
+  levels?: Readonly<Record<string, 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL'>>;
 }
 
 /** A log4cplus configuration printing what -v prints (`I: ...`, `E: ...`) except the dropped lines. */
-export function buildLogConfig({ drop, immediateFlush = true }: LogConfigOptions): string {
+export function buildLogConfig({ drop, immediateFlush = true, levels = {} }: LogConfigOptions): string {
   const lines = [
     'log4cplus.rootLogger = INFO, console',
+    ...Object.entries(levels).map(([logger, level]) => `log4cplus.logger.${logger} = ${level}`),
     'log4cplus.appender.console = log4cplus::ConsoleAppender',
     'log4cplus.appender.console.logToStderr = false',
     `log4cplus.appender.console.ImmediateFlush = ${immediateFlush}`,
@@ -43,4 +46,29 @@ export function ioCount(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * For runDcmtk's onSpawn/onActivity: what the process reads and writes, looked at every `everyMs`,
+ * counts as activity for its idle deadline while its lines wait in its buffer. `stop()` when it ends.
+ */
+export function ioActivity(everyMs = 1000): { onSpawn(pid: number): void; onActivity(active: () => void): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let active: (() => void) | undefined;
+  return {
+    onSpawn(pid) {
+      let last = ioCount(pid);
+      timer = setInterval(() => {
+        const now = ioCount(pid);
+        if (now !== last) active?.();
+        last = now;
+      }, everyMs);
+    },
+    onActivity(fn) {
+      active = fn;
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }

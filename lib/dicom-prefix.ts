@@ -36,30 +36,51 @@ export interface Prefix {
   littleEndian: boolean;
 }
 
-/** The top-level elements up to Pixel Data, or undefined. */
-export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | undefined {
-  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) return undefined;
+/** One element of the file meta information: its tag, VR, value length and where its value starts. */
+export interface MetaElement {
+  tag: number;
+  vr: string;
+  length: number;
+  dataOffset: number;
+}
+
+/**
+ * Walks the file meta information (group 0002, always explicit VR little endian) of bytes that begin
+ * with the preamble and "DICM", handing each element to `visit` (answering true stops the walk).
+ * Answers where the group ends, or undefined at an element that is malformed or not whole in `bytes`.
+ */
+export function walkFileMeta(bytes: Uint8Array, visit: (element: MetaElement) => boolean | void): number | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const elements: Record<string, dicomParser.Element> = {};
   let pos = 132;
-  let syntax: string | undefined;
-  // File meta information: always explicit little endian.
   while (pos + 8 <= bytes.length && view.getUint16(pos, true) === 0x0002) {
     const tag = (0x0002 << 16) | view.getUint16(pos + 2, true);
     const vrA = bytes[pos + 4] as number;
     const vrB = bytes[pos + 5] as number;
     if (!isVr(vrA, vrB)) return undefined;
-    const vr = String.fromCharCode(vrA, vrB);
     const long = LONG_VRS.has((vrA << 8) | vrB);
     if (long && pos + 12 > bytes.length) return undefined;
     const length = long ? view.getUint32(pos + 8, true) : view.getUint16(pos + 6, true);
     const dataOffset = pos + (long ? 12 : 8);
     if (length === UNDEFINED_LENGTH || dataOffset + length > bytes.length) return undefined;
+    pos = dataOffset + length;
+    if (visit({ tag, vr: String.fromCharCode(vrA, vrB), length, dataOffset })) break;
+  }
+  return pos;
+}
+
+/** The top-level elements up to Pixel Data, or undefined. */
+export function readPrefix(bytes: Uint8Array, options: PrefixOptions): Prefix | undefined {
+  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const elements: Record<string, dicomParser.Element> = {};
+  let syntax: string | undefined;
+  const metaEnd = walkFileMeta(bytes, ({ tag, vr, length, dataOffset }) => {
     const name = tagName(tag);
     elements[name] = { tag: name, vr, length, dataOffset } as dicomParser.Element;
     if (tag === 0x00020010) syntax = Buffer.from(bytes.buffer, bytes.byteOffset + dataOffset, length).toString('latin1').replace(/[\0 ]+$/, '');
-    pos = dataOffset + length;
-  }
+  });
+  if (metaEnd === undefined) return undefined;
+  let pos = metaEnd;
   if (!syntax || syntax === DEFLATED) return undefined;
   const implicit = syntax === IMPLICIT_LITTLE_ENDIAN;
   const little = syntax !== EXPLICIT_BIG_ENDIAN;

@@ -1,12 +1,12 @@
-// C-STORE with storescu, for what dcmsend cannot do: DICOM over TLS (dcmsend has no +tls). storescu
-// proposes one list of syntaxes for every file unless given an association profile (-xf): this writes
-// one that offers each file in its own transfer syntax, plus uncompressed ones. Debian's storescu
-// cannot decompress, so a compressed file the PACS takes only uncompressed fails alone.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// C-STORE with storescu, with or without TLS. storescu proposes one list of syntaxes for every file
+// unless given an association profile (-xf): this writes one that offers each file in its own transfer
+// syntax, plus uncompressed ones. Debian's storescu cannot decompress: a compressed file the PACS takes
+// only uncompressed comes back as `uncompressedOnly`, for dcmsend to decompress and send (lib/send.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
-import { readDicomHeaderSync } from './dicom';
+import { buildLogConfig, ioActivity } from './dcmtk-log';
 import { describeDcmtkFailure } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { runQueued } from './queue';
@@ -18,38 +18,58 @@ const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
 export const MAX_CONTEXTS = 128;
 const PROFILE = 'Send';
 
+/**
+ * -v's lines, a block at a time, less three per instance (the success of each is read from the next
+ * file's line: with them storescu took 8% longer); and no "XMIT: ...." progress (a dot and a flush per
+ * PDU, printed while the progress logger is at INFO): with it storescu took 20% longer.
+ */
+export const STORESCU_LOG_CONFIG_TEXT = buildLogConfig({
+  drop: ['Sending Store Request', 'Converting transfer syntax', 'Received Store Response (Success)'],
+  immediateFlush: false,
+  levels: { 'dcmtk.apps.storescu.progress': 'WARN' },
+});
+
 export interface FileSyntax {
   file: string;
   sopClass: string;
   transferSyntax: string;
 }
 
-/** Each file's SOP class and transfer syntax from its meta header; a file that has none fails alone. */
-export function readFileSyntaxes(files: string[]): { readable: FileSyntax[]; failures: SendFailure[] } {
-  const readable: FileSyntax[] = [];
-  const failures: SendFailure[] = [];
-  for (const file of files) {
-    try {
-      const dataset = readDicomHeaderSync(file);
-      const sopClass = dataset.text('x00020002') || dataset.text('x00080016');
-      const transferSyntax = dataset.text('x00020010');
-      if (!sopClass || !transferSyntax) failures.push({ file, reason: 'not a DICOM file with a meta header naming its SOP class and transfer syntax' });
-      else readable.push({ file, sopClass, transferSyntax });
-    } catch (err) {
-      failures.push({ file, reason: `not a readable DICOM file: ${(err as Error).message.replace(`${file}: `, '')}` });
-    }
-  }
-  return { readable, failures };
+/** The presentation contexts one file needs, by a key per context: its SOP class in its own syntax, and uncompressed. */
+function contextsOf({ sopClass, transferSyntax }: FileSyntax): Array<[string, [string, string[]]]> {
+  const uncompressed: [string, [string, string[]]] = [`${sopClass}\\uncompressed`, [sopClass, UNCOMPRESSED]];
+  return UNCOMPRESSED.includes(transferSyntax) ? [uncompressed] : [[`${sopClass}\\${transferSyntax}`, [sopClass, [transferSyntax]]], uncompressed];
 }
 
 /** The presentation contexts a set of files needs: each SOP class in each file's own syntax, and uncompressed. */
 export function contextsFor(files: FileSyntax[]): Array<[string, string[]]> {
-  const contexts = new Map<string, [string, string[]]>();
-  for (const { sopClass, transferSyntax } of files) {
-    if (!UNCOMPRESSED.includes(transferSyntax)) contexts.set(`${sopClass}\\${transferSyntax}`, [sopClass, [transferSyntax]]);
-    contexts.set(`${sopClass}\\uncompressed`, [sopClass, UNCOMPRESSED]);
+  const pairs = new Map(files.map((file) => [`${file.sopClass}\\${file.transferSyntax}`, file]));
+  return [...new Map([...pairs.values()].flatMap(contextsOf)).values()];
+}
+
+/** Files in order, in groups whose presentation contexts fit in one association. */
+export function groupsWithinContexts(files: FileSyntax[]): FileSyntax[][] {
+  const groups: FileSyntax[][] = [];
+  let group: FileSyntax[] = [];
+  let keys = new Set<string>();
+  let pairs = new Set<string>();
+  for (const file of files) {
+    const pair = `${file.sopClass}\\${file.transferSyntax}`;
+    if (!pairs.has(pair)) {
+      const added = contextsOf(file).map(([key]) => key).filter((key) => !keys.has(key));
+      if (group.length && keys.size + added.length > MAX_CONTEXTS) {
+        groups.push(group);
+        group = [];
+        keys = new Set();
+        pairs = new Set();
+      }
+      for (const key of contextsOf(file)) keys.add(key[0]);
+      pairs.add(pair);
+    }
+    group.push(file);
   }
-  return [...contexts.values()];
+  if (group.length) groups.push(group);
+  return groups;
 }
 
 /** DCMTK's association configuration file (asconfig) with one profile proposing these contexts. */
@@ -69,28 +89,50 @@ export function associationProfile(contexts: Array<[string, string[]]>): string 
   return lines.join('\n');
 }
 
-/** Reads storescu -v: which file it is sending, and how that ended. */
+/** How one file ended; `uncompressed-only`: the PACS took its SOP class only uncompressed, which storescu cannot make. */
+type StorescuOutcome = { kind: 'sent' | 'warning' } | { kind: 'failed' | 'uncompressed-only'; failure: SendFailure };
+
+const SENDING = 'I: Sending file: ';
+const SUCCESS = 'I: Received Store Response (Success)';
+const RELEASING = 'I: Releasing Association';
+/** Why a C-STORE failed when the association failed with it: the file may go again on a new one. */
+const ASSOCIATION_LOST = /Peer aborted|Association Aborted|DIMSE Failed to (send|receive)|DUL |Network|Connection|timeout/i;
+
+/**
+ * Reads storescu's -v lines: which file it is sending, and how that ended. The log config leaves out
+ * "Received Store Response (Success)" (a line per instance costs storescu time): a file nothing went
+ * wrong with was stored once storescu goes on to the next file or releases the association.
+ */
 export class StorescuLogReader {
-  readonly outcomes = new Map<string, { kind: 'sent' | 'warning' } | { kind: 'failed'; failure: SendFailure }>();
+  readonly outcomes = new Map<string, StorescuOutcome>();
   readonly log: string[] = [];
   private current?: string;
-  private conversion?: string;
+  private conversion?: { reason: string; toUncompressed: boolean };
+  /** "Store Failed" was said of the current file: the error line after it says why. */
+  private storeFailed = false;
+  /** The current file was lost with the association: left unsettled, for sending again. */
+  private lost = false;
+  /** Whether any file was lost with the association (storescu may still exit 0). */
+  associationLost = false;
+  /** An error line about the current file that none of the rules below reads: it was not stored. */
+  private trouble?: string;
 
   constructor(private readonly where: string, private readonly done: () => void) {}
 
-  read(raw: string): void {
-    const line = raw.replace(/^XMIT: \.*/, '');
-    if (/^[WEF]: /.test(line) && this.log.length < 1000) this.log.push(line);
-    const sending = /^I: Sending file: (.+)$/.exec(line);
-    if (sending) {
-      this.current = sending[1];
-      this.conversion = undefined;
+  read(line: string): void {
+    if (line.startsWith(SENDING) || line === RELEASING) {
+      this.movedOn();
+      this.current = line.startsWith(SENDING) ? line.slice(SENDING.length) : undefined;
+      this.conversion = this.trouble = undefined;
+      this.storeFailed = this.lost = false;
       return;
     }
     const file = this.current;
-    if (!file || this.outcomes.has(file)) return;
+    if (line === SUCCESS && file !== undefined && !this.outcomes.has(file)) return this.settle(file, { kind: 'sent' });
+    if (/^[WEF]: /.test(line) && this.log.length < 1000) this.log.push(line);
+    if (!file || this.outcomes.has(file) || this.lost) return;
     const converting = /unable to convert dataset from '(.+)' transfer syntax to '(.+)'/.exec(line);
-    if (converting) this.conversion = `${this.where} took it only in ${converting[2]}, and storescu cannot decompress ${converting[1]}`;
+    if (converting) this.conversion = { reason: `${this.where} took it only in ${converting[2]}, and storescu cannot decompress ${converting[1]}`, toUncompressed: /Endian/.test(converting[2] as string) };
     const response = /^I: Received Store Response \((.+)\)$/.exec(line);
     if (response) {
       const words = response[1] as string;
@@ -110,11 +152,27 @@ export class StorescuLogReader {
       return;
     }
     if (/^E: Store Failed, file: /.test(line)) {
-      this.settle(file, { kind: 'failed', failure: { file, reason: this.conversion ?? `storescu could not send it (${line.slice(3)})` } });
+      const { conversion } = this;
+      if (conversion?.toUncompressed) this.outcomes.set(file, { kind: 'uncompressed-only', failure: { file, reason: conversion.reason } });
+      else if (conversion) this.settle(file, { kind: 'failed', failure: { file, reason: conversion.reason } });
+      else this.storeFailed = true;
+      return;
     }
+    if (!/^[EF]: /.test(line)) return;
+    if (this.storeFailed && ASSOCIATION_LOST.test(line)) this.lost = this.associationLost = true;
+    else if (this.storeFailed) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${line.slice(3)})` } });
+    else this.trouble ??= line.slice(3);
   }
 
-  private settle(file: string, outcome: { kind: 'sent' | 'warning' } | { kind: 'failed'; failure: SendFailure }): void {
+  /** storescu went on: the file it was sending, where nothing went wrong, was stored. */
+  private movedOn(): void {
+    const file = this.current;
+    if (file === undefined || this.outcomes.has(file) || this.lost || this.storeFailed) return;
+    if (this.trouble) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${this.trouble})` } });
+    else this.settle(file, { kind: 'sent' });
+  }
+
+  private settle(file: string, outcome: StorescuOutcome): void {
     this.outcomes.set(file, outcome);
     this.done();
   }
@@ -129,34 +187,51 @@ export interface StorescuTls {
 /**
  * One association's worth of files (at most MAX_CONTEXTS presentation contexts) with storescu.
  * Files it never reached count as not sent; a connection that failed or was lost is for the caller to retry.
+ * Those the PACS took only uncompressed are not counted done: they are the caller's to send otherwise.
  */
-export async function sendBatchWithStorescu(settings: PacsSettings, files: FileSyntax[], tls: StorescuTls, options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-storescu-'));
+export async function sendBatchWithStorescu(settings: PacsSettings, files: FileSyntax[], tls: StorescuTls | undefined, options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
+  // Two small files, written synchronously: through the thread pool they took longer than storescu's start.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pypx-storescu-'));
   const profile = path.join(dir, 'profile.cfg');
-  await writeFile(profile, associationProfile(contextsFor(files)));
+  const logConfig = path.join(dir, 'log.cfg');
   const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
-  const args = ['-v', '-nh', '-xf', profile, PROFILE, ...tls.args, ...buildTimeoutArgs(settings).filter((a, i, all) => a !== '--dimse-timeout' && all[i - 1] !== '--dimse-timeout'), '-td', seconds,
+  const args = ['-lc', logConfig, '-nh', '-xf', profile, PROFILE, ...(tls?.args ?? []), ...buildTimeoutArgs(settings).filter((a, i, all) => a !== '--dimse-timeout' && all[i - 1] !== '--dimse-timeout'), '-td', seconds,
     '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
   const command = `${formatCommandLine('storescu', args)} <${files.length} file${files.length === 1 ? '' : 's'}>`;
   const where = `${settings.aec} at ${settings.host}:${settings.port}`;
   const reader = new StorescuLogReader(where, () => done(1));
+  const activity = ioActivity();
   try {
+    writeFileSync(profile, associationProfile(contextsFor(files)));
+    writeFileSync(logConfig, STORESCU_LOG_CONFIG_TEXT);
     const run: RunResult = await runQueued(
       options.queue,
       async (signal) => runDcmtk('storescu', [...args, ...files.map((f) => f.file)], {
         dcmtkDir: settings.dcmtkDir, signal, idleTimeoutMs: settings.timeout * 1000 + 5000, buffer: false,
-        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line), input: tls.input,
+        runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line), input: tls?.input,
+        onSpawn: activity.onSpawn, onActivity: activity.onActivity,
       }),
       options.signal,
       (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
     );
-    const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
+    activity.stop();
+    const result: BatchResult = { sent: 0, warning: 0, failures: [], uncompressedOnly: [], command };
     for (const outcome of reader.outcomes.values()) {
       if (outcome.kind === 'failed') result.failures.push(outcome.failure);
+      else if (outcome.kind === 'uncompressed-only') result.uncompressedOnly?.push(outcome.failure);
       else result[outcome.kind]++;
     }
     const unreached = files.filter((f) => !reader.outcomes.has(f.file));
-    if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut)) {
+    if (unreached.length === files.length && reader.log.some((line) => /No Acceptable Presentation Contexts/i.test(line))) {
+      // The PACS took none of the contexts proposed (each file's SOP class in its own syntax and uncompressed): a refusal, not a lost connection.
+      for (const { file, sopClass, transferSyntax } of files) {
+        const syntaxes = UNCOMPRESSED.includes(transferSyntax) ? 'uncompressed' : `${transferSyntax} nor uncompressed`;
+        result.failures.push({ file, reason: `${where} accepts no presentation context for SOP class ${sopClass} in ${syntaxes}: it does not take this SOP class or transfer syntax` });
+        done(1);
+      }
+      return result;
+    }
+    if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut || reader.associationLost)) {
       // The association failed or was lost: what was stored stays stored; the rest may be sent again.
       const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);
       return { ...result, connectionError: error, unsent: unreached.map((f) => f.file) };
@@ -164,6 +239,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     for (const { file } of unreached) result.failures.push({ file, reason: 'storescu did not send it (see its log)' });
     return result;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    activity.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,18 +1,19 @@
-// C-STORE to a PACS with dcmsend: what to send (files, folders, px-listen payloads), the command
-// line, and each file's outcome read from dcmsend's transfer report. dcmsend offers each file in its
-// own transfer syntax and, where the PACS refuses that and the compression is lossless, an uncompressed
-// one; it reads each file from disk as it sends it. storescu proposes one syntax list for all files.
-import { closeSync, openSync, readSync } from 'node:fs';
-import { readdir, stat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// C-STORE to a PACS: what to send (files, folders, px-listen payloads) and each file's outcome. storescu
+// sends, offering each file in its own transfer syntax and uncompressed ones (lib/send-storescu.ts),
+// reading each file from disk as it sends it. What the PACS took only uncompressed, which storescu
+// cannot decompress, dcmsend sends in a second pass: it decompresses where that is lossless, and its
+// transfer report says how each file ended. dcmsend has no TLS: over TLS those files fail alone.
+import { readdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
-import { buildLogConfig, ioCount } from './dcmtk-log';
+import { buildLogConfig, ioActivity } from './dcmtk-log';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { anyToPacsError, describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
-import { contextsFor, type FileSyntax, MAX_CONTEXTS, readFileSyntaxes, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
+import { type FileMeta, readFileMeta } from './file-meta';
+import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu, type StorescuTls } from './send-storescu';
 import { buildTlsArgs, tlsKeyInput } from './tls';
 import { type AssociationQueue, runQueued } from './queue';
 import type { PypxResult } from './result';
@@ -39,7 +40,7 @@ export interface SendOptions {
   retryDelayMs?: number;
   /** Files done (stored or failed) so far, of the total. */
   onProgress?: (done: number, total: number) => void;
-  /** DICOM over TLS: storescu's TLS arguments (dcmsend has no TLS); storescu then sends instead of dcmsend. */
+  /** storescu's TLS arguments, when not those of the settings' TLS (dcmsend has no TLS: no second pass then). */
   tls?: StorescuTls;
 }
 
@@ -50,12 +51,11 @@ export interface SendOutcome {
   total: number;
 }
 
-/** Files per dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
+/** Files per storescu or dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
 const FILES_PER_ASSOCIATION = 2500;
 const PATH_BYTES_PER_ASSOCIATION = 512 * 1024;
 const MAX_RETRY_DELAY_MS = 30000;
 const MAX_PROBLEMS_SHOWN = 5;
-const DICM_OFFSET = 128;
 
 /** The paths in an input: a path, a folder, an array of them, or a px-listen payload (`data.path` / `data.files`). */
 function collectPaths(item: unknown, where: string, problems: string[], out: string[], depth: number): void {
@@ -78,36 +78,27 @@ function collectPaths(item: unknown, where: string, problems: string[], out: str
   }
 }
 
-const magic = Buffer.alloc(4);
-/**
- * Whether a file found in a folder is DICOM Part 10 ("DICM" after the preamble). Synchronous: four
- * bytes each, ten times faster than through the thread pool; callers yield between batches.
- */
-function looksLikeDicom(file: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    return readSync(fd, magic, 0, 4, DICM_OFFSET) === 4 && magic.toString('latin1') === 'DICM';
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 const FILES_PER_TURN = 256;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Every DICOM file under a folder, in name order; hidden entries and non-DICOM files (.info) are skipped. */
-async function dicomFilesUnder(dir: string, out: string[]): Promise<void> {
+/**
+ * Every DICOM Part 10 file under a folder ("DICM" after the preamble), in name order, with its meta
+ * information; hidden entries and other files (.info) are skipped.
+ */
+async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, FileMeta>, read: { count: number }): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  let checked = 0;
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await dicomFilesUnder(full, out);
-    else if (entry.isFile() && looksLikeDicom(full)) out.push(full);
-    if (++checked % FILES_PER_TURN === 0) await nextTurn();
+    const full = `${dir}${dir.endsWith('/') ? '' : '/'}${entry.name}`;
+    if (entry.isDirectory()) await dicomFilesUnder(full, out, meta, read);
+    else if (entry.isFile()) {
+      const found = readFileMeta(full);
+      if (found.kind === 'dicom' || found.kind === 'no-meta') {
+        out.push(full);
+        meta.set(full, found);
+      }
+    }
+    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
 }
 
@@ -116,6 +107,8 @@ export interface SendList {
   files: string[];
   /** Paths given that cannot be sent at all (missing, unreadable): they fail alone. */
   missing: SendFailure[];
+  /** What collectSendFiles read of each file's meta information; read again where absent. */
+  meta?: Map<string, FileMeta>;
 }
 
 /**
@@ -134,14 +127,20 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
   }
   const files: string[] = [];
   const missing: SendFailure[] = [];
+  const meta = new Map<string, FileMeta>();
+  const read = { count: 0 };
   for (const each of given) {
     const full = path.resolve(each);
-    const info = await stat(full).catch((err: NodeJS.ErrnoException) => err);
-    if (info instanceof Error) missing.push({ file: full, reason: info.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${info.message}` });
-    else if (info.isDirectory()) await dicomFilesUnder(full, files);
-    else files.push(full);
+    const found = readFileMeta(full);
+    if (found.kind === 'unreadable') missing.push({ file: full, reason: found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}` });
+    else if (found.kind === 'folder') await dicomFilesUnder(full, files, meta, read);
+    else {
+      files.push(full);
+      meta.set(full, found);
+    }
+    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
-  return { files: [...new Set(files)], missing };
+  return { files: [...new Set(files)], missing, meta };
 }
 
 /**
@@ -149,8 +148,6 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
  * responses count progress, and dcmsend's report (+crf) says how each file ended.
  */
 export const SEND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Sending C-STORE Request'], immediateFlush: false });
-/** While dcmsend's lines wait in its buffer, what it reads and writes counts as activity, looked at this often. */
-const ACTIVITY_EVERY_MS = 1000;
 
 /** `dcmsend -v|-lc <cfg> -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
 export function buildSendArgs(settings: PacsSettings, reportFile: string, logConfig?: string): string[] {
@@ -219,6 +216,8 @@ export interface BatchResult {
   sent: number;
   warning: number;
   failures: SendFailure[];
+  /** Files the PACS took only uncompressed, which storescu cannot decompress (not yet counted done), and why. */
+  uncompressedOnly?: SendFailure[];
   /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
   connectionError?: PacsError;
   unsent?: string[];
@@ -235,8 +234,7 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
   const args = buildSendArgs(settings, report, logConfig);
   const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
   const log: string[] = [];
-  let watching: NodeJS.Timeout | undefined;
-  let active: (() => void) | undefined;
+  const activity = ioActivity();
   try {
     const run: RunResult = await runQueued(
       options.queue,
@@ -250,20 +248,13 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
           if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line)) done(1);
           if (/^[WEF]: /.test(line) && log.length < 1000) log.push(line.trimEnd());
         },
-        onSpawn: (pid) => {
-          let last = ioCount(pid);
-          watching = setInterval(() => {
-            const now = ioCount(pid);
-            if (now !== last) active?.();
-            last = now;
-          }, ACTIVITY_EVERY_MS);
-        },
-        onActivity: (fn) => { active = fn; },
+        onSpawn: activity.onSpawn,
+        onActivity: activity.onActivity,
       }),
       options.signal,
       (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
     );
-    clearInterval(watching);
+    activity.stop();
     const text = await readFile(report, 'utf8').catch(() => undefined);
     const where = `${settings.aec} at ${settings.host}:${settings.port}`;
     if (text === undefined || run.aborted || run.timedOut) {
@@ -286,7 +277,7 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
     }
     return result;
   } finally {
-    clearInterval(watching);
+    activity.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -313,7 +304,7 @@ function isRetryable(error: PacsError): boolean {
 async function sendWithRetries(files: string[], send: BatchSender, options: SendOptions, progress: { add(n: number): void; back(n: number): void }): Promise<BatchResult> {
   const retries = Math.max(0, Math.floor(options.retries ?? 0));
   let delay = options.retryDelayMs ?? 1000;
-  const sum: BatchResult = { sent: 0, warning: 0, failures: [], command: '' };
+  const sum: BatchResult = { sent: 0, warning: 0, failures: [], uncompressedOnly: [], command: '' };
   const commands: string[] = [];
   let pending = files;
   for (let attempt = 0; ; attempt++) {
@@ -326,12 +317,13 @@ async function sendWithRetries(files: string[], send: BatchSender, options: Send
     sum.sent += result.sent;
     sum.warning += result.warning;
     sum.failures.push(...result.failures);
+    sum.uncompressedOnly?.push(...(result.uncompressedOnly ?? []));
     sum.command = commands.join('\n');
     if (!result.connectionError) return sum;
     const unsent = result.unsent ?? pending;
     if (!isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return { ...sum, connectionError: result.connectionError, unsent };
     // What was answered before the connection went stays counted; what is sent again counts again.
-    progress.back(counted - (pending.length - unsent.length));
+    progress.back(counted - (pending.length - unsent.length - (result.uncompressedOnly?.length ?? 0)));
     pending = unsent;
     await sleep(delay, options.signal);
     delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
@@ -355,29 +347,25 @@ function batchesOf(files: string[]): string[][] {
   return batches;
 }
 
-/**
- * Who sends what: dcmsend (each file's own syntax, lossless fallback) on a plain connection; over TLS,
- * storescu with a profile of each file's own syntax, in groups of at most 128 presentation contexts.
- */
-function plan(settings: PacsSettings, files: string[], options: SendOptions): { batches: string[][]; sender: BatchSender; unreadable: SendFailure[] } {
-  const tls = options.tls ?? (settings.tls ? { args: buildTlsArgs(settings, 'scu'), input: tlsKeyInput(settings) } : undefined);
-  if (!tls) return { batches: batchesOf(files), sender: (batch, done) => sendBatch(settings, batch, options, done), unreadable: [] };
-  const { readable, failures } = readFileSyntaxes(files);
-  const syntaxOf = new Map(readable.map((f) => [f.file, f]));
-  const batches: string[][] = [];
-  for (const batch of batchesOf(readable.map((f) => f.file))) {
-    let group: string[] = [];
-    for (const file of batch) {
-      if (group.length && contextsFor([...group, file].map((f) => syntaxOf.get(f) as FileSyntax)).length > MAX_CONTEXTS) {
-        batches.push(group);
-        group = [];
-      }
-      group.push(file);
-    }
-    if (group.length) batches.push(group);
+/** Why a file cannot be offered: storescu needs its SOP class and transfer syntax to propose a context for it. */
+function whyNotOffered(found: Exclude<FileMeta, { kind: 'dicom' }>): string {
+  if (found.kind === 'no-meta') return found.reason;
+  if (found.kind === 'not-dicom') return 'not a readable DICOM file: no DICOM Part 10 header ("DICM" after the 128-byte preamble)';
+  if (found.kind === 'folder') return 'is a folder';
+  return `cannot read it: ${found.message}`;
+}
+
+/** storescu batches: one association each, of at most MAX_CONTEXTS presentation contexts; files that cannot be offered fail alone. */
+function plan(list: SendList): { batches: string[][]; syntaxOf: Map<string, FileSyntax>; unreadable: SendFailure[] } {
+  const readable = new Map<string, FileSyntax>();
+  const unreadable: SendFailure[] = [];
+  for (const file of list.files) {
+    const found = list.meta?.get(file) ?? readFileMeta(file);
+    if (found.kind !== 'dicom') unreadable.push({ file, reason: whyNotOffered(found) });
+    else readable.set(file, { file, sopClass: found.sopClass, transferSyntax: found.transferSyntax });
   }
-  const sender: BatchSender = (batch, done) => sendBatchWithStorescu(settings, batch.map((f) => syntaxOf.get(f) as FileSyntax), tls, options, done);
-  return { batches, sender, unreadable: failures };
+  const batches = batchesOf([...readable.keys()]).flatMap((batch) => groupsWithinContexts(batch.map((file) => readable.get(file) as FileSyntax)));
+  return { batches: batches.map((group) => group.map((f) => f.file)), syntaxOf: readable, unreadable };
 }
 
 function summary(sent: number, warning: number, failures: SendFailure[], total: number): string {
@@ -398,23 +386,38 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     add: (n: number) => options.onProgress?.((done += n), total),
     back: (n: number) => options.onProgress?.((done -= n), total),
   };
+  const tools = ['storescu'];
+  const tally = (results: BatchResult[], batches: string[][]) => results.forEach((result, i) => {
+    commands.push(result.command);
+    sent += result.sent;
+    warning += result.warning;
+    failures.push(...result.failures);
+    if (result.connectionError) {
+      connectionError ??= result.connectionError;
+      for (const file of result.unsent ?? (batches[i] as string[])) failures.push({ file, reason: result.connectionError.message.replace(/^(dcmsend|storescu): /, '') });
+    }
+  });
   try {
-    const { batches, sender, unreadable } = plan(settings, list.files, options);
+    const tls = options.tls ?? (settings.tls ? { args: buildTlsArgs(settings, 'scu'), input: tlsKeyInput(settings) } : undefined);
+    const { batches, syntaxOf, unreadable } = plan(list);
     failures.push(...unreadable);
     progress.add(unreadable.length);
-    const results = await Promise.all(batches.map((batch) => sendWithRetries(batch, sender, options, progress)));
-    results.forEach((result, i) => {
-      commands.push(result.command);
-      sent += result.sent;
-      warning += result.warning;
-      failures.push(...result.failures);
-      if (result.connectionError) {
-        connectionError ??= result.connectionError;
-        for (const file of result.unsent ?? (batches[i] as string[])) failures.push({ file, reason: result.connectionError.message.replace(/^(dcmsend|storescu): /, '') });
-      }
-    });
+    const storescu: BatchSender = (batch, done) => sendBatchWithStorescu(settings, batch.map((f) => syntaxOf.get(f) as FileSyntax), tls, options, done);
+    const results = await Promise.all(batches.map((batch) => sendWithRetries(batch, storescu, options, progress)));
+    tally(results, batches);
+    const uncompressedOnly = results.flatMap((result) => result.uncompressedOnly ?? []);
+    if (uncompressedOnly.length && (tls || options.signal?.aborted)) {
+      failures.push(...uncompressedOnly);
+      progress.add(uncompressedOnly.length);
+    } else if (uncompressedOnly.length) {
+      // dcmsend decompresses what is losslessly compressed; what it cannot, it reports as not accepted.
+      tools.push('dcmsend');
+      const second = batchesOf(uncompressedOnly.map((f) => f.file));
+      const dcmsend: BatchSender = (batch, done) => sendBatch(settings, batch, options, done);
+      tally(await Promise.all(second.map((batch) => sendWithRetries(batch, dcmsend, options, progress))), second);
+    }
   } catch (err) {
-    const error = anyToPacsError(err, 'failed', `dcmsend: nothing was sent to ${settings.aec} at ${settings.host}:${settings.port}`);
+    const error = anyToPacsError(err, 'failed', `storescu: nothing was sent to ${settings.aec} at ${settings.host}:${settings.port}`);
     return { payload: { ...(error.result as PypxResult<never>), data: list.files.map((file) => ({ file, reason: error.message })).concat(failures), sent: 0, failed: total, warning: 0 }, error, total };
   }
   const command = commands.join('\n');
@@ -424,7 +427,7 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
   const first = failures[0] as SendFailure;
   const headline = connectionError && failures.length === total
     ? connectionError.message
-    : `dcmsend: ${summary(sent, warning, failures, total)} to ${where}; first: ${first.file}: ${first.reason}`;
+    : `${tools.join(' and ')}: ${summary(sent, warning, failures, total)} to ${where}; first: ${first.file}: ${first.reason}`;
   const reason = connectionError && failures.length === total ? connectionError.reason : `${failures.length}/${total} failed`;
   return { payload, error: new PacsError(connectionError && failures.length === total ? connectionError.kind : 'dicom-status', reason, headline, payload), total };
 }

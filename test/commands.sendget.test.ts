@@ -44,7 +44,7 @@ describe('px-send and px-get: commands and module calls', function () {
     assert.equal(ran.code, 0, ran.stderr);
     const result = JSON.parse(ran.stdout);
     assert.deepEqual([result.status, result.sent, result.failed, result.data], ['success', 4, 0, []]);
-    assert.match(result.command, /dcmsend .*-aec ORTHANC -aet CHIPS 127\.0\.0\.1 \d+ <4 files>$/);
+    assert.match(result.command, /^storescu -lc \S+ -nh -xf \S+ Send .*-aec ORTHANC -aet CHIPS 127\.0\.0\.1 \d+ <4 files>$/);
     const held = await pacs().get<string[]>('/instances');
     assert.equal(held.length, 4);
   });
@@ -55,7 +55,7 @@ describe('px-send and px-get: commands and module calls', function () {
     assert.equal(ran.code, 1);
     const result = JSON.parse(ran.stdout);
     assert.deepEqual([result.status, result.sent, result.failed, result.data[0].file], ['error', 1, 1, path.join(dir, 'missing.dcm')]);
-    assert.match(ran.stderr, /px-send: dcmsend: 1 of 2 files sent, 1 failed/);
+    assert.match(ran.stderr, /px-send: storescu: 1 of 2 files sent, 1 failed/);
     const usage = await px('px-send', connection());
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /give the files or folders to send/);
@@ -99,7 +99,7 @@ describe('px-send and px-get: commands and module calls', function () {
     assert.deepEqual([empty.status, empty.sent, empty.failed], ['success', 0, 0]);
   });
 
-  for (const [command, tool] of [['px-send', 'dcmsend'], ['px-get', 'getscu']] as const) {
+  for (const [command, tool] of [['px-send', 'storescu'], ['px-get', 'getscu']] as const) {
     it(`${tool} ends when ${command} is killed (SIGKILL), as when Node-RED is: nothing left in the process table`, async () => {
       const silent = await startSilentServer();
       const marker = `KILLED${tool.toUpperCase().slice(0, 6)}`;

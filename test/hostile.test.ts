@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
+import { writeSampleInstances } from '../testbed/generate';
 import { type FlowNode, helper, nextMessage, nodeModules, onTab } from './support/flow';
 import { watchCommandLines } from './support/processes';
 
@@ -16,13 +17,13 @@ interface CaughtMsg extends NodeMessage {
   error?: { message: string; source?: { id: string } };
 }
 
-const TOOLS = ['echoscu', 'findscu', 'movescu', 'dcmsend', 'getscu'];
+const TOOLS = ['echoscu', 'findscu', 'movescu', 'storescu', 'getscu'];
 /** Each node's input; px-send's is a file set in before(). */
 const NODES: Array<{ id: string; tool: string; payload: unknown }> = [
   { id: 'echo', tool: 'echoscu', payload: 1 },
   { id: 'find', tool: 'findscu', payload: {} },
   { id: 'move', tool: 'movescu', payload: { StudyInstanceUID: '1.2.840.113619.2.1' } },
-  { id: 'send', tool: 'dcmsend', payload: '' },
+  { id: 'send', tool: 'storescu', payload: '' },
   { id: 'get', tool: 'getscu', payload: { StudyInstanceUID: '1.2.840.113619.2.1' } },
 ];
 
@@ -48,8 +49,9 @@ describe('a hostile msg.pacs never runs anything, across px-echo, px-find, px-mo
       await writeFile(file, standIn);
       await chmod(file, 0o755);
     }
-    const instance = path.join(root, 'instance.dcm');
-    await writeFile(instance, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM')]));
+    // A real instance: px-send offers only files whose meta group names their SOP class and transfer syntax.
+    const [sample] = await writeSampleInstances(path.join(root, 'instance'), { patients: [{ id: 'HOSTILE1', name: 'Hostile^One', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 1, seed: 'hostile' });
+    const instance = path.join(root, 'instance', `${sample?.sopInstanceUID}.dcm`);
     (NODES.find((n) => n.id === 'send') as { payload: unknown }).payload = instance;
   });
   after(() => rm(root, { recursive: true, force: true }));

@@ -70,6 +70,38 @@ describe('px-send and px-get: parsers and builders', () => {
     assert.deepEqual(args.slice(0, 4), ['-v', '-nh', '+crf', '/tmp/r.txt']);
   });
 
+  it('reads each file\'s SOP class and transfer syntax from its meta group; a file without them fails alone, before anything runs', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-meta-'));
+    try {
+      const [sample] = await writeSampleInstances(path.join(dir, 'good'), { patients: [{ id: 'META1', name: 'Meta^One', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 1, seed: 'meta' });
+      const good = path.join(dir, 'good', `${sample?.sopInstanceUID}.dcm`);
+      const element = (tag: number, vr: string, value: string) => {
+        const head = Buffer.alloc(8);
+        head.writeUInt16LE(0x0002, 0);
+        head.writeUInt16LE(tag, 2);
+        head.write(vr, 4, 'latin1');
+        head.writeUInt16LE(value.length, 6);
+        return Buffer.concat([head, Buffer.from(value, 'latin1')]);
+      };
+      const part10 = (...elements: Buffer[]) => Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), ...elements]);
+      await writeFile(path.join(dir, 'text.dcm'), 'not DICOM at all');
+      await writeFile(path.join(dir, 'no-syntax.dcm'), part10(element(0x0002, 'UI', '1.2.840.10008.5.1.4.1.1.2\0')));
+      // A UID that would write a second line into storescu's association profile.
+      await writeFile(path.join(dir, 'hostile.dcm'), part10(element(0x0002, 'UI', '1.2\n[[Profiles]]'), element(0x0010, 'UI', '1.2.840.10008.1.2.1\0')));
+      const list = await collectSendFiles([good, path.join(dir, 'text.dcm'), path.join(dir, 'no-syntax.dcm'), path.join(dir, 'hostile.dcm')]);
+      assert.deepEqual(list.meta?.get(good), { kind: 'dicom', sopClass: '1.2.840.10008.5.1.4.1.1.2', transferSyntax: '1.2.840.10008.1.2.1' });
+      const outcome = await runSend(validatePacsSettings(settings), { ...list, files: list.files.slice(1) });
+      assert.equal(outcome.payload.command, '', 'no tool ran for files it could not offer');
+      assert.deepEqual(outcome.payload.data.map((f) => [path.basename(f.file), f.reason]), [
+        ['text.dcm', 'not a readable DICOM file: no DICOM Part 10 header ("DICM" after the 128-byte preamble)'],
+        ['no-syntax.dcm', 'not a DICOM file with a meta header naming its SOP class and transfer syntax'],
+        ['hostile.dcm', 'its meta header names no valid UID as SOP class or transfer syntax: "1.2\\n[[Profiles]] 1.2.840.10008.1.2.1"'],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('builds getscu\'s command: -v for a whole retrieve, -d with a preference for a list of instances', () => {
     assert.deepEqual(buildGetArgs(settings, { level: 'SERIES', StudyInstanceUID: '1.2', SeriesInstanceUID: '1.2.3' }, '/tmp/in').filter((a) => !/^\d+$|timeout/.test(a)),
       ['-v', '-S', '-od', '/tmp/in', '-k', 'QueryRetrieveLevel=SERIES', '-k', 'StudyInstanceUID=1.2', '-k', 'SeriesInstanceUID=1.2.3', '-aec', 'PACS', '-aet', 'US', '127.0.0.1']);
@@ -126,7 +158,7 @@ describe('px-send and px-get: parsers and builders', () => {
       const outcome = await runSend(validatePacsSettings(settings), list);
       assert.equal(outcome.payload.status, 'error');
       assert.equal(outcome.payload.sent, 0);
-      assert.match(outcome.error?.message ?? '', /^dcmsend: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
+      assert.match(outcome.error?.message ?? '', /^storescu: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;

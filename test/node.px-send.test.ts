@@ -120,11 +120,36 @@ describe('px-send node against Orthanc', () => {
       assert.match(msg.payload.data[0]?.file ?? '', /jpeg2000\.dcm$/);
       assert.match(msg.payload.data[0]?.reason ?? '', /no presentation context for CTImageStorage in JPEG 2000/);
       assert.equal((await receiver.received()).length, 5);
-      assert.match((await caught).error?.message ?? '', /5 of 6 files sent, 1 failed/);
+      assert.match(msg.payload.command, /^storescu .*<6 files>\ndcmsend .*<4 files>$/, 'storescu sent the uncompressed and deflated files, dcmsend decompressed the rest');
+      assert.match((await caught).error?.message ?? '', /^storescu and dcmsend: 5 of 6 files sent, 1 failed/);
       assert.deepEqual(statusLog('send').at(-1), { fill: 'red', shape: 'ring', text: '5/6 sent: 1/6 failed' });
     } finally {
       await receiver.stop();
     }
+  });
+
+  describe('to an Orthanc that accepts only uncompressed transfer syntaxes', () => {
+    const plainOnly = useOrthanc({ aet: 'PLAINONLY', extra: { AcceptedTransferSyntaxes: ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1'] } });
+
+    it('what storescu cannot decompress arrives through the dcmsend pass, uncompressed; JPEG 2000, which neither can, fails alone', async () => {
+      await load({ aec: plainOnly().aet, port: plainOnly().dicomPort });
+      const out = nextMessage<SendMsg>('out');
+      helper.getNode('send')?.receive({ payload: mixed } as NodeMessage);
+      const msg = await out;
+      assert.deepEqual([msg.payload.status, msg.payload.sent, msg.payload.failed], ['error', 5, 1], JSON.stringify(msg.payload.data));
+      assert.match(msg.payload.data[0]?.file ?? '', /jpeg2000\.dcm$/);
+      assert.match(msg.payload.data[0]?.reason ?? '', /PLAINONLY at 127\.0\.0\.1:\d+ accepts no presentation context for CTImageStorage in JPEG 2000/);
+      const [first, second, ...more] = msg.payload.command.split('\n');
+      assert.deepEqual([/^storescu /.test(first ?? ''), /^dcmsend .*<4 files>$/.test(second ?? ''), more], [true, true, []], msg.payload.command);
+      const expected = execFileSync('sh', ['-c', `for f in $(find '${mixed}' -name '*.dcm' ! -name '*jpeg2000*'); do dcmdump +P SOPInstanceUID "$f"; done`], { encoding: 'utf8' })
+        .split('\n').filter(Boolean).map((line) => /\[(.*)\]/.exec(line)?.[1] ?? line).sort();
+      assert.equal(expected.length, 5);
+      assert.deepEqual(await uidsInPacs(plainOnly()), expected);
+      const stored = await plainOnly().get<string[]>('/instances');
+      const syntaxes = await Promise.all(stored.map((id) => plainOnly().get<Record<string, string>>(`/instances/${id}/metadata?expand`).then((m) => m.TransferSyntax)));
+      assert.deepEqual([...new Set(syntaxes)], ['1.2.840.10008.1.2.1'], 'all stored uncompressed');
+      assert.deepEqual(statusLog('send').at(-1), { fill: 'red', shape: 'ring', text: '5/6 sent: 1/6 failed' });
+    });
   });
 
   it('a SOP class the PACS refuses fails that file alone', async () => {
@@ -140,6 +165,14 @@ describe('px-send node against Orthanc', () => {
     assert.equal(msg.payload.data[0]?.file, odd);
     assert.match(msg.payload.data[0]?.reason ?? '', /accepts no presentation context/);
     assert.equal((await uidsInPacs(pacs())).length, 8);
+    // Alone, its association has no context the PACS accepts: still its refusal, and not retried.
+    await helper.unload();
+    await load({}, { retries: 2 });
+    const alone = nextMessage<SendMsg>('out');
+    helper.getNode('send')?.receive({ payload: odd } as NodeMessage);
+    const { payload } = await alone;
+    assert.deepEqual([payload.status, payload.sent, payload.failed, payload.command.split('\n').length], ['error', 0, 1, 1]);
+    assert.match(payload.data[0]?.reason ?? '', /accepts no presentation context for SOP class 1\.2\.826\.0\.1\.3680043\.2\.1143\.999\.1 in uncompressed/);
   });
 
   it('PACS down: one error answer naming the refusal, and nothing retried without retries', async () => {
@@ -207,13 +240,13 @@ describe('px-send node against Orthanc', () => {
     }
   });
 
-  it('leaves no dcmsend running once the node is closed, anywhere in the process table', async () => {
+  it('leaves no storescu running once the node is closed, anywhere in the process table', async () => {
     const silent = await startSilentServer();
     try {
       await load({ port: silent.port, aet: 'LEAKCHECK', timeout: 30 });
       helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
       for (let i = 0; i < 100 && !processesNaming(`-aet LEAKCHECK`).length; i++) await sleep(50);
-      assert.equal(processesNaming('-aet LEAKCHECK').length, 1, 'dcmsend runs');
+      assert.equal(processesNaming('-aet LEAKCHECK').filter((line) => line.includes('storescu')).length, 1, 'storescu runs');
       await helper.unload();
       assert.deepEqual(processesNaming('-aet LEAKCHECK'), []);
     } finally {

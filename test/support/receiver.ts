@@ -17,13 +17,14 @@ export interface Receiver {
 
 /**
  * storescp on a free port, storing into a temp folder. `nagle: true` leaves TCP_NODELAY unset, which
- * makes each instance cost a delayed ACK: moves then last long enough to watch them run.
+ * makes each instance cost a delayed ACK: moves then last long enough to watch them run. `abortAfter`:
+ * it aborts each association when the first C-STORE request has come, before answering it.
  */
-export async function startReceiver(options: { aet?: string; port?: number; fork?: boolean; nagle?: boolean } = {}): Promise<Receiver> {
+export async function startReceiver(options: { aet?: string; port?: number; fork?: boolean; nagle?: boolean; abortAfter?: boolean } = {}): Promise<Receiver> {
   const aet = options.aet ?? 'RECEIVER';
   const port = options.port ?? (await freePort());
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-receiver-'));
-  const args = [...(options.fork ? ['--fork'] : []), '-od', dir, '-aet', aet, String(port)];
+  const args = [...(options.fork ? ['--fork'] : []), ...(options.abortAfter ? ['--abort-after'] : []), '-od', dir, '-aet', aet, String(port)];
   const env = options.nagle ? { PATH: process.env.PATH } : { PATH: process.env.PATH, TCP_NODELAY: '1' };
   const child: ChildProcess = spawn('storescp', args, { stdio: 'ignore', env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
