@@ -49,6 +49,13 @@ export function ioCount(pid: number): number | undefined {
 }
 
 /**
+ * Whether this system shows what a process reads and writes (/proc/<pid>/io: Linux with task I/O
+ * accounting). Where it does not, a tool's lines must come as printed (ImmediateFlush): they are then
+ * the only sign of a slow send's progress for its idle deadline.
+ */
+export const ioVisible = ioCount(process.pid) !== undefined;
+
+/**
  * For runDcmtk's onSpawn/onActivity: what the process reads and writes, looked at every `everyMs`,
  * counts as activity for its idle deadline while its lines wait in its buffer. `stop()` when it ends.
  */

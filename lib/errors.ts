@@ -98,6 +98,9 @@ export function describeDcmtkFailure(
   if (/Illegal service parameter/i.test(said) && settings.host.includes(':')) {
     return make('unknown-host', 'IPv6 not supported', `DCMTK cannot connect to an IPv6 address written as such ("${settings.host}"): give a host name, or an IPv4 address`);
   }
+  if (/Peer aborted Association/i.test(said) && (tool === 'storescu' || tool === 'dcmsend')) {
+    return make('rejected', 'aborted by PACS', `${where} aborted the association while files were being sent to it (or the connection was lost): what it had not stored was not sent`);
+  }
   if (/Peer aborted Association/i.test(said)) {
     // Orthanc, and many PACS, abort instead of answering a query or retrieve they will not serve.
     return make('rejected', 'aborted by PACS', `${where} aborted the association instead of answering: it refuses this request, often because it does not allow calling AE title "${settings.aet}" to query or retrieve: list "${settings.aet}" among its modalities`);
@@ -105,7 +108,8 @@ export function describeDcmtkFailure(
   if (/timeout/i.test(said)) {
     return make('timeout', `timeout ${settings.timeout} s`, `no answer from ${where} within ${settings.timeout} s (${complaints[0]})`);
   }
-  const first = complaints[0] ?? `exited with code ${run.exitCode ?? 'unknown'}`;
+  // storescu's "Store Failed, file: <path>:" names a file, not the cause, which follows it.
+  const first = complaints.find((c) => !/^Store Failed, file: /.test(c)) ?? complaints[0] ?? `exited with code ${run.exitCode ?? 'unknown'}`;
   return make('failed', 'failed', `${where}: ${first}`);
 }
 

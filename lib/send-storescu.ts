@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
-import { buildLogConfig, ioActivity } from './dcmtk-log';
+import { buildLogConfig, ioActivity, ioVisible } from './dcmtk-log';
 import { describeDcmtkFailure } from './errors';
 import { dieWithThisProcess } from './orphans';
 import { runQueued } from './queue';
@@ -25,7 +25,7 @@ const PROFILE = 'Send';
  */
 export const STORESCU_LOG_CONFIG_TEXT = buildLogConfig({
   drop: ['Sending Store Request', 'Converting transfer syntax', 'Received Store Response (Success)'],
-  immediateFlush: false,
+  immediateFlush: !ioVisible,
   levels: { 'dcmtk.apps.storescu.progress': 'WARN' },
 });
 
@@ -99,6 +99,26 @@ const RELEASING = 'I: Releasing Association';
 const ASSOCIATION_LOST = /Peer aborted|Association Aborted|DIMSE Failed to (send|receive)|DUL |Network|Connection|timeout/i;
 
 /**
+ * The C-STORE status code behind DCMTK's words for it (DU_cstoreStatusString): exact where DCMTK names one
+ * code or prints it ("Unknown Status: 0x0001"), its class where DCMTK names a range ("0xa7xx").
+ */
+export function storeStatusCode(words: string): string | undefined {
+  const printed = /^Unknown Status: 0x([0-9a-f]{1,4})$/i.exec(words);
+  if (printed) return `0x${(printed[1] as string).toLowerCase().padStart(4, '0')}`;
+  return STATUS_WORDS[words];
+}
+
+const STATUS_WORDS: Record<string, string> = {
+  'Refused: SOPClassNotSupported': '0x0122',
+  'Warning: CoercionOfDataElements': '0xb000',
+  'Warning: DataSetDoesNotMatchSOPClass': '0xb007',
+  'Warning: ElementsDiscarded': '0xb006',
+  'Refused: OutOfResources': '0xa7xx',
+  'Error: DataSetDoesNotMatchSOPClass': '0xa9xx',
+  'Error: CannotUnderstand': '0xcxxx',
+};
+
+/**
  * Reads storescu's -v lines: which file it is sending, and how that ended. The log config leaves out
  * "Received Store Response (Success)" (a line per instance costs storescu time): a file nothing went
  * wrong with was stored once storescu goes on to the next file or releases the association.
@@ -136,9 +156,10 @@ export class StorescuLogReader {
     const response = /^I: Received Store Response \((.+)\)$/.exec(line);
     if (response) {
       const words = response[1] as string;
+      const status = storeStatusCode(words);
       if (words === 'Success') this.settle(file, { kind: 'sent' });
-      else if (/^Warning/.test(words)) this.settle(file, { kind: 'warning' });
-      else this.settle(file, { kind: 'failed', failure: { file, reason: `${this.where} refused to store it: C-STORE status "${words}"` } });
+      else if (/^Warning/.test(words) || /^0x(0001|b...)$/.test(status ?? '')) this.settle(file, { kind: 'warning' });
+      else this.settle(file, { kind: 'failed', failure: { file, reason: `${this.where} refused to store it: C-STORE status "${words}"`, ...(status ? { status } : {}) } });
       return;
     }
     const noContext = /^E: No presentation context for: \((.+?)\) (\S+)/.exec(line);

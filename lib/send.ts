@@ -7,7 +7,7 @@ import { readdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
-import { buildLogConfig, ioActivity } from './dcmtk-log';
+import { buildLogConfig, ioActivity, ioVisible } from './dcmtk-log';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { anyToPacsError, describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
@@ -85,21 +85,28 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Every DICOM Part 10 file under a folder ("DICM" after the preamble), in name order, with its meta
  * information; hidden entries and other files (.info) are skipped.
  */
-async function dicomFilesUnder(dir: string, out: string[], meta: Map<string, FileMeta>, read: { count: number }): Promise<void> {
+async function dicomFilesUnder(dir: string, out: string[], missing: SendFailure[], meta: Map<string, FileMeta>, read: { count: number }): Promise<void> {
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = `${dir}${dir.endsWith('/') ? '' : '/'}${entry.name}`;
-    if (entry.isDirectory()) await dicomFilesUnder(full, out, meta, read);
-    else if (entry.isFile()) {
+    if (entry.isDirectory()) await dicomFilesUnder(full, out, missing, meta, read);
+    // A link is followed to a file, never to a folder (no loops); a file that cannot be read fails alone.
+    else if (entry.isFile() || entry.isSymbolicLink()) {
       const found = readFileMeta(full);
       if (found.kind === 'dicom' || found.kind === 'no-meta') {
         out.push(full);
         meta.set(full, found);
+      } else if (found.kind === 'unreadable') {
+        missing.push({ file: full, reason: unreadableReason(found) });
       }
     }
     if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
+}
+
+function unreadableReason(found: Extract<FileMeta, { kind: 'unreadable' }>): string {
+  return found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}`;
 }
 
 export interface SendList {
@@ -132,8 +139,8 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
   for (const each of given) {
     const full = path.resolve(each);
     const found = readFileMeta(full);
-    if (found.kind === 'unreadable') missing.push({ file: full, reason: found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}` });
-    else if (found.kind === 'folder') await dicomFilesUnder(full, files, meta, read);
+    if (found.kind === 'unreadable') missing.push({ file: full, reason: unreadableReason(found) });
+    else if (found.kind === 'folder') await dicomFilesUnder(full, files, missing, meta, read);
     else {
       files.push(full);
       meta.set(full, found);
@@ -147,7 +154,7 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
  * dcmsend's log: -v's lines, less "Sending C-STORE Request", and a block at a time: the C-STORE
  * responses count progress, and dcmsend's report (+crf) says how each file ended.
  */
-export const SEND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Sending C-STORE Request'], immediateFlush: false });
+export const SEND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Sending C-STORE Request'], immediateFlush: !ioVisible });
 
 /** `dcmsend -v|-lc <cfg> -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
 export function buildSendArgs(settings: PacsSettings, reportFile: string, logConfig?: string): string[] {
@@ -228,14 +235,14 @@ type BatchSender = (files: string[], done: (n: number) => void) => Promise<Batch
 
 async function sendBatch(settings: PacsSettings, files: string[], options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-'));
-  const report = path.join(dir, 'report.txt');
-  const logConfig = path.join(dir, 'log.cfg');
-  await writeFile(logConfig, SEND_LOG_CONFIG_TEXT);
-  const args = buildSendArgs(settings, report, logConfig);
-  const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
   const log: string[] = [];
   const activity = ioActivity();
   try {
+    const report = path.join(dir, 'report.txt');
+    const logConfig = path.join(dir, 'log.cfg');
+    await writeFile(logConfig, SEND_LOG_CONFIG_TEXT);
+    const args = buildSendArgs(settings, report, logConfig);
+    const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
     const run: RunResult = await runQueued(
       options.queue,
       async (signal) => runDcmtk('dcmsend', [...args, ...files], {
@@ -309,10 +316,19 @@ async function sendWithRetries(files: string[], send: BatchSender, options: Send
   let pending = files;
   for (let attempt = 0; ; attempt++) {
     let counted = 0;
-    const result = await send(pending, (n) => {
-      counted += n;
-      progress.add(n);
-    });
+    let result: BatchResult;
+    try {
+      result = await send(pending, (n) => {
+        counted += n;
+        progress.add(n);
+      });
+    } catch (err) {
+      // The tool could not be run (not installed, no temporary folder, disk full): these files fail, saying why.
+      const reason = `not sent: ${err instanceof Error ? err.message : String(err)}`;
+      progress.add(pending.length - counted);
+      sum.failures.push(...pending.map((file) => ({ file, reason })));
+      return sum;
+    }
     commands.push(result.command);
     sum.sent += result.sent;
     sum.warning += result.warning;

@@ -1,11 +1,13 @@
 // The parsers and builders behind px-send and px-get, on DCMTK's own words.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runGet } from '../lib/get';
 import { buildGetArgs, GetLogReader } from '../lib/getscu';
 import { buildSendArgs, collectSendFiles, parseSendReport, runSend, verdictOf } from '../lib/send';
+import { StorescuLogReader, storeStatusCode } from '../lib/send-storescu';
 import { validatePacsSettings } from '../lib/settings';
 import { writeSampleInstances } from '../testbed/generate';
 
@@ -146,6 +148,36 @@ describe('px-send and px-get: parsers and builders', () => {
     assert.equal(outcome.result.command, '');
   });
 
+  it('never waits on what is not a regular file: a FIFO given (no writer: opening it would block Node-RED) or found in a folder, and a dangling link, each fail alone', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-fifo-'));
+    try {
+      await mkdir(path.join(dir, 'folder'));
+      execFileSync('mkfifo', [path.join(dir, 'pipe'), path.join(dir, 'folder', 'pipe2')]);
+      await symlink(path.join(dir, 'gone.dcm'), path.join(dir, 'folder', 'dangling.dcm'));
+      await symlink(path.join(dir, 'pipe'), path.join(dir, 'folder', 'to-pipe.dcm'));
+      const list = await collectSendFiles([path.join(dir, 'pipe'), path.join(dir, 'folder')]);
+      assert.deepEqual(list.files, []);
+      assert.deepEqual(list.missing.map((m) => [path.relative(dir, m.file), m.reason]), [
+        ['pipe', 'cannot read it: not a regular file (a FIFO, socket or device)'],
+        ['folder/dangling.dcm', 'no such file or folder'],
+        ['folder/to-pipe.dcm', 'cannot read it: not a regular file (a FIFO, socket or device)'],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads storescu\'s C-STORE statuses: a warning code DCMTK does not name is a warning, a refusal keeps its code', () => {
+    assert.deepEqual(['Unknown Status: 0x1', 'Unknown Status: 0xB123', 'Refused: OutOfResources', 'Refused: SOPClassNotSupported', 'Error: CannotUnderstand'].map(storeStatusCode), ['0x0001', '0xb123', '0xa7xx', '0x0122', '0xcxxx']);
+    const reader = new StorescuLogReader('PACS at 127.0.0.1:104', () => undefined);
+    for (const line of ['I: Sending file: /a.dcm', 'I: Received Store Response (Unknown Status: 0x1)', 'I: Sending file: /b.dcm', 'I: Received Store Response (Refused: OutOfResources)', 'I: Sending file: /c.dcm', 'I: Releasing Association']) reader.read(line);
+    assert.deepEqual([...reader.outcomes], [
+      ['/a.dcm', { kind: 'warning' }],
+      ['/b.dcm', { kind: 'failed', failure: { file: '/b.dcm', reason: 'PACS at 127.0.0.1:104 refused to store it: C-STORE status "Refused: OutOfResources"', status: '0xa7xx' } }],
+      ['/c.dcm', { kind: 'sent' }],
+    ]);
+  });
+
   it('answers a send whose working folder cannot be made (no space, no temp folder) with an error, not a throw', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-tmp-'));
     const saved = process.env.TMPDIR;
@@ -157,8 +189,8 @@ describe('px-send and px-get: parsers and builders', () => {
       process.env.TMPDIR = notAFolder;
       const outcome = await runSend(validatePacsSettings(settings), list);
       assert.equal(outcome.payload.status, 'error');
-      assert.equal(outcome.payload.sent, 0);
-      assert.match(outcome.error?.message ?? '', /^storescu: nothing was sent to PACS at 127.0.0.1:104: .*ENOTDIR/);
+      assert.deepEqual([outcome.payload.sent, outcome.payload.failed, outcome.payload.data.length], [0, list.files.length, list.files.length]);
+      assert.match(outcome.error?.message ?? '', /^storescu: 0 of \d+ files sent, \d+ failed to PACS at 127\.0\.0\.1:104; first: .*: not sent: .*ENOTDIR/);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;

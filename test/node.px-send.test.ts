@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { SendPayload } from '../lib/send';
+import { collectSendFiles, runSend, type SendPayload } from '../lib/send';
+import { validatePacsSettings } from '../lib/settings';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
@@ -149,6 +150,26 @@ describe('px-send node against Orthanc', () => {
       const syntaxes = await Promise.all(stored.map((id) => plainOnly().get<Record<string, string>>(`/instances/${id}/metadata?expand`).then((m) => m.TransferSyntax)));
       assert.deepEqual([...new Set(syntaxes)], ['1.2.840.10008.1.2.1'], 'all stored uncompressed');
       assert.deepEqual(statusLog('send').at(-1), { fill: 'red', shape: 'ring', text: '5/6 sent: 1/6 failed' });
+    });
+
+    it('when dcmsend cannot run, what storescu stored counts as sent and the rest fails once each, saying why', async () => {
+      const tools = await mkdtemp(path.join(os.tmpdir(), 'pypx-no-dcmsend-'));
+      // An Orthanc of its own, empty: what it holds afterwards is what this send stored.
+      const pacs = await startOrthanc({ aet: 'NODCMSEND', extra: { AcceptedTransferSyntaxes: ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1'] } });
+      try {
+        await symlink(execFileSync('sh', ['-c', 'command -v storescu'], { encoding: 'utf8' }).trim(), path.join(tools, 'storescu'));
+        const list = await collectSendFiles(mixed);
+        const settings = validatePacsSettings({ aet: 'PXSEND', aec: pacs.aet, host: '127.0.0.1', port: pacs.dicomPort, timeout: 10, dcmtkDir: tools });
+        const { payload } = await runSend(settings, list);
+        const stored = (await uidsInPacs(pacs)).length;
+        assert.ok(stored >= 1, 'storescu stored the uncompressed file');
+        assert.deepEqual([payload.sent + payload.warning, payload.failed], [stored, list.files.length - stored], JSON.stringify(payload.data));
+        assert.equal(new Set(payload.data.map((f) => f.file)).size, payload.data.length, 'each file once');
+        assert.ok(payload.data.some((f) => /not sent: dcmsend not found/.test(f.reason)), JSON.stringify(payload.data));
+      } finally {
+        await pacs.stop();
+        await rm(tools, { recursive: true, force: true });
+      }
     });
   });
 
