@@ -112,10 +112,10 @@ export function listeningSockets(port: number): Set<string> {
   return inodes;
 }
 
-/** Whether a process of the group holds one of these sockets: the port is ours, not another program's. */
-export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
-  if (!inodes.size) return false;
-  for (const pid of groupMembers(group)) {
+/** The first of these processes that holds one of these sockets (by inode), or undefined. */
+export function socketHolder(pids: Iterable<number | string>, inodes: Set<string>): number | undefined {
+  if (!inodes.size) return undefined;
+  for (const pid of pids) {
     let fds: string[] = [];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
@@ -130,8 +130,13 @@ export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
         continue;
       }
       const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
-      if (inode && inodes.has(inode)) return true;
+      if (inode && inodes.has(inode)) return Number(pid);
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Whether a process of the group holds one of these sockets: the port is ours, not another program's. */
+export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
+  return socketHolder(groupMembers(group), inodes) !== undefined;
 }

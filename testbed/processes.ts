@@ -2,7 +2,7 @@
 // processes a killed demo left behind, and who holds a port.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dieWithThisProcess } from '../lib/orphans';
-import { listeningSockets } from '../lib/processes';
+import { listeningSockets, socketHolder } from '../lib/processes';
 
 /**
  * The command line that runs `file` so that the kernel kills it when the process that started it
@@ -65,25 +65,8 @@ export function processesIn(folder: string): ProcessInfo[] {
 
 /** The process listening on a TCP port of this machine, when /proc tells. */
 export function portHolder(port: number): ProcessInfo | undefined {
-  const inodes = listeningSockets(port);
-  if (!inodes.size) return undefined;
-  for (const pid of pids()) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-        if (inodes.has(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? '')) return { pid, command: commandLine(pid) };
-      } catch {
-        /* closed meanwhile */
-      }
-    }
-  }
-  return undefined;
+  const pid = socketHolder(pids(), listeningSockets(port));
+  return pid === undefined ? undefined : { pid, command: commandLine(pid) };
 }
 
 export function parentOf(pid: number): number | undefined {
