@@ -134,6 +134,8 @@ export class StorescuLogReader {
   private lost = false;
   /** Whether any file was lost with the association (storescu may still exit 0). */
   associationLost = false;
+  /** The file storescu was sending when the association was lost (the first loss: the files after it failed with it). */
+  lostWhileSending?: string;
   /** An error line about the current file that none of the rules below reads: it was not stored. */
   private trouble?: string;
 
@@ -180,7 +182,10 @@ export class StorescuLogReader {
       return;
     }
     if (!/^[EF]: /.test(line)) return;
-    if (this.storeFailed && ASSOCIATION_LOST.test(line)) this.lost = this.associationLost = true;
+    if (this.storeFailed && ASSOCIATION_LOST.test(line)) {
+      this.lost = this.associationLost = true;
+      this.lostWhileSending ??= file;
+    }
     else if (this.storeFailed) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${line.slice(3)})` } });
     else this.trouble ??= line.slice(3);
   }
@@ -255,7 +260,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut || reader.associationLost)) {
       // The association failed or was lost: what was stored stays stored; the rest may be sent again.
       const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);
-      return { ...result, connectionError: error, unsent: unreached.map((f) => f.file) };
+      return { ...result, connectionError: error, unsent: unreached.map((f) => f.file), inFlight: reader.lostWhileSending };
     }
     for (const { file } of unreached) result.failures.push({ file, reason: 'storescu did not send it (see its log)' });
     return result;

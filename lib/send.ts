@@ -228,6 +228,8 @@ export interface BatchResult {
   /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
   connectionError?: PacsError;
   unsent?: string[];
+  /** The file being sent when the association was lost (the first of `unsent`), where the tool says so. */
+  inFlight?: string;
   command: string;
 }
 
@@ -340,10 +342,32 @@ async function sendWithRetries(files: string[], send: BatchSender, options: Send
     if (!isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return { ...sum, connectionError: result.connectionError, unsent };
     // What was answered before the connection went stays counted; what is sent again counts again.
     progress.back(counted - (pending.length - unsent.length - (result.uncompressedOnly?.length ?? 0)));
-    pending = unsent;
     await sleep(delay, options.signal);
     delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    if (result.inFlight === unsent[0] && unsent.length > 1) {
+      // A PACS may abort on one file's content: the file in flight then goes again alone, so that it cannot
+      // take the files after it down with it on every retry; those go on in an association of their own.
+      const rest = { ...options, retries: retries - attempt - 1, retryDelayMs: delay };
+      const alone = await sendWithRetries(unsent.slice(0, 1), send, rest, progress);
+      const after = await sendWithRetries(unsent.slice(1), send, rest, progress);
+      return combined(sum, alone, after);
+    }
+    pending = unsent;
   }
+}
+
+/** What a batch sent, then its first file alone and the rest after it. */
+function combined(before: BatchResult, ...parts: BatchResult[]): BatchResult {
+  const all = [before, ...parts];
+  const lost = parts.filter((p) => p.connectionError);
+  return {
+    sent: all.reduce((n, p) => n + p.sent, 0),
+    warning: all.reduce((n, p) => n + p.warning, 0),
+    failures: all.flatMap((p) => p.failures),
+    uncompressedOnly: all.flatMap((p) => p.uncompressedOnly ?? []),
+    command: all.map((p) => p.command).filter(Boolean).join('\n'),
+    ...(lost.length ? { connectionError: lost[0]?.connectionError, unsent: lost.flatMap((p) => p.unsent ?? []) } : {}),
+  };
 }
 
 /** Files in groups of one association each: a bounded number of files, and of path bytes on the command line. */
