@@ -139,12 +139,16 @@ export class StorescuLogReader {
   /** An error line about the current file that none of the rules below reads: it was not stored. */
   private trouble?: string;
 
-  constructor(private readonly where: string, private readonly done: () => void) {}
+  /** Where in `files` the next "Sending file" line is expected. */
+  private next = 0;
+
+  /** `files`: what storescu was given, in order; it sends them in that order. */
+  constructor(private readonly where: string, private readonly done: () => void, private readonly files?: readonly string[]) {}
 
   read(line: string): void {
     if (line.startsWith(SENDING) || line === RELEASING) {
       this.movedOn();
-      this.current = line.startsWith(SENDING) ? line.slice(SENDING.length) : undefined;
+      this.current = line.startsWith(SENDING) ? this.fileSent(line.slice(SENDING.length)) : undefined;
       this.conversion = this.trouble = undefined;
       this.storeFailed = this.lost = false;
       return;
@@ -190,6 +194,27 @@ export class StorescuLogReader {
     else this.trouble ??= line.slice(3);
   }
 
+  /**
+   * Which of the files storescu names: the next in order, whose path starts as printed (a newline in a
+   * name ends the line early). Where it names a later one, those between were left out (storescu found
+   * them unreadable) or their line was (a path holding a text the log config drops).
+   */
+  private fileSent(printed: string): string {
+    if (!this.files) return printed;
+    const expected = this.files[this.next];
+    if (expected !== undefined && (expected === printed || expected.startsWith(printed))) {
+      this.next++;
+      return expected;
+    }
+    const later = this.files.indexOf(printed, this.next);
+    if (later >= 0) {
+      this.next = later + 1;
+      return printed;
+    }
+    this.next++;
+    return expected ?? printed;
+  }
+
   /** storescu went on: the file it was sending, where nothing went wrong, was stored. */
   private movedOn(): void {
     const file = this.current;
@@ -225,7 +250,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
   const command = `${formatCommandLine('storescu', args)} <${files.length} file${files.length === 1 ? '' : 's'}>`;
   const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-  const reader = new StorescuLogReader(where, () => done(1));
+  const reader = new StorescuLogReader(where, () => done(1), files.map((f) => f.file));
   const activity = ioActivity();
   try {
     writeFileSync(profile, associationProfile(contextsFor(files)));

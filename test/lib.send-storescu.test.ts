@@ -83,6 +83,16 @@ describe('px-send over storescu as over TLS (no dcmsend pass), against Orthanc a
     }
   });
 
+  it('knows each file by its place in what storescu was given: a newline in a name, or a line the log config drops, cannot shift the count', () => {
+    const files = ['/in/a\nb.dcm', '/in/Sending Store Request.dcm', '/in/c.dcm', '/in/d.dcm'];
+    const reader = new StorescuLogReader('PACS at h:1', () => undefined, files);
+    // storescu prints the first name over two lines; the second file's "Sending file" line contains a text the
+    // log config drops; c.dcm is refused; d.dcm goes through.
+    for (const line of ['I: Sending file: /in/a', 'b.dcm', 'I: Sending file: /in/c.dcm', 'I: Received Store Response (Refused: OutOfResources)', 'I: Sending file: /in/d.dcm', 'I: Releasing Association']) reader.read(line);
+    assert.deepEqual([...reader.outcomes.keys()], ['/in/a\nb.dcm', '/in/c.dcm', '/in/d.dcm']);
+    assert.deepEqual([...reader.outcomes.values()].map((o) => o.kind), ['sent', 'failed', 'sent']);
+  });
+
   it('reads storescu\'s lines: stored when it goes on, lost with the association, refused, or left for dcmsend', () => {
     const done: number[] = [];
     const reader = new StorescuLogReader('PACS at h:1', () => done.push(1));
