@@ -98,7 +98,7 @@ export function describeDcmtkFailure(
   if (/Illegal service parameter/i.test(said) && settings.host.includes(':')) {
     return make('unknown-host', 'IPv6 not supported', `DCMTK cannot connect to an IPv6 address written as such ("${settings.host}"): give a host name, or an IPv4 address`);
   }
-  if (/Peer aborted Association/i.test(said) && (tool === 'storescu' || tool === 'dcmsend')) {
+  if (/Peer aborted Association/i.test(said) && !/Association Request Failed/i.test(said) && (tool === 'storescu' || tool === 'dcmsend')) {
     return make('rejected', 'aborted by PACS', `${where} aborted the association while files were being sent to it (or the connection was lost): what it had not stored was not sent`);
   }
   if (/Peer aborted Association/i.test(said)) {
