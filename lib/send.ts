@@ -7,6 +7,7 @@ import { readdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from './dcmtk';
+import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from './backoff';
 import { buildLogConfig, ioActivity, ioVisible } from './dcmtk-log';
 import { stowSend } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
@@ -54,7 +55,6 @@ export interface SendOutcome {
 /** Files per storescu or dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
 const FILES_PER_ASSOCIATION = 2500;
 const PATH_BYTES_PER_ASSOCIATION = 512 * 1024;
-const MAX_RETRY_DELAY_MS = 30000;
 const MAX_PROBLEMS_SHOWN = 5;
 
 /** The paths in an input: a path, a folder, an array of them, or a px-listen payload (`data.path` / `data.files`). */
@@ -291,15 +291,6 @@ async function sendBatch(settings: PacsSettings, files: string[], options: SendO
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-
 /**
  * A connection that failed or was lost: refused, timed out, aborted by the PACS. Not a PACS that
  * rejected the association (wrong AE title) nor one stopped here: sending again would change nothing.
@@ -312,7 +303,7 @@ function isRetryable(error: PacsError): boolean {
 /** A batch, what of it the connection lost sent again while retries last, waiting longer each time. */
 async function sendWithRetries(files: string[], send: BatchSender, options: SendOptions, progress: { add(n: number): void; back(n: number): void }): Promise<BatchResult> {
   const retries = Math.max(0, Math.floor(options.retries ?? 0));
-  let delay = options.retryDelayMs ?? 1000;
+  const firstDelay = options.retryDelayMs ?? FIRST_RETRY_DELAY_MS;
   const sum: BatchResult = { sent: 0, warning: 0, failures: [], uncompressedOnly: [], command: '' };
   const commands: string[] = [];
   let pending = files;
@@ -342,12 +333,11 @@ async function sendWithRetries(files: string[], send: BatchSender, options: Send
     if (!isRetryable(result.connectionError) || attempt >= retries || options.signal?.aborted) return { ...sum, connectionError: result.connectionError, unsent };
     // What was answered before the connection went stays counted; what is sent again counts again.
     progress.back(counted - (pending.length - unsent.length - (result.uncompressedOnly?.length ?? 0)));
-    await sleep(delay, options.signal);
-    delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+    await pause(retryDelay(attempt, firstDelay), options.signal);
     if (result.inFlight === unsent[0] && unsent.length > 1) {
       // A PACS may abort on one file's content: the file in flight then goes again alone, so that it cannot
       // take the files after it down with it on every retry; those go on in an association of their own.
-      const rest = { ...options, retries: retries - attempt - 1, retryDelayMs: delay };
+      const rest = { ...options, retries: retries - attempt - 1, retryDelayMs: retryDelay(attempt + 1, firstDelay) };
       const alone = await sendWithRetries(unsent.slice(0, 1), send, rest, progress);
       const after = await sendWithRetries(unsent.slice(1), send, rest, progress);
       return combined(sum, alone, after);

@@ -9,6 +9,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
+import { pause, retryDelay } from '../backoff';
 import { failureBeforeRun, type FailureKind, PacsError } from '../errors';
 import type { PacsSettings } from '../settings';
 import type { DicomwebSettings } from './settings';
@@ -81,23 +82,10 @@ export function authorizationHeader(settings: DicomwebSettings): string | undefi
   return undefined;
 }
 
-const RETRY_DELAY_MS = 1000;
-const MAX_RETRY_DELAY_MS = 30000;
 const MAX_REDIRECTS = 5;
 /** A JSON answer larger than this is refused rather than read into memory. */
 const MAX_TEXT_BYTES = 512 * 1024 * 1024;
 
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 class IdleTimeout extends Error {
   readonly code = 'PYPX_IDLE_TIMEOUT';
@@ -176,7 +164,7 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
   const authorization = authorizationHeader(settings.dicomweb);
   if (authorization) headers.authorization = authorization;
   const retries = request.retries ?? settings.dicomweb.retries;
-  const pause = (attempt: number) => wait(Math.min((request.retryDelayMs ?? RETRY_DELAY_MS) * 2 ** attempt, MAX_RETRY_DELAY_MS), request.signal);
+  const waitAfter = (attempt: number) => pause(retryDelay(attempt, request.retryDelayMs), request.signal);
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= retries;
     let response: IncomingMessage;
@@ -186,7 +174,7 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
     } catch (err) {
       const error = describeConnectionFailure(err, settings, command, request.what);
       if (last || ['aborted', 'tls', 'unknown-host', 'bad-input', 'timeout'].includes(error.kind) || /redirect/.test(error.reason)) throw error;
-      await pause(attempt);
+      await waitAfter(attempt);
       continue;
     }
     const status = response.statusCode ?? 0;
@@ -207,7 +195,7 @@ export async function dicomwebRequest(settings: DicomwebPacs, request: HttpReque
     }
     const detail = await answerExcerpt(response);
     if (status >= 500 && !last) {
-      await pause(attempt);
+      await waitAfter(attempt);
       continue;
     }
     throw describeHttpStatus(status, response.statusMessage ?? '', detail, settings, command, request.what, attempt + 1);
