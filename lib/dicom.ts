@@ -272,13 +272,22 @@ export function readHeaderPrefixSync(file: string, options: { wanted?: ReadonlyS
   try {
     const bytesRead = readSync(fd, firstRead, 0, FIRST_READ, 0);
     const whole = bytesRead < FIRST_READ;
-    const prefix = readPrefix(firstRead.subarray(0, bytesRead), { ...options, whole });
-    if (prefix) {
-      dataset = new DicomDataset(prefixDataSet(prefix, Buffer.from(firstRead.subarray(0, prefix.end))));
-      dataset.fileSize = whole ? bytesRead : fstatSync(fd).size;
-    }
+    // Copied: firstRead is read into again for the next file.
+    dataset = parseHeaderPrefix(firstRead.subarray(0, bytesRead), { ...options, whole, copy: true });
+    if (dataset) dataset.fileSize = whole ? bytesRead : fstatSync(fd).size;
   } finally {
     closeSync(fd);
   }
   return dataset ?? readDicomHeaderSync(file);
+}
+
+/**
+ * The same walk over bytes in memory (the first bytes of a file being written): undefined where it
+ * does not walk simply, and dicom-parser must read them instead. `copy`: keep only the bytes up to
+ * Pixel Data, copied, rather than a view of `bytes`.
+ */
+export function parseHeaderPrefix(bytes: Uint8Array, options: { wanted?: ReadonlySet<number>; whole: boolean; copy?: boolean }): DicomDataset | undefined {
+  const prefix = readPrefix(bytes, options);
+  if (!prefix) return undefined;
+  return new DicomDataset(prefixDataSet(prefix, options.copy ? Buffer.from(bytes.subarray(0, prefix.end)) : bytes));
 }

@@ -3,7 +3,7 @@
 // is cleaned before it becomes part of a path.
 import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, readHeaderPrefixSync } from './dicom';
+import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, parseHeaderPrefix, readHeaderPrefixSync } from './dicom';
 
 export const PLACEHOLDER = 'UNKNOWN';
 /** Patient data is readable by its owner and group only, whatever the umask: files 0640, folders 0750. */
@@ -312,7 +312,7 @@ function alreadyFiled(where: FiledPath): boolean {
 export function writtenHeader(first: Uint8Array, size: number, last: Uint8Array): InstanceHeader | undefined {
   let dataset: DicomDataset;
   try {
-    dataset = parseDicomBytes(first, { untilPixelData: true });
+    dataset = parseHeaderPrefix(first, { wanted: HEADER_TAG_NUMBERS, whole: false }) ?? parseDicomBytes(first, { untilPixelData: true });
   } catch {
     return undefined;
   }
