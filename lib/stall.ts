@@ -38,7 +38,10 @@ export class StallWatch {
     if (!this.timer && !this.stopped) this.wait(this.seconds * 1000);
   }
 
-  /** Its signal or the given one, whichever aborts first (Node 18 has no AbortSignal.any). */
+  /**
+   * Its signal or the given one, whichever aborts first; release() takes its listener off the given one
+   * (a node's signal, which lives for months) as soon as the retrieve is over.
+   */
   orWhen(other: AbortSignal | undefined): { signal: AbortSignal; release(): void } {
     if (!other) return { signal: this.signal, release: () => undefined };
     const either = new AbortController();
