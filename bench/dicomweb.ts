@@ -17,7 +17,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
-import { type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const USER = 'bench';
@@ -39,25 +39,10 @@ function curl(url: string, accept: string, output: string): Promise<void> {
 async function sideBySide(what: string, node: string, target: number, curlAlone: () => Promise<number>, px: () => Promise<number>): Promise<Figure[]> {
   await curlAlone();
   await px();
-  const ratios: number[] = [];
-  const curlMs: number[] = [];
-  const pxMs: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    // Each pair alternates which goes first: neither always runs in the wake of the other's writes.
-    let alone: number;
-    let ours: number;
-    if (i % 2) {
-      ours = await px();
-      alone = await curlAlone();
-    } else {
-      alone = await curlAlone();
-      ours = await px();
-    }
-    curlMs.push(alone);
-    pxMs.push(ours);
-    ratios.push(ours / alone);
+  const { alone: curlMs, ours: pxMs } = await alternatingPairs(5, curlAlone, px, (i, alone, ours) => {
     process.stderr.write(`  ${what} ${i + 1}/5: curl ${alone.toFixed(0)} ms, ${node} ${ours.toFixed(0)} ms, ratio ${(ours / alone).toFixed(2)}\n`);
-  }
+  });
+  const ratios = pxMs.map((ms, i) => ms / (curlMs[i] as number));
   return [
     { name: `${what}: ${node} / curl`, value: median(ratios), unit: 'ratio', target, better: 'lower' },
     { name: `${what}: curl`, value: median(curlMs), unit: 'ms' },

@@ -46,6 +46,25 @@ export class SetAside {
   }
 }
 
+/**
+ * `runs` pairs, side by side: each pair alternates which goes first, so that neither always runs in the
+ * wake of the other and a machine getting busier or quieter favours neither. `report` is told each pair.
+ */
+export async function alternatingPairs(runs: number, alone: () => Promise<number>, ours: () => Promise<number>, report: (i: number, alone: number, ours: number) => void): Promise<{ alone: number[]; ours: number[] }> {
+  const pairs = { alone: [] as number[], ours: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    if (i % 2) {
+      pairs.ours.push(await ours());
+      pairs.alone.push(await alone());
+    } else {
+      pairs.alone.push(await alone());
+      pairs.ours.push(await ours());
+    }
+    report(i, pairs.alone[i] as number, pairs.ours[i] as number);
+  }
+  return pairs;
+}
+
 export async function timed(run: () => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   await run();

@@ -11,7 +11,7 @@ import type { MovePayload } from '../lib/move';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const INSTANCES = 1000;
@@ -74,13 +74,9 @@ export default async function benchGet(): Promise<Figure[]> {
     const studyUID = (instances[0] as (typeof instances)[number]).studyInstanceUID;
     await getscuAlone(root, orthanc, studyUID);
     await pxGet(root, orthanc, studyUID);
-    const aloneMs: number[] = [];
-    const nodeRedMs: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      aloneMs.push(await getscuAlone(root, orthanc, studyUID));
-      nodeRedMs.push(await pxGet(root, orthanc, studyUID));
-      process.stderr.write(`  get run ${i + 1}: getscu ${aloneMs[i]?.toFixed(0)} ms, px-get ${nodeRedMs[i]?.toFixed(0)} ms\n`);
-    }
+    const { alone: aloneMs, ours: nodeRedMs } = await alternatingPairs(RUNS, () => getscuAlone(root, orthanc, studyUID), () => pxGet(root, orthanc, studyUID), (i, alone, ours) => {
+      process.stderr.write(`  get run ${i + 1}: getscu ${alone.toFixed(0)} ms, px-get ${ours.toFixed(0)} ms\n`);
+    });
     const rate = (ms: number) => INSTANCES / (ms / 1000);
     return [
       { name: `get: getscu alone, ${INSTANCES}-instance study`, value: rate(median(aloneMs)), unit: 'instances/s' },

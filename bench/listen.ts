@@ -8,7 +8,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
-import { type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
@@ -125,20 +125,9 @@ export default async function run(): Promise<Figure[]> {
   try {
     const total = 2000;
     const folders = await senderFolders(root, total / SENDERS, 'speed');
-    const alone: number[] = [];
-    const listen: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      // Side by side, in turns: each run's pair swaps which goes first, so that a machine getting
-      // busier or quieter favours neither.
-      if (i % 2) {
-        listen.push(await pxListen(root, folders, total));
-        alone.push(await storescpAlone(root, folders, total));
-      } else {
-        alone.push(await storescpAlone(root, folders, total));
-        listen.push(await pxListen(root, folders, total));
-      }
-      process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone[i]?.toFixed(0)}/s, px-listen ${listen[i]?.toFixed(0)}/s\n`);
-    }
+    const { alone, ours: listen } = await alternatingPairs(RUNS, () => storescpAlone(root, folders, total), () => pxListen(root, folders, total), (i, alone, ours) => {
+      process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone.toFixed(0)}/s, px-listen ${ours.toFixed(0)}/s\n`);
+    });
     return [
       { name: 'listen: storescp alone, 4 senders', value: median(alone), unit: 'instances/s' },
       { name: 'listen: px-listen received+filed+emitted, 4 senders', value: median(listen), unit: 'instances/s' },

@@ -13,7 +13,7 @@ import type { SendPayload } from '../lib/send';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { type Figure, median, timed } from './figures';
+import { alternatingPairs, type Figure, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 
 const INSTANCES = 2000;
@@ -74,13 +74,9 @@ export default async function benchSend(): Promise<Figure[]> {
     await writeSampleInstances(folder, { patients: [{ id: 'BS1', name: 'Bench^Send', charset: '' }], seriesPerStudy: 20, instancesPerSeries: INSTANCES / 20, seed: 'bench-send' });
     await storescuAlone(root, folder, port);
     await pxSend(root, folder, port);
-    const aloneMs: number[] = [];
-    const nodeRedMs: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      aloneMs.push(await storescuAlone(root, folder, port));
-      nodeRedMs.push(await pxSend(root, folder, port));
-      process.stderr.write(`  send run ${i + 1}: storescu ${aloneMs[i]?.toFixed(0)} ms, px-send ${nodeRedMs[i]?.toFixed(0)} ms\n`);
-    }
+    const { alone: aloneMs, ours: nodeRedMs } = await alternatingPairs(RUNS, () => storescuAlone(root, folder, port), () => pxSend(root, folder, port), (i, alone, ours) => {
+      process.stderr.write(`  send run ${i + 1}: storescu ${alone.toFixed(0)} ms, px-send ${ours.toFixed(0)} ms\n`);
+    });
     const rate = (ms: number) => INSTANCES / (ms / 1000);
     return [
       { name: `send: storescu alone, ${INSTANCES} small instances`, value: rate(median(aloneMs)), unit: 'instances/s' },
