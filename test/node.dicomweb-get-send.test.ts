@@ -13,7 +13,7 @@ import type { MovePayload } from '../lib/move';
 import type { SendPayload } from '../lib/send';
 import type { SeriesComplete } from '../lib/series';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
-import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
@@ -32,7 +32,6 @@ interface SendMsg extends NodeMessage {
   error?: { message: string };
 }
 
-const joinModule = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
 const CREDENTIALS = { pacs: { user: 'flow', password: 'fl0w' } };
 
 function collect<T>(nodeId: string): T[] {
@@ -80,16 +79,7 @@ describe('px-get over WADO-RS and px-send over STOW-RS in a Node-RED runtime', (
   const pacsNode = () => ({ id: 'pacs', type: 'px-pacs', protocol: 'dicomweb', url: pacs().dicomwebUrl, timeout: 10 });
 
   function loadGet() {
-    return helper.load([...nodeModules('px-pacs', 'px-get'), joinModule], onTab([
-      pacsNode(),
-      { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, wires: [['instances'], ['retrieves', 'join']] },
-      { id: 'instances', type: 'helper' },
-      { id: 'retrieves', type: 'helper' },
-      { id: 'join', type: 'join', mode: 'auto', build: 'array', property: 'payload', propertyType: 'msg', timeout: '', count: '', wires: [['joined']] },
-      { id: 'joined', type: 'helper' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ]), CREDENTIALS);
+    return helper.load([...nodeModules('px-pacs', 'px-get'), joinModule], getFlow(pacsNode(), { dataDir }), CREDENTIALS);
   }
 
   it('px-get retrieves a study: every instance Orthanc holds, filed and announced as over C-GET', async () => {
@@ -169,13 +159,7 @@ describe('px-get over WADO-RS and px-send over STOW-RS in a Node-RED runtime', (
   });
 
   function loadSend(credentials = CREDENTIALS) {
-    return helper.load(nodeModules('px-pacs', 'px-send'), onTab([
-      pacsNode(),
-      { id: 'send', type: 'px-send', pacs: 'pacs', retries: 0, wires: [['out']] },
-      { id: 'out', type: 'helper' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ]), credentials);
+    return helper.load(nodeModules('px-pacs', 'px-send'), sendFlow(pacsNode()), credentials);
   }
 
   it('px-send sends a folder of mixed transfer syntaxes over STOW-RS, each kept as it is', async () => {

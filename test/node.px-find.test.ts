@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import type { PypxRecord } from '../lib/result';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
-import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 
@@ -20,7 +20,6 @@ interface RecordMsg extends NodeMessage {
 }
 
 // The core join node, as a user wires it after a split.
-const sequenceNodes = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
 const injectNode = require('@node-red/nodes/core/common/20-inject.js') as (RED: unknown) => void;
 const catchNode = require('@node-red/nodes/core/common/25-catch.js') as (RED: unknown) => void;
 
@@ -45,7 +44,7 @@ describe('px-find node in a Node-RED runtime', () => {
       { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper' },
     ]);
-    return helper.load([...nodeModules('px-pacs', 'px-find'), sequenceNodes], flow);
+    return helper.load([...nodeModules('px-pacs', 'px-find'), joinModule], flow);
   }
   const send = (msg: Record<string, unknown>) => helper.getNode('find')?.receive(msg as NodeMessage);
 
@@ -189,7 +188,7 @@ describe('px-find node in a Node-RED runtime', () => {
     const example = JSON.parse(readFileSync(file, 'utf8')) as FlowNode[];
     // Debug nodes become helper nodes (comments dropped) to read what reaches them; the config is pointed at this test's Orthanc.
     const flow = example.filter((n) => n.type !== 'comment').map((n) => (n.type === 'debug' ? { ...n, type: 'helper' } : n.type === 'px-pacs' ? { ...n, port: String(pacs().dicomPort) } : n));
-    await helper.load([...nodeModules('px-pacs', 'px-find'), sequenceNodes, injectNode, catchNode], onTab(flow));
+    await helper.load([...nodeModules('px-pacs', 'px-find'), joinModule, injectNode, catchNode], onTab(flow));
     const byName = (type: string, name: string) => (example.find((n) => n.type === type && n.name === name) as FlowNode).id;
     const click = (name: string) => helper.getNode(byName('inject', name))?.receive({} as NodeMessage);
 

@@ -11,7 +11,7 @@ import type { InstancePayload } from '../lib/filing';
 import { readReceivedHeader } from '../lib/filing';
 import type { MovePayload } from '../lib/move';
 import { generateSampleInstances } from '../testbed/generate';
-import { helper, nextMessage, nodeModules, onTab } from './support/flow';
+import { getFlow, helper, joinModule, nextMessage, nodeModules } from './support/flow';
 import { useOrthanc } from './support/pacs';
 
 interface InstanceMsg extends NodeMessage {
@@ -25,7 +25,6 @@ interface GetMsg extends NodeMessage {
 }
 
 const processesNaming = (text: string) => execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
-const joinModule = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
 const USERS = { flow: 'fl0w' };
 /** Instances large enough (512 KB) that what the socket buffers hold when the PACS freezes is a few of them. */
 const INSTANCES = 30;
@@ -70,17 +69,9 @@ describe('px-get: a PACS that goes silent mid-retrieve is stopped after the seri
     const config = protocol === 'dicomweb'
       ? { protocol, url: pacs().dicomwebUrl }
       : { aet: 'STRANGER', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort };
-    return helper.load([...nodeModules('px-pacs', 'px-get'), joinModule], onTab([
-      // The PACS timeout far above the series timeout: what stops the retrieve is the series timeout.
-      { id: 'pacs', type: 'px-pacs', ...config, timeout: 90 },
-      { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, ...(seriesTimeout === undefined ? {} : { seriesTimeout }), wires: [['instances'], ['retrieves', 'join']] },
-      { id: 'instances', type: 'helper' },
-      { id: 'retrieves', type: 'helper' },
-      { id: 'join', type: 'join', mode: 'auto', build: 'array', property: 'payload', propertyType: 'msg', timeout: '', count: '', wires: [['joined']] },
-      { id: 'joined', type: 'helper' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ]), protocol === 'dicomweb' ? { pacs: { user: 'flow', password: 'fl0w' } } : undefined);
+    // The PACS timeout far above the series timeout: what stops the retrieve is the series timeout.
+    const flow = getFlow({ id: 'pacs', type: 'px-pacs', ...config, timeout: 90 }, { dataDir, ...(seriesTimeout === undefined ? {} : { seriesTimeout }) });
+    return helper.load([...nodeModules('px-pacs', 'px-get'), joinModule], flow, protocol === 'dicomweb' ? { pacs: { user: 'flow', password: 'fl0w' } } : undefined);
   }
 
   /** Retrieves the study as a list of one (so the message carries msg.parts), freezing the PACS at the first instance filed. */

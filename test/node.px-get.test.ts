@@ -10,7 +10,7 @@ import type { MovePayload } from '../lib/move';
 import type { SeriesComplete } from '../lib/series';
 import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
-import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { getFlow, helper, joinModule, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
 import { startQrScp } from './support/qrscp';
 import { instancesInPacs } from './support/receiver';
@@ -27,7 +27,6 @@ interface GetMsg extends NodeMessage {
   error?: { message: string };
 }
 
-const joinModule = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every message a helper node receives from now on. */
@@ -97,17 +96,8 @@ describe('px-get node against Orthanc', () => {
   });
 
   function load(config: Record<string, unknown> = {}, extra: Parameters<typeof onTab>[0] = []) {
-    return helper.load([...nodeModules('px-pacs', 'px-get', 'px-move'), joinModule], onTab([
-      { id: 'pacs', type: 'px-pacs', aet: 'STRANGER', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort, timeout: 10, ...config },
-      { id: 'get', type: 'px-get', pacs: 'pacs', dataDir, wires: [['instances'], ['retrieves', 'join']] },
-      { id: 'instances', type: 'helper' },
-      { id: 'retrieves', type: 'helper' },
-      { id: 'join', type: 'join', mode: 'auto', build: 'array', property: 'payload', propertyType: 'msg', timeout: '', count: '', wires: [['joined']] },
-      { id: 'joined', type: 'helper' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-      ...extra,
-    ]));
+    const pacsNode = { id: 'pacs', type: 'px-pacs', aet: 'STRANGER', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort, timeout: 10, ...config };
+    return helper.load([...nodeModules('px-pacs', 'px-get', 'px-move'), joinModule], getFlow(pacsNode, { dataDir }, extra));
   }
 
   it('retrieves a study as an AE title the PACS never heard of, to which a C-MOVE fails, and files it as px-listen does', async () => {

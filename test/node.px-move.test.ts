@@ -3,7 +3,7 @@ import type { Node, NodeMessage } from 'node-red';
 import type { MovePayload } from '../lib/move';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
-import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 import { instancesInPacs, maxAlive, type Receiver, startReceiver } from './support/receiver';
@@ -19,7 +19,6 @@ interface JoinedMsg extends NodeMessage {
 }
 
 // node-red's own split/join nodes, to prove that a join in automatic mode completes.
-const joinModule = require('@node-red/nodes/core/sequence/17-split.js') as (RED: unknown) => void;
 const movescuAlive = () => dcmtkDescendants().filter((p) => p.command === 'movescu').length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

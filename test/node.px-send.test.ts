@@ -8,7 +8,7 @@ import { collectSendFiles, runSend, type SendPayload } from '../lib/send';
 import { validatePacsSettings } from '../lib/settings';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { helper, nextMessage, nodeModules, sendFlow, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
 import { transcode } from './support/transcode';
@@ -63,13 +63,7 @@ describe('px-send node against Orthanc', () => {
   });
 
   function load(config: Record<string, unknown> = {}, node: Record<string, unknown> = {}) {
-    return helper.load(nodeModules('px-pacs', 'px-send'), onTab([
-      { id: 'pacs', type: 'px-pacs', aet: 'SENDER', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort, timeout: 5, ...config },
-      { id: 'send', type: 'px-send', pacs: 'pacs', retries: 0, wires: [['out']], ...node },
-      { id: 'out', type: 'helper' },
-      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-      { id: 'caught', type: 'helper' },
-    ]));
+    return helper.load(nodeModules('px-pacs', 'px-send'), sendFlow({ id: 'pacs', type: 'px-pacs', aet: 'SENDER', aec: pacs().aet, host: '127.0.0.1', port: pacs().dicomPort, timeout: 5, ...config }, node));
   }
 
   it('sends a folder of mixed transfer syntaxes, each as it is, and every instance arrives', async () => {

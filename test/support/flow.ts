@@ -46,6 +46,42 @@ export function onTab(flowNodes: FlowNode[]): FlowNode[] {
   return [{ id: 'tab', type: 'tab', label: 'test' }, ...placed];
 }
 
+/** Node-RED's own join node, for flows that check msg.parts. */
+export const joinModule = require('@node-red/nodes/core/sequence/17-split.js') as NodeModule;
+
+const caught: FlowNode[] = [
+  { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+  { id: 'caught', type: 'helper' },
+];
+
+/**
+ * px-get as flows use it, on a tab with the config node `pacs` (id "pacs"): each instance to helper
+ * "instances", each retrieve to "retrieves" and to a join whose array goes to "joined", errors to a Catch
+ * node and on to "caught". Load it with joinModule.
+ */
+export function getFlow(pacs: FlowNode, get: Record<string, unknown> = {}, extra: FlowNode[] = []): FlowNode[] {
+  return onTab([
+    pacs,
+    { id: 'get', type: 'px-get', pacs: 'pacs', wires: [['instances'], ['retrieves', 'join']], ...get },
+    { id: 'instances', type: 'helper' },
+    { id: 'retrieves', type: 'helper' },
+    { id: 'join', type: 'join', mode: 'auto', build: 'array', property: 'payload', propertyType: 'msg', timeout: '', count: '', wires: [['joined']] },
+    { id: 'joined', type: 'helper' },
+    ...caught,
+    ...extra,
+  ]);
+}
+
+/** px-send with the config node `pacs` (id "pacs"), its answer to helper "out", errors to a Catch node and on to "caught". */
+export function sendFlow(pacs: FlowNode, send: Record<string, unknown> = {}): FlowNode[] {
+  return onTab([
+    pacs,
+    { id: 'send', type: 'px-send', pacs: 'pacs', retries: 0, wires: [['out']], ...send },
+    { id: 'out', type: 'helper' },
+    ...caught,
+  ]);
+}
+
 /** The next message a helper node receives, or an error after `ms`. */
 export function nextMessage<T = NodeMessage>(nodeId: string, ms = 30000): Promise<T> {
   const node = helper.getNode(nodeId) as Node;
