@@ -71,6 +71,17 @@ export async function timed(run: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
+/**
+ * Wall time of `run` and the CPU time this process spent meanwhile (all its threads), in ms: for a node
+ * running in this process, its work per instance, which the machine's noise changes far less than wall time.
+ */
+export async function timedWithCpu(run: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const ms = await timed(run);
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuMs: (used.user + used.system) / 1000 };
+}
+
 export interface ProcessTime {
   wallMs: number;
   /** User and system time of the process and its children (findscu under px-find). */

@@ -8,7 +8,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import path from 'node:path';
-import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed, timedWithCpu } from './figures';
 import { withoutTestSpies } from './runtime';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { helper, nodeModules, onTab } from '../test/support/flow';
@@ -87,15 +87,17 @@ async function until(check: () => boolean): Promise<void> {
   }
 }
 
-async function pxListen(root: string, folders: string[], total: number): Promise<number> {
+/** Instances per second; `cpuMs` is given the CPU time Node-RED's process spent. */
+async function pxListen(root: string, folders: string[], total: number, cpuMs: number[]): Promise<number> {
   const listener = await deployListener(root);
   try {
     await settleDisk();
-    const ms = await timed(async () => {
+    const { ms, cpuMs: used } = await timedWithCpu(async () => {
       await sendAll(listener.port, folders);
       await until(() => listener.emitted() >= total);
     });
     if (listener.emitted() !== total) throw new Error(`px-listen emitted ${listener.emitted()} of ${total}`);
+    cpuMs.push(used);
     return total / (ms / 1000);
   } finally {
     await listener.stop();
@@ -134,13 +136,15 @@ export default async function run(): Promise<Figure[]> {
   try {
     const total = 2000;
     const folders = await senderFolders(root, total / SENDERS, 'speed');
-    const { alone, ours: listen } = await alternatingPairs(RUNS, () => storescpAlone(root, folders, total), () => pxListen(root, folders, total), (i, alone, ours) => {
+    const cpuMs: number[] = [];
+    const { alone, ours: listen } = await alternatingPairs(RUNS, () => storescpAlone(root, folders, total), () => pxListen(root, folders, total, cpuMs), (i, alone, ours) => {
       process.stderr.write(`  listen run ${i + 1}: storescp alone ${alone.toFixed(0)}/s, px-listen ${ours.toFixed(0)}/s\n`);
     });
     return [
       { name: 'listen: storescp alone, 4 senders', value: median(alone), unit: 'instances/s' },
       { name: 'listen: px-listen received+filed+emitted, 4 senders', value: median(listen), unit: 'instances/s' },
       { name: 'listen: px-listen / storescp alone', value: median(listen.map((v, i) => v / (alone[i] as number))), unit: 'ratio', target: 0.9, better: 'higher' },
+      { name: 'listen: CPU time of Node-RED\'s process per instance received', value: (median(cpuMs) * 1000) / total, unit: 'µs' },
       ...(await memory(root)),
     ];
   } finally {
