@@ -4,6 +4,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isPortInUse } from '../lib/listener';
+import { processAlive } from '../lib/processes';
 import { generateSampleInstances } from './generate';
 import { exampleFlows, REPO_ROOT, startNodeRed } from './node-red';
 import { startOrthanc } from './orthanc';
@@ -48,7 +49,7 @@ function demoFlows(): Array<Record<string, unknown>> {
  * Stops what a demo of this checkout that was killed left running (its folder is in their command or
  * working folder). A demo still running is not a leftover: it is named, and nothing is stopped.
  */
-async function stopLeftovers(): Promise<void> {
+async function stopLeftovers(): Promise<number> {
   const left = processesIn(BASE);
   const live = left.map(({ pid }) => parentOf(pid)).find((parent) => parent !== undefined && commandLine(parent).includes('testbed/demo.js'));
   if (live) throw new Error(`a demo of this checkout is running (pid ${live}): stop it (Ctrl-C in its terminal, or kill ${live}) before starting another`);
@@ -59,14 +60,23 @@ async function stopLeftovers(): Promise<void> {
       /* ended meanwhile */
     }
   }
-  if (!left.length) return;
+  if (!left.length) return 0;
   console.log(`Stopped what an earlier demo left running: ${left.map((p) => `${p.pid} (${p.command.slice(0, 80)})`).join(', ')}`);
-  for (let i = 0; i < 40 && processesIn(BASE).length; i++) await new Promise((r) => setTimeout(r, 50));
+  // Until each has ended (a zombie has closed its files): an exiting process drops its command line from
+  // /proc before it closes its sockets, so it leaves processesIn() while it still holds its ports.
+  for (let i = 0; i < 40 && left.some(({ pid }) => processAlive(pid)); i++) await new Promise((r) => setTimeout(r, 50));
+  return left.length;
 }
 
 async function main(): Promise<void> {
-  await stopLeftovers();
+  const stopped = await stopLeftovers();
   const ports = [DEMO.nodeRedPort, DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.archive.dicomPort, DEMO.archive.httpPort, ...DEMO.listeners.map((l) => l.port)].map(moved);
+  // The ports of what was just stopped may take the kernel a moment to free.
+  for (let i = 0; stopped && i < 40; i++) {
+    const taken = await Promise.all(ports.map((port) => isPortInUse(port)));
+    if (!taken.some(Boolean)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const busy: string[] = [];
   for (const port of ports) {
     if (!(await isPortInUse(port))) continue;
