@@ -67,14 +67,14 @@ export async function endGroup(group: number, graceMs: number): Promise<void> {
   for (let i = 0; i < 100 && groupMembers(group).length; i++) await pause();
 }
 
-/** Kills the processes of a group whose command line is exactly one of `commands`; never another program. */
-export function killMatching(group: number, commands: string[][]): number {
-  let killed = 0;
+/** Kills the processes of a group whose command line is exactly one of `commands`; never another program. Their pids. */
+export function killMatching(group: number, commands: string[][]): number[] {
+  const killed: number[] = [];
   for (const pid of groupMembers(group)) {
     const argv = commandLine(pid);
     if (!argv || !commands.some((c) => c.length === argv.length && c.every((word, i) => word === argv[i]))) continue;
     signal(pid, 'SIGKILL');
-    killed++;
+    killed.push(pid);
   }
   return killed;
 }

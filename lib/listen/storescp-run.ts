@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type DcmtkProcess, locateDcmtkTool, spawnDcmtk } from '../dcmtk';
 import { failureBeforeRun, PacsError } from '../errors';
 import type { ResolvedListenerOptions } from './options';
-import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers } from '../processes';
+import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers, processAlive } from '../processes';
 import { buildStorescpArgs, GROUP_REAPER, LOG_CONFIG, LOG_CONFIG_TEXT } from './storescp-command';
 import { dieWithThisProcess } from '../orphans';
 
@@ -35,17 +35,18 @@ export async function endPreviousRun(tmpDir: string): Promise<number> {
   } catch {
     return 0;
   }
-  let ended = 0;
+  const ended = new Set<number>();
   if (Number.isInteger(recorded.group) && recorded.group > 1 && Array.isArray(recorded.commands)) {
     for (let i = 0; i < 50; i++) {
       const killed = killMatching(recorded.group, recorded.commands);
-      if (!killed) break;
-      ended += killed;
+      for (const pid of killed) ended.add(pid);
+      // Until each has ended: an exiting process loses its command line before it closes its files (the port).
+      if (!killed.length && ![...ended].some(processAlive)) break;
       await new Promise((r) => setTimeout(r, 20));
     }
   }
   rmSync(file, { force: true });
-  return ended;
+  return ended.size;
 }
 
 export class StorescpRun {
