@@ -48,6 +48,7 @@ function demoFlows(): Array<Record<string, unknown>> {
 /**
  * Stops what a demo of this checkout that was killed left running (its folder is in their command or
  * working folder). A demo still running is not a leftover: it is named, and nothing is stopped.
+ * Resolves with how many it stopped, once they have ended.
  */
 async function stopLeftovers(): Promise<number> {
   const left = processesIn(BASE);
