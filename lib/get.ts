@@ -6,7 +6,7 @@
 // a PACS such as Orthanc ends the whole C-GET at that instance. What is left is then retrieved
 // instance by instance (listed with a C-FIND where the PACS allows one), and what fails uncompressed
 // is asked for again proposing each compressed syntax in turn (getscu's +x preferences).
-import { readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { readdirSync, realpathSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from './dcmtk';
@@ -14,6 +14,7 @@ import { wadoGet } from './dicomweb/get-send';
 import { isDicomweb } from './dicomweb/http';
 import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from './errors';
 import { dieWithThisProcess } from './orphans';
+import { openFiles } from './processes';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from './filing';
 import { runFind } from './find';
 import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from './move';
@@ -113,17 +114,10 @@ class Retrieve {
       arrived = true;
     }
     if (!waiting.length) return { arrived, filed: false };
-    let open: Set<string>;
+    const open = openFiles(pid);
+    if (!open) return { arrived, filed: false };
     try {
       this.realTmpDir ??= realpathSync(this.tmpDir);
-      const fds = `/proc/${pid}/fd`;
-      open = new Set(readdirSync(fds).map((fd) => {
-        try {
-          return readlinkSync(path.join(fds, fd));
-        } catch {
-          return '';
-        }
-      }));
     } catch {
       return { arrived, filed: false };
     }

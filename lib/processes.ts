@@ -2,7 +2,6 @@
 // line, holding which files and sockets. storescp supervision and the sweep of px-find's stale answer
 // folders rely on it (px-listen runs on Linux only).
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readdir, readlink } from 'node:fs/promises';
 
 /** State letter and process group of a process; undefined when it is gone. */
 export function procStat(pid: number | string): { state: string; group: number } | undefined {
@@ -79,18 +78,29 @@ export function killMatching(group: number, commands: string[][]): number[] {
   return killed;
 }
 
-/** Whether a process has a file open; true where that cannot be known. */
-export async function holdsOpen(pid: number, file: string): Promise<boolean> {
+/** What a process holds open, as /proc/<pid>/fd names it (files by real path, sockets as "socket:[inode]"); undefined where that cannot be read. */
+export function openFiles(pid: number | string): Set<string> | undefined {
   let fds: string[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return !existsSync('/proc/self/fd');
+    return undefined;
   }
+  const open = new Set<string>();
   for (const fd of fds) {
-    if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+    try {
+      open.add(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      /* closed meanwhile */
+    }
   }
-  return false;
+  return open;
+}
+
+/** Whether a process has a file open; true where that cannot be known. */
+export function holdsOpen(pid: number, file: string): boolean {
+  const open = openFiles(pid);
+  return open ? open.has(file) : !existsSync('/proc/self/fd');
 }
 
 /** Inodes of the TCP sockets listening on a port (IPv4 and IPv6), from /proc/net/tcp{,6}. */
@@ -116,19 +126,7 @@ export function listeningSockets(port: number): Set<string> {
 export function socketHolder(pids: Iterable<number | string>, inodes: Set<string>): number | undefined {
   if (!inodes.size) return undefined;
   for (const pid of pids) {
-    let fds: string[] = [];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      let link = '';
-      try {
-        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
+    for (const link of openFiles(pid) ?? []) {
       const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
       if (inode && inodes.has(inode)) return Number(pid);
     }

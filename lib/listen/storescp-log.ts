@@ -85,13 +85,12 @@ export class StorescpLog {
   }
 
   /** Files whose writer went quiet: final once the child has died or no longer holds them open. */
-  async sweep(): Promise<void> {
+  sweep(): void {
     const now = Date.now();
     for (const [pid, written] of this.writing) {
       if (now - written.since < QUIET_MS) continue;
       const alive = processAlive(pid);
-      if (alive && (!existsSync(written.file) || (await holdsOpen(pid, written.file)))) continue;
-      if (this.ended || this.writing.get(pid) !== written) continue;
+      if (alive && (!existsSync(written.file) || holdsOpen(pid, written.file))) continue;
       this.writing.delete(pid);
       this.onWritten(written.file, this.calledAET.get(pid), !alive);
     }

@@ -45,7 +45,7 @@ export class StorescpSupervisor {
 
   /** Files whose writer went quiet (see StorescpLog.sweep). */
   sweep(): void {
-    void this.log?.sweep();
+    this.log?.sweep();
   }
 
   /** Ends storescp and every child it forked; returns the files they were writing. */
