@@ -9,9 +9,9 @@
 // __init__ imports its listener, which imports pydicom's old `dicom` module; find never uses it, and a
 // stand-in (an empty dicom.py) only makes pypx start faster than it would with pydicom installed.
 import path from 'node:path';
-import { locateDcmtkTool } from '../lib/dcmtk';
-import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/query';
-import { buildAssociationArgs, validatePacsSettings } from '../lib/settings';
+import { locateDcmtkTool } from '../lib/dcmtk/run';
+import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/ops/find/query';
+import { buildAssociationArgs, validatePacsSettings } from '../lib/core/settings';
 import { measureProcess, median, type ProcessTime } from './figures';
 import { orthancWithSeries } from './find';
 

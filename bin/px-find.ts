@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { runFind } from '../lib/find';
-import { lookupKeyword } from '../lib/dictionary';
+import { runFind } from '../lib/ops/find/dimse';
+import { lookupKeyword } from '../lib/dicom/dictionary';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
 
 // pypx's own spellings for the keys it knew by another name.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { getPayload, runGet } from '../lib/get';
-import { seriesTimeoutSeconds } from '../lib/stall';
+import { getPayload, runGet } from '../lib/ops/get/dimse';
+import { seriesTimeoutSeconds } from '../lib/core/stall';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
 
 void main({

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { movePayload, runMove } from '../lib/move';
+import { movePayload, runMove } from '../lib/ops/move/dimse';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS } from './cli';
 
 void main({

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { collectSendFiles, runSend } from '../lib/send';
-import { PacsError } from '../lib/errors';
+import { collectSendFiles, runSend } from '../lib/ops/send/dimse';
+import { PacsError } from '../lib/core/errors';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
 
 void main({

@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { sweepOnce } from '../lib/answer-folder';
-import { failureBeforeRun } from '../lib/errors';
-import { runFind } from '../lib/find';
-import { isPlainObject } from '../lib/query';
-import { describeType } from '../lib/settings';
+import { sweepOnce } from '../lib/ops/find/answer-folder';
+import { failureBeforeRun } from '../lib/core/errors';
+import { runFind } from '../lib/ops/find/dimse';
+import { isPlainObject } from '../lib/ops/find/query';
+import { describeType } from '../lib/core/settings';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 

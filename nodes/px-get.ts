@@ -1,10 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { FilingDirs } from '../lib/filing';
-import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/get';
-import { isMoveCollection, parseMoveRequests } from '../lib/move';
-import { failureBeforeRun } from '../lib/errors';
-import { unsetEnvVariableProblem } from '../lib/settings';
-import { seriesTimeoutSeconds } from '../lib/stall';
+import type { FilingDirs } from '../lib/filing/instance';
+import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/ops/get/dimse';
+import { isMoveCollection, parseMoveRequests } from '../lib/ops/move/dimse';
+import { failureBeforeRun } from '../lib/core/errors';
+import { unsetEnvVariableProblem } from '../lib/core/settings';
+import { seriesTimeoutSeconds } from '../lib/core/stall';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { failureBeforeRun, PacsError, toPacsError } from '../lib/errors';
-import { unsetEnvVariableProblem } from '../lib/settings';
-import { Listener } from '../lib/listener';
+import { failureBeforeRun, PacsError, toPacsError } from '../lib/core/errors';
+import { unsetEnvVariableProblem } from '../lib/core/settings';
+import { Listener } from '../lib/ops/listen/listener';
 import { handleClose } from './glue';
 import { catalog } from './i18n';
 

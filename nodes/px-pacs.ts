@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { AssociationQueue, concurrencyProblem, toConcurrency } from '../lib/queue';
-import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/settings';
+import { AssociationQueue, concurrencyProblem, toConcurrency } from '../lib/core/queue';
+import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/core/settings';
 import { handleClose, type PacsConfigNode } from './glue';
 
 interface PxPacsDef extends NodeDef {

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { anyToPacsError } from '../lib/errors';
-import { collectSendFiles, runSend, type SendList } from '../lib/send';
-import type { PacsSettings } from '../lib/settings';
+import { anyToPacsError } from '../lib/core/errors';
+import { collectSendFiles, runSend, type SendList } from '../lib/ops/send/dimse';
+import type { PacsSettings } from '../lib/core/settings';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isPortInUse } from '../lib/listener';
+import { isPortInUse } from '../lib/ops/listen/port';
 import { DEMO } from '../testbed/demo';
 import { REPO_ROOT } from '../testbed/node-red';
 import { processesIn } from '../testbed/processes';

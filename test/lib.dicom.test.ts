@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readDicomHeader, readDicomHeaderSync, parseDicomBytes } from '../lib/dicom';
-import { instanceHeader, readReceivedHeader } from '../lib/filing';
-import { lookupKeyword, lookupTag } from '../lib/dictionary';
+import { readDicomHeader, readDicomHeaderSync, parseDicomBytes } from '../lib/dicom/dataset';
+import { instanceHeader, readReceivedHeader } from '../lib/filing/instance';
+import { lookupKeyword, lookupTag } from '../lib/dicom/dictionary';
 import { writeDicomFile } from '../testbed/dicom-writer';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 

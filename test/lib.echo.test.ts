@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { locateDcmtkTool } from '../lib/dcmtk';
-import { echo, runEcho } from '../lib/echo';
-import { validatePacsSettings } from '../lib/settings';
+import { locateDcmtkTool } from '../lib/dcmtk/run';
+import { echo, runEcho } from '../lib/ops/echo/dimse';
+import { validatePacsSettings } from '../lib/core/settings';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 
 describe('lib echo against a real Orthanc', () => {

@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { PacsError } from '../lib/errors';
-import type { InstancePayload } from '../lib/filing';
-import type { AnnouncementJournal } from '../lib/listen/announcements';
-import { Filer } from '../lib/listen/filer';
-import { Listener } from '../lib/listener';
+import type { PacsError } from '../lib/core/errors';
+import type { InstancePayload } from '../lib/filing/instance';
+import type { AnnouncementJournal } from '../lib/ops/listen/announcements';
+import { Filer } from '../lib/ops/listen/filer';
+import { Listener } from '../lib/ops/listen/listener';
 import { writeSampleInstances } from '../testbed/generate';
 
 const diskFull = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });

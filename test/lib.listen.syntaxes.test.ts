@@ -6,10 +6,10 @@ import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readDicomHeaderSync } from '../lib/dicom';
-import type { PacsError } from '../lib/errors';
-import type { InstancePayload } from '../lib/filing';
-import { Listener } from '../lib/listener';
+import { readDicomHeaderSync } from '../lib/dicom/dataset';
+import type { PacsError } from '../lib/core/errors';
+import type { InstancePayload } from '../lib/filing/instance';
+import { Listener } from '../lib/ops/listen/listener';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { freeTcpPort } from './support/store';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { buildMoveArgs, move, type MoveProgress, MoveResponseReader, parseMoveRequests, runMove } from '../lib/move';
-import { PacsError } from '../lib/errors';
-import { AssociationQueue, concurrencyProblem, QueueAbortedError } from '../lib/queue';
-import { validatePacsSettings } from '../lib/settings';
-import { uidProblem } from '../lib/uid';
+import { buildMoveArgs, move, type MoveProgress, MoveResponseReader, parseMoveRequests, runMove } from '../lib/ops/move/dimse';
+import { PacsError } from '../lib/core/errors';
+import { AssociationQueue, concurrencyProblem, QueueAbortedError } from '../lib/core/queue';
+import { validatePacsSettings } from '../lib/core/settings';
+import { uidProblem } from '../lib/dicom/uid';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { closedPort, useOrthanc } from './support/pacs';

@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runGet } from '../lib/get';
-import { buildGetArgs, GetLogReader } from '../lib/getscu';
-import { buildSendArgs, collectSendFiles, parseSendReport, runSend, verdictOf } from '../lib/send';
-import { StorescuLogReader, storeStatusCode } from '../lib/send-storescu';
-import { validatePacsSettings } from '../lib/settings';
+import { runGet } from '../lib/ops/get/dimse';
+import { buildGetArgs, GetLogReader } from '../lib/ops/get/getscu';
+import { buildSendArgs, collectSendFiles, parseSendReport, runSend, verdictOf } from '../lib/ops/send/dimse';
+import { StorescuLogReader, storeStatusCode } from '../lib/ops/send/storescu';
+import { validatePacsSettings } from '../lib/core/settings';
 import { writeSampleInstances } from '../testbed/generate';
 
 const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { buildEchoArgs } from '../lib/echo';
-import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/settings';
+import { buildEchoArgs } from '../lib/ops/echo/dimse';
+import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/core/settings';
 
 const good = { aet: 'NODERED', aec: 'ORTHANC', host: '127.0.0.1', port: 4242 };
 

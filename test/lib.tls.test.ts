@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeDcmtkFailure, describeIncomingTlsFailure, toPacsError } from '../lib/errors';
-import { buildStorescpArgs, resolveListenerOptions } from '../lib/listener';
-import { buildTlsArgs, checkTlsSettings, refuseTlsFor, tlsKeyInput } from '../lib/tls';
+import { describeDcmtkFailure, describeIncomingTlsFailure, toPacsError } from '../lib/core/errors';
+import { resolveListenerOptions } from '../lib/ops/listen/options';
+import { buildStorescpArgs } from '../lib/ops/listen/storescp-command';
+import { buildTlsArgs, checkTlsSettings, refuseTlsFor, tlsKeyInput } from '../lib/core/tls';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';

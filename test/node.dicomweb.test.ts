@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
-import type { PypxRecord } from '../lib/result';
+import type { PypxRecord } from '../lib/core/result';
 import { generateSampleInstances } from '../testbed/generate';
 import { type FlowNode, helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
-import type { PypxRecord } from '../lib/result';
+import type { PypxRecord } from '../lib/core/result';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Node, NodeMessage } from 'node-red';
-import type { MovePayload } from '../lib/move';
+import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';

@@ -3,8 +3,8 @@
 // or to npm), nothing it started keeps running; what a killed demo left is stopped at the next start.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isPortInUse } from '../lib/listener';
-import { processAlive } from '../lib/processes';
+import { isPortInUse } from '../lib/ops/listen/port';
+import { processAlive } from '../lib/dcmtk/processes';
 import { generateSampleInstances } from './generate';
 import { exampleFlows, REPO_ROOT, startNodeRed } from './node-red';
 import { startOrthanc } from './orthanc';

@@ -9,10 +9,10 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
-import { pause, retryDelay } from '../backoff';
-import { failureBeforeRun, type FailureKind, PacsError } from '../errors';
-import type { PacsSettings } from '../settings';
-import type { DicomwebSettings } from './settings';
+import { pause, retryDelay } from '../core/backoff';
+import { failureBeforeRun, type FailureKind, PacsError } from '../core/errors';
+import type { PacsSettings } from '../core/settings';
+import type { DicomwebSettings } from '../core/dicomweb-settings';
 
 /** Settings of a PACS reached over DICOMweb. */
 export type DicomwebPacs = PacsSettings & { dicomweb: DicomwebSettings };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { isPortInUse } from '../../lib/listener';
+import { isPortInUse } from '../../lib/ops/listen/port';
 import { DEMO } from '../../testbed/demo';
 import { REPO_ROOT } from '../../testbed/node-red';
 import { processesIn } from '../../testbed/processes';

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readDicomHeader } from '../../lib/dicom';
+import { readDicomHeader } from '../../lib/dicom/dataset';
 import { freePort, type RunningOrthanc } from '../../testbed/orthanc';
 
 export interface Receiver {
