@@ -10,12 +10,13 @@ import { locateDcmtkTool, runDcmtk } from '../lib/dcmtk/run';
 import { readFindResponses } from '../lib/ops/find/dimse';
 import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/ops/find/query';
 import type { PypxResult, PypxRecord } from '../lib/core/result';
-import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, validatePacsSettings } from '../lib/core/settings';
+import { type PacsSettings, validatePacsSettings } from '../lib/core/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SamplePatient } from '../testbed/generate';
 import { type OrthancOptions, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { type Figure, measureProcess, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
+import { buildAssociationArgs, buildTimeoutArgs } from '../lib/dcmtk/args';
 
 export const SERIES = 10000;
 const PATIENTS = 1000; // x 2 studies x 5 series x 1 instance

@@ -11,9 +11,10 @@
 import path from 'node:path';
 import { locateDcmtkTool } from '../lib/dcmtk/run';
 import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/ops/find/query';
-import { buildAssociationArgs, validatePacsSettings } from '../lib/core/settings';
+import { validatePacsSettings } from '../lib/core/settings';
 import { measureProcess, median, type ProcessTime } from './figures';
 import { orthancWithSeries } from './find';
+import { buildAssociationArgs } from '../lib/dcmtk/args';
 
 const RUNS = 5;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { getPayload, runGet } from '../lib/ops/get/dimse';
-import { seriesTimeoutSeconds } from '../lib/core/stall';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
+import { seriesTimeoutSeconds } from '../lib/ops/get/stall';
 
 void main({
   name: 'px-get',

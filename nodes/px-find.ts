@@ -3,9 +3,9 @@ import { sweepOnce } from '../lib/ops/find/answer-folder';
 import { failureBeforeRun } from '../lib/core/errors';
 import { runFind } from '../lib/ops/find/dimse';
 import { isPlainObject } from '../lib/ops/find/query';
-import { describeType } from '../lib/core/settings';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
+import { describeType } from '../lib/core/describe';
 
 interface PxFindDef extends NodeDef {
   pacs: string;

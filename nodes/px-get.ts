@@ -3,12 +3,12 @@ import type { FilingDirs } from '../lib/filing/instance';
 import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/ops/get/dimse';
 import { isMoveCollection, parseMoveRequests } from '../lib/ops/move/dimse';
 import { failureBeforeRun } from '../lib/core/errors';
-import { unsetEnvVariableProblem } from '../lib/core/settings';
-import { seriesTimeoutSeconds } from '../lib/core/stall';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
 import { partOf, type Sequence } from './sequence';
+import { unsetEnvVariableProblem } from './pacs-policy';
+import { seriesTimeoutSeconds } from '../lib/ops/get/stall';
 
 interface PxGetDef extends NodeDef {
   pacs: string;

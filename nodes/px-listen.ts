@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { failureBeforeRun, PacsError, toPacsError } from '../lib/core/errors';
-import { unsetEnvVariableProblem } from '../lib/core/settings';
 import { Listener } from '../lib/ops/listen/listener';
 import { handleClose } from './glue';
 import { catalog } from './i18n';
+import { unsetEnvVariableProblem } from './pacs-policy';
 
 const STATUS_EVERY_MS = 250;
 

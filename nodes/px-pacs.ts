@@ -1,7 +1,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { AssociationQueue, concurrencyProblem, toConcurrency } from '../lib/core/queue';
-import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/core/settings';
+import { SettingsError } from '../lib/core/settings';
 import { handleClose, type PacsConfigNode } from './glue';
+import { mergePacsOverrides } from './pacs-policy';
 
 interface PxPacsDef extends NodeDef {
   aet: string;
@@ -48,7 +49,7 @@ export = function register(RED: NodeAPI): void {
     const allowMsgPacs = def.allowMsgPacs === true;
     const badConcurrency = concurrencyProblem(def.concurrency);
     try {
-      validatePacsSettings(base);
+      mergePacsOverrides(base, undefined);
       if (badConcurrency) throw new SettingsError([badConcurrency]);
     } catch (err) {
       // Nodes using this config report the same problem on each message; say it once here too.

@@ -12,10 +12,11 @@ import { batchFiles, readStowAnswer } from '../lib/ops/send/stow';
 import { buildFindQuery } from '../lib/ops/find/query';
 import type { PypxRecord } from '../lib/core/result';
 import { runMove } from '../lib/ops/move/dimse';
-import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/core/settings';
+import { SettingsError, validatePacsSettings } from '../lib/core/settings';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+import { mergePacsOverrides } from '../nodes/pacs-policy';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

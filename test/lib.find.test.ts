@@ -4,7 +4,6 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { answerRoot } from '../lib/ops/find/answer-folder';
-import { describeFailedStatus } from '../lib/core/errors';
 import { AnswerReader, buildFindArgs, find, finalFindStatus, runFind } from '../lib/ops/find/dimse';
 import { buildFindQuery, DEFAULT_RETURN_KEYS, QueryError } from '../lib/ops/find/query';
 import type { PypxRecord } from '../lib/core/result';
@@ -12,6 +11,7 @@ import { validatePacsSettings } from '../lib/core/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance } from '../testbed/generate';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
+import { describeFailedStatus } from '../lib/dcmtk/failures';
 
 const values = (records: PypxRecord[], keyword: string) => records.map((r) => r[keyword]?.value);
 const sorted = (list: unknown[]) => [...list].map(String).sort();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildEchoArgs } from '../lib/ops/echo/dimse';
-import { mergePacsOverrides, SettingsError, validatePacsSettings } from '../lib/core/settings';
+import { SettingsError, validatePacsSettings } from '../lib/core/settings';
+import { mergePacsOverrides } from '../nodes/pacs-policy';
 
 const good = { aet: 'NODERED', aec: 'ORTHANC', host: '127.0.0.1', port: 4242 };
 

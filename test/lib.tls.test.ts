@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeDcmtkFailure, describeIncomingTlsFailure, toPacsError } from '../lib/core/errors';
+import { toPacsError } from '../lib/core/errors';
 import { resolveListenerOptions } from '../lib/ops/listen/options';
 import { buildStorescpArgs } from '../lib/ops/listen/storescp-command';
-import { buildTlsArgs, checkTlsSettings, refuseTlsFor, tlsKeyInput } from '../lib/core/tls';
+import { checkTlsSettings } from '../lib/core/tls';
+import { describeDcmtkFailure, describeIncomingTlsFailure } from '../lib/dcmtk/failures';
+import { buildTlsArgs, refuseTlsFor, tlsKeyInput } from '../lib/dcmtk/tls';
 
 const CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const KEY = '-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n';

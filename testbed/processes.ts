@@ -1,8 +1,8 @@
 // What the demo needs to leave nothing running, however it ends: children that die with it, the
 // processes a killed demo left behind, and who holds a port.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { dieWithThisProcess } from '../lib/dcmtk/orphans';
 import { listeningSockets, socketHolder } from '../lib/dcmtk/processes';
+import { dieWithThisProcess } from '../lib/dcmtk/processes';
 
 /**
  * The command line that runs `file` so that the kernel kills it when the process that started it

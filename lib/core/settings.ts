@@ -1,7 +1,14 @@
 import { isIP } from 'node:net';
-import type { DcmtkLocation } from '../dcmtk/run';
+import { KnownProblem } from './errors';
+import { describeType } from './describe';
 import { checkDicomwebSettings, type DicomwebSettings, parseProtocol, PROTOCOLS } from './dicomweb-settings';
 import { checkTlsSettings, TLS_SETTING_KEYS, type TlsSettings } from './tls';
+
+/** Where to find a DCMTK binary: an explicit file (pypx's `executable`), a folder, or PATH. */
+export interface DcmtkLocation {
+  executable?: string;
+  dcmtkDir?: string;
+}
 
 /** How to reach one PACS: the px-pacs config node's fields, and pypx's settings dict. */
 export interface PacsSettings extends DcmtkLocation, TlsSettings {
@@ -21,15 +28,15 @@ export interface PacsSettings extends DcmtkLocation, TlsSettings {
 
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 
-export class SettingsError extends Error {
+export class SettingsError extends KnownProblem {
   constructor(readonly problems: string[]) {
-    super(`invalid PACS settings: ${problems.join('; ')}`);
+    super('bad-input', 'bad PACS settings', `invalid PACS settings: ${problems.join('; ')}`);
     this.name = 'SettingsError';
   }
 }
 
 // pypx 0.8 spells the address server_ip/server_port, pypx 3 serverIP/serverPort.
-const KEY_ALIASES: Record<string, keyof PacsSettings> = {
+export const KEY_ALIASES: Record<string, keyof PacsSettings> = {
   server_ip: 'host',
   serverIP: 'host',
   server_port: 'port',
@@ -39,12 +46,6 @@ export const PACS_SETTING_KEYS: ReadonlySet<string> = new Set([
   'aet', 'aec', 'host', 'port', 'aetl', 'timeout', 'dcmtkDir', 'executable', ...TLS_SETTING_KEYS, ...Object.keys(KEY_ALIASES),
   'protocol', 'url', 'user', 'password', 'token', 'retries',
 ]);
-/**
- * What a message may set (msg.pacs): where to connect over DIMSE and as whom, never what runs, which
- * certificates are trusted, nor a DICOMweb service and its credentials.
- */
-export const MESSAGE_SETTING_KEYS: ReadonlySet<string> = new Set(['aet', 'aec', 'host', 'port', 'aetl', 'timeout', ...Object.keys(KEY_ALIASES)]);
-
 /**
  * Why an AE title is unusable, or undefined when it is fine. DICOM PS3.5 (VR AE): at most 16
  * characters of the default repertoire (printable ASCII) without backslash; leading and trailing
@@ -77,21 +78,6 @@ export function hostProblem(host: string): string | undefined {
   return undefined;
 }
 
-/**
- * A field that still reads `${NAME}` after deploy: Node-RED replaces a whole-field `${NAME}` by the
- * environment variable's value and leaves it as written when the variable is not set.
- */
-export function unsetEnvVariableProblem(field: string, value: unknown): string | undefined {
-  const name = typeof value === 'string' ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value.trim())?.[1] : undefined;
-  return name ? `${field} is \${${name}}, but the environment variable ${name} is not set where Node-RED runs` : undefined;
-}
-
-export function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
-}
-
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
@@ -111,8 +97,6 @@ export function canonicalSettingKeys(input: Record<string, unknown>): Record<str
  */
 export function validatePacsSettings(input: Record<string, unknown>): PacsSettings {
   const raw = canonicalSettingKeys(input);
-  const unset = Object.entries(raw).map(([key, value]) => unsetEnvVariableProblem(key, value)).filter((p): p is string => !!p);
-  if (unset.length) throw new SettingsError(unset);
   const problems: string[] = [];
   const text = (key: string): string | undefined => {
     const value = raw[key];
@@ -186,58 +170,6 @@ function validateDicomweb(raw: Record<string, unknown>, text: (key: string) => s
   const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
   const title = (key: 'aet' | 'aec') => (typeof raw[key] === 'string' ? (raw[key] as string).trim() : '');
   return { aet: title('aet'), aec: title('aec'), host: url.hostname, port, timeout, dicomweb: checked.settings };
-}
-
-/**
- * Lays per-message overrides (msg.pacs) over a base, when the config allows it (its "accept
- * msg.pacs" box, allowMsgPacs). Anything but a plain object, a key that is not a PACS setting, or
- * one a message may not set (the program to run, TLS) is refused: a typo such as `ip` must not
- * silently reach the default PACS, and a message carries data, never a program.
- */
-export function mergePacsOverrides(base: Record<string, unknown>, overrides: unknown, allowMsgPacs = false): PacsSettings {
-  if (overrides === undefined || overrides === null) return validatePacsSettings(base);
-  if (!allowMsgPacs) {
-    throw new SettingsError(['msg.pacs is not accepted by this PACS config: tick "accept msg.pacs" (allowMsgPacs) in the px-pacs config to let messages choose where to connect (aet, aec, host, port, aetl, timeout), or remove msg.pacs from the message']);
-  }
-  if (typeof overrides !== 'object' || Array.isArray(overrides)) {
-    throw new SettingsError([`msg.pacs must be an object of PACS settings, not ${describeType(overrides)}`]);
-  }
-  const keys = Object.keys(overrides);
-  const forbidden = keys.filter((key) => PACS_SETTING_KEYS.has(key) && !MESSAGE_SETTING_KEYS.has(key));
-  if (forbidden.length) {
-    throw new SettingsError([
-      `msg.pacs cannot set ${forbidden.join(', ')}: a message chooses where to connect (aet, aec, host, port, aetl, timeout), never the program that runs, the TLS settings or a DICOMweb service and its credentials; set those in the px-pacs config`,
-    ]);
-  }
-  const unknown = keys.filter((key) => !MESSAGE_SETTING_KEYS.has(key));
-  if (unknown.length) {
-    throw new SettingsError([
-      `msg.pacs has unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: aet, aec, host, port, aetl, timeout)`,
-    ]);
-  }
-  return validatePacsSettings({ ...canonicalSettingKeys(base), ...canonicalSettingKeys(overrides as Record<string, unknown>) });
-}
-
-/** The arguments that end every pypx command line: `-aec <aec> -aet <aet> <host> <port>`. */
-export function buildAssociationArgs(settings: PacsSettings): string[] {
-  return ['-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
-}
-
-/** DCMTK's connection (-to), ACSE (-ta) and DIMSE (-td) timeouts, all set to the configured seconds. */
-export function buildTimeoutArgs(settings: PacsSettings): string[] {
-  const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
-  return ['--timeout', seconds, '--acse-timeout', seconds, '--dimse-timeout', seconds];
-}
-
-/** Grace beyond DCMTK's own timeouts before the process is killed outright. */
-export function processDeadlineMs(settings: PacsSettings): number {
-  return settings.timeout * 1000 + 2000;
-}
-
-
-/** How long a find or move may print nothing before it counts as hung: DCMTK's own timeouts fire first. */
-export function idleDeadlineMs(settings: PacsSettings): number {
-  return settings.timeout * 1000 + 5000;
 }
 
 /** pypx's calls take PACS settings and query keys in one object (`{...pacs, PatientID: 32124}`): this parts them. */

@@ -1,7 +1,12 @@
-// What Linux's /proc says about processes: alive or not, in which process group, with which command
-// line, holding which files and sockets. storescp supervision and the sweep of px-find's stale answer
-// folders rely on it (px-listen runs on Linux only).
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+// The processes this package starts, and what Linux's /proc says about them: alive or not, in which
+// process group, with which command line, holding which files and sockets (storescp supervision and the
+// sweep of px-find's stale answer folders rely on it; px-listen runs on Linux only). A tool must not
+// outlive this process, even when it is killed: it runs under setpriv --pdeathsig (util-linux, on every
+// Debian), so that the kernel signals it when its parent dies.
+import { constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { KnownProblem } from '../core/errors';
 
 /** State letter and process group of a process; undefined when it is gone. */
 export function procStat(pid: number | string): { state: string; group: number } | undefined {
@@ -137,4 +142,40 @@ export function socketHolder(pids: Iterable<number | string>, inodes: Set<string
 /** Whether a process of the group holds one of these sockets: the port is ours, not another program's. */
 export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
   return socketHolder(groupMembers(group), inodes) !== undefined;
+}
+
+export class SetprivNotFoundError extends KnownProblem {
+  constructor(readonly lookedIn: string) {
+    super('dcmtk-missing', 'setpriv missing', `setpriv not found (looked in PATH: ${lookedIn || 'empty'}): install util-linux (apt-get install util-linux); without it a DCMTK tool would outlive Node-RED when Node-RED is killed`);
+    this.name = 'SetprivNotFoundError';
+  }
+}
+
+let found: Promise<string> | undefined;
+
+async function searchPath(): Promise<string> {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const dir of dirs) {
+    const file = path.join(dir, 'setpriv');
+    if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
+  }
+  throw new SetprivNotFoundError(dirs.join(path.delimiter));
+}
+
+function locateSetpriv(): Promise<string> {
+  // Not found is looked up again next time: it may be installed meanwhile.
+  found ??= searchPath().catch((err: unknown) => {
+    found = undefined;
+    throw err;
+  });
+  return found;
+}
+
+/**
+ * ['/usr/bin/setpriv', '--pdeathsig', signal, '--']: what a tool runs under so that it gets `signal`
+ * when this process dies. KILL for a client tool; TERM for storescp's `timeout`, which passes it on
+ * to its whole process group. Rejects with SetprivNotFoundError where setpriv is not installed.
+ */
+export async function dieWithThisProcess(signal: 'KILL' | 'TERM' = 'KILL'): Promise<readonly string[]> {
+  return [await locateSetpriv(), '--pdeathsig', signal, '--'];
 }

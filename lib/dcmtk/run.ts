@@ -1,19 +1,16 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
+import { KnownProblem } from '../core/errors';
+import type { DcmtkLocation } from '../core/settings';
 import type { ResultPromise } from 'execa' with { 'resolution-mode': 'import' };
 
 export type DcmtkTool = 'echoscu' | 'findscu' | 'movescu' | 'storescp' | 'storescu' | 'getscu' | 'dcmsend';
 
-/** Where to find a DCMTK binary: an explicit file (pypx's `executable`), a folder, or PATH. */
-export interface DcmtkLocation {
-  executable?: string;
-  dcmtkDir?: string;
-}
 
-export class DcmtkNotFoundError extends Error {
+export class DcmtkNotFoundError extends KnownProblem {
   constructor(readonly tool: DcmtkTool, readonly lookedIn: string) {
-    super(`${tool} not found (looked in ${lookedIn}): install DCMTK (apt-get install dcmtk) or set the DCMTK folder`);
+    super('dcmtk-missing', `${tool} missing`, `${tool} not found (looked in ${lookedIn}): install DCMTK (apt-get install dcmtk) or set the DCMTK folder`);
     this.name = 'DcmtkNotFoundError';
   }
 }

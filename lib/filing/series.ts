@@ -6,6 +6,9 @@ import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
+/** Seconds without a new instance after which a series counts as complete (px-listen) or a retrieve as stalled (px-get). */
+export const DEFAULT_SERIES_TIMEOUT = 10;
+
 export interface SeriesKey {
   StudyInstanceUID: string;
   SeriesInstanceUID: string;

@@ -1,11 +1,13 @@
 import { runDcmtk } from '../../dcmtk/run';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
 import { isDicomweb } from '../../dicomweb/http';
 import { qidoEcho } from '../find/dicomweb';
-import { describeDcmtkFailure, type PacsError, toPacsError } from '../../core/errors';
+import { type PacsError, toPacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
-import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings, processDeadlineMs, validatePacsSettings } from '../../core/settings';
-import { buildTlsArgs, tlsKeyInput } from '../../core/tls';
+import { type PacsSettings, validatePacsSettings } from '../../core/settings';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { describeDcmtkFailure } from '../../dcmtk/failures';
+import { buildAssociationArgs, buildTimeoutArgs, processDeadlineMs } from '../../dcmtk/args';
+import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
 
 export function buildEchoArgs(settings: PacsSettings): string[] {
   return [...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];

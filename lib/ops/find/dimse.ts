@@ -4,16 +4,19 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
 import { loadExeca, runDcmtk } from '../../dcmtk/run';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
 import { type AssociationQueue, runQueued } from '../../core/queue';
 import { DicomReadError, parseDicomBytes } from '../../dicom/dataset';
 import { isDicomweb } from '../../dicomweb/http';
 import { runQidoFind } from './dicomweb';
-import { anyToPacsError, describeDcmtkFailure, describeFailedStatus, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from '../../core/result';
-import { buildAssociationArgs, buildTimeoutArgs, describeType, idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
-import { buildTlsArgs, tlsKeyInput } from '../../core/tls';
+import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { describeDcmtkFailure, describeFailedStatus } from '../../dcmtk/failures';
+import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dcmtk/args';
+import { describeType } from '../../core/describe';
+import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
 
 export interface FindArgsOptions {
   outputDir: string;

@@ -1,6 +1,7 @@
 // C-FIND query keys: checked against the DICOM dictionary before anything reaches findscu.
 import { allowsMultipleValues, lookupKeyword, nearestKeyword } from '../../dicom/dictionary';
-import { describeType } from '../../core/settings';
+import { describeType } from '../../core/describe';
+import { KnownProblem } from '../../core/errors';
 
 export const QUERY_LEVELS = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] as const;
 export type QueryLevel = (typeof QUERY_LEVELS)[number];
@@ -36,9 +37,9 @@ const UNIQUE_KEYS: Record<QueryLevel, readonly string[]> = {
 // Elements that cannot be a C-FIND key given as text.
 const UNQUERYABLE_VRS = new Set(['SQ', 'OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN']);
 
-export class QueryError extends Error {
+export class QueryError extends KnownProblem {
   constructor(readonly problems: string[]) {
-    super(`invalid C-FIND query: ${problems.join('; ')}`);
+    super('bad-input', 'bad query', `invalid C-FIND query: ${problems.join('; ')}`);
     this.name = 'QueryError';
   }
 }

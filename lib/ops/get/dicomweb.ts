@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import type { GetFailure, GetOptions, GetOutcome } from './dimse';
-import { seriesTimeoutSeconds } from '../../core/stall';
 import type { MoveRequest } from '../move/dimse';
 import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
@@ -13,6 +12,7 @@ import type { DicomwebPacs } from '../../dicomweb/http';
 import { runQidoFind } from '../find/dicomweb';
 import { stowFiles } from '../send/stow';
 import { describeTarget, type WadoTarget, wadoRetrieve } from './wado';
+import { seriesTimeoutSeconds } from './stall';
 
 /**
  * WADO-RS names a series or an instance by its study (and series): what a request lacks is looked up

@@ -12,21 +12,23 @@ import path from 'node:path';
 import { runDcmtk } from '../../dcmtk/run';
 import { wadoGet } from './dicomweb';
 import { isDicomweb } from '../../dicomweb/http';
-import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
+import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { openFiles } from '../../dcmtk/processes';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
 import { runFind } from '../find/dimse';
 import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from '../move/dimse';
 import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { type AssociationQueue, runQueued } from '../../core/queue';
-import { StallWatch, seriesTimeoutSeconds, stallReason } from '../../core/stall';
 import type { PypxResult } from '../../core/result';
 import { RetrievedSeries } from '../../filing/retrieved-series';
 import type { SeriesComplete } from '../../filing/series';
-import { idleDeadlineMs, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
-import { refuseTlsFor } from '../../core/tls';
+import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
 import { trimUid } from '../../dicom/uid';
+import { describeDcmtkFailure } from '../../dcmtk/failures';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
+import { idleDeadlineMs } from '../../dcmtk/args';
+import { refuseTlsFor } from '../../dcmtk/tls';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
 export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;

@@ -2,8 +2,9 @@
 // final response with its counts, the UIDs the PACS says failed).
 import { buildLogConfig } from '../../dcmtk/log';
 import { type MoveProgress, MoveResponseReader, progressOf, UID_KEYS } from '../move/dimse';
-import { buildAssociationArgs, buildTimeoutArgs, type PacsSettings } from '../../core/settings';
+import { type PacsSettings } from '../../core/settings';
 import { trimUid } from '../../dicom/uid';
+import { buildAssociationArgs, buildTimeoutArgs } from '../../dcmtk/args';
 
 /**
  * getscu's log for a whole study or series: -v's lines, less the three per instance. What it has

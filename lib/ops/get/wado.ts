@@ -6,9 +6,9 @@ import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader, writtenHeader } from '../../filing/instance';
-import { seriesTimeoutSeconds, StallWatch, stallReason } from '../../core/stall';
 import { uidProblem } from '../../dicom/uid';
 import { type DicomwebPacs, dicomwebRequest } from '../../dicomweb/http';
+import { seriesTimeoutSeconds, StallWatch, stallReason } from './stall';
 
 export interface WadoTarget {
   StudyInstanceUID: string;

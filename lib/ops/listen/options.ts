@@ -1,5 +1,6 @@
 // px-listen's settings, checked once: every problem named in one error.
 import path from 'node:path';
+import { DEFAULT_SERIES_TIMEOUT } from '../../filing/series';
 import { failureBeforeRun } from '../../core/errors';
 import { aeTitleProblem } from '../../core/settings';
 import { checkTlsSettings } from '../../core/tls';
@@ -38,7 +39,6 @@ export interface ListenerOptions {
 type OptionalListenerKeys = 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller' | 'tls' | 'tlsCert' | 'tlsKey' | 'tlsCa';
 export type ResolvedListenerOptions = Required<Omit<ListenerOptions, OptionalListenerKeys>> & Pick<ListenerOptions, OptionalListenerKeys>;
 
-export const DEFAULT_SERIES_TIMEOUT = 10;
 const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
 
 /** Checks listener settings; every problem is named in one PacsError. */

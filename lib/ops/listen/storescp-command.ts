@@ -1,7 +1,7 @@
 // How storescp is run: its arguments, its log configuration, and the two programs it runs under so
 // that it cannot outlive the process that started it.
-import { buildTlsArgs } from '../../core/tls';
 import type { ResolvedListenerOptions } from './options';
+import { buildTlsArgs } from '../../dcmtk/tls';
 
 export const LOG_CONFIG = '.px-listen-log.cfg';
 

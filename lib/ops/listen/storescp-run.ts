@@ -9,7 +9,7 @@ import { failureBeforeRun, PacsError } from '../../core/errors';
 import type { ResolvedListenerOptions } from './options';
 import { endGroup, groupHoldsSocket, killMatching, listeningSockets, groupMembers, processAlive } from '../../dcmtk/processes';
 import { buildStorescpArgs, GROUP_REAPER, LOG_CONFIG, LOG_CONFIG_TEXT } from './storescp-command';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
+import { dieWithThisProcess } from '../../dcmtk/processes';
 
 const PIDFILE = '.px-listen-storescp.json';
 const STOP_GRACE_MS = 2000;

@@ -1,10 +1,11 @@
 // Keeps storescp running: ends what a crashed earlier run left, starts storescp with a log reader of
 // its own, and when it dies on its own waits until what it left is dealt with, then starts it again
 // after a growing delay. A restart that fails the same way again (a port still taken) is said once.
-import { describeIncomingTlsFailure, PacsError } from '../../core/errors';
+import { PacsError } from '../../core/errors';
 import type { ResolvedListenerOptions } from './options';
 import { type OnWritten, StorescpLog } from './storescp-log';
 import { endPreviousRun, StorescpRun } from './storescp-run';
+import { describeIncomingTlsFailure } from '../../dcmtk/failures';
 
 export interface SupervisorHooks {
   onWritten: OnWritten;

@@ -1,23 +1,16 @@
 // C-MOVE with movescu: what to move (parsed from UIDs or a px-find result), the command line, and the
 // PACS's answers read from movescu's debug log (sub-operation counts and the final DIMSE status).
 import { runDcmtk } from '../../dcmtk/run';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
-import { describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { type AssociationQueue, runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
-import {
-  aeTitleProblem,
-  buildAssociationArgs,
-  buildTimeoutArgs,
-  describeType,
-  type PacsSettings,
-  splitSettingsAndQuery,
-  idleDeadlineMs,
-  PACS_SETTING_KEYS,
-  validatePacsSettings,
-} from '../../core/settings';
-import { refuseTlsFor } from '../../core/tls';
+import { aeTitleProblem, type PacsSettings, splitSettingsAndQuery, PACS_SETTING_KEYS, validatePacsSettings } from '../../core/settings';
 import { trimUid, uidProblem } from '../../dicom/uid';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { describeDcmtkFailure } from '../../dcmtk/failures';
+import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dcmtk/args';
+import { describeType } from '../../core/describe';
+import { refuseTlsFor } from '../../dcmtk/tls';
 
 export type MoveLevel = 'STUDY' | 'SERIES' | 'IMAGE';
 export const UID_KEYS = ['StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstanceUID'] as const;

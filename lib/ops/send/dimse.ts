@@ -11,14 +11,17 @@ import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
 import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
 import { stowSend } from '../get/dicomweb';
 import { isDicomweb } from '../../dicomweb/http';
-import { anyToPacsError, describeDcmtkFailure, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
+import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
 import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu, type StorescuTls } from './storescu';
-import { buildTlsArgs, tlsKeyInput } from '../../core/tls';
 import { type AssociationQueue, runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
-import { buildTimeoutArgs, describeType, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
+import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
+import { describeDcmtkFailure } from '../../dcmtk/failures';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
+import { buildTimeoutArgs } from '../../dcmtk/args';
+import { describeType } from '../../core/describe';
 
 /** One file that did not reach the PACS, and why, in DICOM words. */
 export interface SendFailure {

@@ -7,11 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from '../../dcmtk/run';
 import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
-import { describeDcmtkFailure } from '../../core/errors';
-import { dieWithThisProcess } from '../../dcmtk/orphans';
 import { runQueued } from '../../core/queue';
 import type { BatchResult, SendFailure, SendOptions } from './dimse';
-import { buildTimeoutArgs, type PacsSettings } from '../../core/settings';
+import { type PacsSettings } from '../../core/settings';
+import { describeDcmtkFailure } from '../../dcmtk/failures';
+import { dieWithThisProcess } from '../../dcmtk/processes';
+import { buildTimeoutArgs } from '../../dcmtk/args';
 
 const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
 /** DICOM allows 128 presentation contexts per association. */

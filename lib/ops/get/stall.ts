@@ -1,8 +1,8 @@
 // px-get's series timeout: the seconds a retrieve may go without a new instance, once instances have
 // begun to come, before it is stopped as stalled. The wait for the first instance is the PACS timeout's
 // (a PACS may rightly take long to fetch a study from its archive before it sends anything).
-import { failureBeforeRun } from './errors';
-import { DEFAULT_SERIES_TIMEOUT } from '../ops/listen/options';
+import { failureBeforeRun } from '../../core/errors';
+import { DEFAULT_SERIES_TIMEOUT } from '../../filing/series';
 
 /** The series timeout in seconds: missing or empty is px-listen's default; anything else a number above 0. */
 export function seriesTimeoutSeconds(value: unknown): number {
