@@ -1,9 +1,6 @@
+import { PacsError, parseMoveRequests, SettingsError, validatePacsSettings, type MoveRequest, type PacsSettings, type PypxResult } from '../lib';
 // What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
 // 0 (success), 1 (an error result), 2 (bad usage).
-import { PacsError } from '../lib/core/errors';
-import { type MoveRequest, parseMoveRequests } from '../lib/ops/move/dimse';
-import type { PypxResult } from '../lib/core/result';
-import { type PacsSettings, SettingsError, validatePacsSettings } from '../lib/core/settings';
 
 export interface FlagSpec {
   /** Without the leading dashes, as pypx spells it: "serverIP". */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runEcho } from '../lib/ops/echo/dimse';
+import { runEcho } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags } from './cli';
 
 void main({

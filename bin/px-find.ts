@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { runFind } from '../lib/ops/find/dimse';
-import { lookupKeyword } from '../lib/dicom/dictionary';
+import { lookupKeyword, runFind } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
 
 // pypx's own spellings for the keys it knew by another name.

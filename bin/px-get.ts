@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { getPayload, runGet } from '../lib/ops/get/dimse';
+import { getPayload, runGet, seriesTimeoutSeconds } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
-import { seriesTimeoutSeconds } from '../lib/ops/get/stall';
 
 void main({
   name: 'px-get',

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // Unlike the other commands, this one runs until stopped: one JSON line per received instance and
 // per completed series on stdout, problems on stderr, storescp stopped on SIGINT or SIGTERM.
-import { PacsError } from '../lib/core/errors';
-import { listen } from '../lib/ops/listen';
+import { listen, PacsError } from '../lib';
 import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
 
 const FLAGS = [

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { movePayload, runMove } from '../lib/ops/move/dimse';
+import { movePayload, runMove } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS } from './cli';
 
 void main({

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { collectSendFiles, runSend } from '../lib/ops/send/dimse';
-import { PacsError } from '../lib/core/errors';
+import { collectSendFiles, PacsError, runSend } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
 
 void main({

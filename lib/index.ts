@@ -1,37 +1,61 @@
+// The pypx core's one entry point, for the Node-RED nodes, the commands and pypx's module users. Each
+// operation chooses DIMSE (DCMTK) or DICOMweb from the PACS settings; nothing here knows Node-RED.
+
+// Settings, results and failures every operation shares.
+export { validatePacsSettings, canonicalSettingKeys, splitSettingsAndQuery, KEY_ALIASES, PACS_SETTING_KEYS, SettingsError } from './core/settings';
+export type { PacsSettings } from './core/settings';
+export type { DicomwebSettings } from './core/dicomweb-settings';
+export { checkTlsSettings } from './core/tls';
+export type { TlsSettings, TlsRole } from './core/tls';
+export { describeType, isPlainObject } from './core/describe';
+export { PacsError, KnownProblem, failureBeforeRun, toPacsError, anyToPacsError } from './core/errors';
+export type { FailureKind } from './core/errors';
+export type { PypxResult, PypxRecord, PypxField } from './core/result';
+export { AssociationQueue, concurrencyProblem, toConcurrency } from './core/queue';
+
+// DICOM's dictionary.
+export { lookupKeyword } from './dicom/dictionary';
+
+// DCMTK, for those who call its tools themselves.
+export { locateDcmtkTool, DcmtkNotFoundError } from './dcmtk/run';
+export { describeDcmtkFailure } from './dcmtk/failures';
+export { buildTlsArgs, refuseTlsFor, TlsUnsupportedError } from './dcmtk/tls';
+
+// Filing received and retrieved instances the way pypx did.
+export type { FilingDirs, InstancePayload } from './filing/instance';
+export type { SeriesComplete } from './filing/series';
+
+// C-ECHO
 export { echo, runEcho, buildEchoArgs } from './ops/echo/dimse';
 export type { EchoOutcome, OperationOptions } from './ops/echo/dimse';
+
+// C-FIND / QIDO-RS
 export { find, runFind, buildFindArgs } from './ops/find/dimse';
 export type { FindOptions, FindOutcome } from './ops/find/dimse';
 export { buildFindQuery, QueryError, DEFAULT_RETURN_KEYS, QUERY_LEVELS } from './ops/find/query';
 export type { QueryLevel, FindRequest } from './ops/find/query';
-export { PacsError } from './core/errors';
-export type { FailureKind } from './core/errors';
-export { validatePacsSettings, canonicalSettingKeys, KEY_ALIASES, PACS_SETTING_KEYS, SettingsError } from './core/settings';
-export { describeType } from './core/describe';
-export type { PacsSettings } from './core/settings';
-export { locateDcmtkTool, DcmtkNotFoundError } from './dcmtk/run';
-export { checkTlsSettings } from './core/tls';
-export type { TlsSettings, TlsRole } from './core/tls';
-export type { PypxResult, PypxRecord, PypxField } from './core/result';
-export { move, runMove, parseMoveRequests, buildMoveArgs } from './ops/move/dimse';
+export { sweepOnce as sweepStaleFindAnswers } from './ops/find/answer-folder';
+
+// C-MOVE
+export { move, runMove, parseMoveRequests, isMoveCollection, moveDestination, movePayload, dicomwebMoveProblem, buildMoveArgs } from './ops/move/dimse';
 export type { MoveRequest, MoveLevel, MoveOutcome, MovePayload, MoveProgress, MoveOptions } from './ops/move/dimse';
-export { AssociationQueue } from './core/queue';
+
+// C-GET / WADO-RS
+export { get, runGet, getPayload, refuseGetOverTls } from './ops/get/dimse';
+export { buildGetArgs } from './ops/get/getscu';
+export { seriesTimeoutSeconds } from './ops/get/stall';
+export type { GetOptions, GetOutcome, GetFailure } from './ops/get/dimse';
+export { wadoRetrieve, wadoPath } from './ops/get/wado';
+export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
+
+// C-STORE as a sender / STOW-RS
+export { send, runSend, collectSendFiles, buildSendArgs } from './ops/send/dimse';
+export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/dimse';
+export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
+export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
+
+// C-STORE as a receiver
 export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
-export type { InstancePayload } from './filing/instance';
-export type { SeriesComplete } from './filing/series';
-export { send, runSend, collectSendFiles, buildSendArgs } from './ops/send/dimse';
-export type { SendPayload, SendFailure, SendOptions, SendOutcome } from './ops/send/dimse';
-export { get, runGet, getPayload } from './ops/get/dimse';
-export { buildGetArgs } from './ops/get/getscu';
-export type { GetOptions, GetOutcome, GetFailure } from './ops/get/dimse';
-export { wadoRetrieve, wadoPath } from './ops/get/wado';
-export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
-export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
-export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
-export type { DicomwebSettings } from './core/dicomweb-settings';
-export { describeDcmtkFailure } from './dcmtk/failures';
-export { mergePacsOverrides } from '../nodes/pacs-policy';
-export { buildTlsArgs, refuseTlsFor, TlsUnsupportedError } from './dcmtk/tls';

@@ -1,9 +1,7 @@
 // What every px node does the same way around the pypx core: find its PACS, run operations it can
 // stop on close, and report failures to the flow. Knows Node-RED; knows nothing of DICOM.
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
-import { failureBeforeRun, PacsError, toPacsError } from '../lib/core/errors';
-import type { AssociationQueue } from '../lib/core/queue';
-import type { PacsSettings } from '../lib/core/settings';
+import { failureBeforeRun, PacsError, toPacsError, type AssociationQueue, type PacsSettings } from '../lib';
 import type { Say } from './i18n';
 
 export interface PacsConfigNode extends Node {

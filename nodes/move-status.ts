@@ -1,7 +1,6 @@
 // px-move's node status: instances completed/total of the moves running now, and the PACS queue's length.
 import type { Node } from 'node-red';
-import type { MoveOutcome, MoveProgress } from '../lib/ops/move/dimse';
-import type { AssociationQueue } from '../lib/core/queue';
+import type { AssociationQueue, MoveOutcome, MoveProgress } from '../lib';
 import type { Say } from './i18n';
 
 const REFRESH_MS = 200;

@@ -1,6 +1,6 @@
+import { canonicalSettingKeys, describeType, KEY_ALIASES, PACS_SETTING_KEYS, SettingsError, validatePacsSettings, type PacsSettings } from '../lib';
 // Node-RED's policy for PACS settings: what msg.pacs may change, and fields left as `${NAME}` by an
 // environment variable that is not set. The commands and the module take settings as given.
-import { canonicalSettingKeys, describeType, KEY_ALIASES, PACS_SETTING_KEYS, type PacsSettings, SettingsError, validatePacsSettings } from '../lib';
 
 /**
  * What a message may set (msg.pacs): where to connect over DIMSE and as whom, never what runs, which

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { runEcho } from '../lib/ops/echo/dimse';
+import { runEcho } from '../lib';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 

@@ -1,11 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { sweepOnce } from '../lib/ops/find/answer-folder';
-import { failureBeforeRun } from '../lib/core/errors';
-import { runFind } from '../lib/ops/find/dimse';
-import { isPlainObject } from '../lib/ops/find/query';
+import { describeType, failureBeforeRun, isPlainObject, runFind, sweepStaleFindAnswers } from '../lib';
 import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
-import { describeType } from '../lib/core/describe';
 
 interface PxFindDef extends NodeDef {
   pacs: string;
@@ -34,7 +30,7 @@ function parseReturnTags(value: string | string[] | undefined): string[] {
 
 export = function register(RED: NodeAPI): void {
   // Answer folders a crashed Node-RED left behind go at start, not at the first query.
-  void sweepOnce();
+  void sweepStaleFindAnswers();
   function PxFindNode(this: Node, def: PxFindDef) {
     RED.nodes.createNode(this, def);
     const say = catalog(RED, 'px-find');

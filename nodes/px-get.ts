@@ -1,14 +1,10 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import type { FilingDirs } from '../lib/filing/instance';
-import { getPayload, type GetOutcome, refuseGetOverTls, runGet } from '../lib/ops/get/dimse';
-import { isMoveCollection, parseMoveRequests } from '../lib/ops/move/dimse';
-import { failureBeforeRun } from '../lib/core/errors';
+import { failureBeforeRun, getPayload, isMoveCollection, parseMoveRequests, refuseGetOverTls, runGet, seriesTimeoutSeconds, type FilingDirs, type GetOutcome } from '../lib';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
 import { partOf, type Sequence } from './sequence';
 import { unsetEnvVariableProblem } from './pacs-policy';
-import { seriesTimeoutSeconds } from '../lib/ops/get/stall';
 
 interface PxGetDef extends NodeDef {
   pacs: string;

@@ -1,6 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { failureBeforeRun, PacsError, toPacsError } from '../lib/core/errors';
-import { Listener } from '../lib/ops/listen/listener';
+import { failureBeforeRun, Listener, PacsError, toPacsError } from '../lib';
 import { handleClose } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';

@@ -1,10 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, type MoveOutcome, type MovePayload, parseMoveRequests, runMove } from '../lib/ops/move/dimse';
+import { dicomwebMoveProblem, isMoveCollection, moveDestination, movePayload, parseMoveRequests, refuseTlsFor, runMove, type MoveOutcome, type MovePayload } from '../lib';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { MoveStatus } from './move-status';
 import { partOf, type Sequence } from './sequence';
-import { refuseTlsFor } from '../lib/dcmtk/tls';
 
 interface PxMoveDef extends NodeDef {
   pacs: string;

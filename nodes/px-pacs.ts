@@ -1,6 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { AssociationQueue, concurrencyProblem, toConcurrency } from '../lib/core/queue';
-import { SettingsError } from '../lib/core/settings';
+import { AssociationQueue, concurrencyProblem, SettingsError, toConcurrency } from '../lib';
 import { handleClose, type PacsConfigNode } from './glue';
 import { mergePacsOverrides } from './pacs-policy';
 

@@ -1,7 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { anyToPacsError } from '../lib/core/errors';
-import { collectSendFiles, runSend, type SendList } from '../lib/ops/send/dimse';
-import type { PacsSettings } from '../lib/core/settings';
+import { anyToPacsError, collectSendFiles, runSend, type PacsSettings, type SendList } from '../lib';
 import { findPacsConfig, handleClose, handleInput, RunningOperations, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 

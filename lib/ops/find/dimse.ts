@@ -9,7 +9,7 @@ import { DicomReadError, parseDicomBytes } from '../../dicom/dataset';
 import { isDicomweb } from '../../dicomweb/http';
 import { runQidoFind } from './dicomweb';
 import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
-import { buildFindQuery, type FindKey, type FindRequest, isPlainObject, type QueryLevel } from './query';
+import { buildFindQuery, type FindKey, type FindRequest, type QueryLevel } from './query';
 import type { PypxRecord, PypxResult } from '../../core/result';
 import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
 import { dieWithThisProcess } from '../../dcmtk/processes';
@@ -17,6 +17,7 @@ import { describeDcmtkFailure, describeFailedStatus } from '../../dcmtk/failures
 import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dcmtk/args';
 import { describeType } from '../../core/describe';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
+import { isPlainObject } from '../../core/describe';
 
 export interface FindArgsOptions {
   outputDir: string;

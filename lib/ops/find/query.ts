@@ -1,6 +1,6 @@
 // C-FIND query keys: checked against the DICOM dictionary before anything reaches findscu.
 import { allowsMultipleValues, lookupKeyword, nearestKeyword } from '../../dicom/dictionary';
-import { describeType } from '../../core/describe';
+import { describeType, isPlainObject } from '../../core/describe';
 import { KnownProblem } from '../../core/errors';
 
 export const QUERY_LEVELS = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] as const;
@@ -61,9 +61,6 @@ export interface FindRequest {
   keys: FindKey[];
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
-}
 
 const CONTROL_NAMES: Record<string, string> = { '\n': 'a newline', '\r': 'a carriage return', '\0': 'a NUL', '\t': 'a tab' };
 
