@@ -5,7 +5,6 @@ import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from '
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DicomwebPacs } from '../lib/dicomweb/http';
 import { stowFiles } from '../lib/ops/send/stow';
 import { runGet } from '../lib/ops/get/dimse';
 import { AssociationQueue } from '../lib/core/queue';
@@ -16,6 +15,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance, writeSam
 import type { RunningOrthanc } from '../testbed/orthanc';
 import { startHttpStub } from './support/http-stub';
 import { useOrthanc } from './support/pacs';
+import type { DicomwebPacs } from '../lib/core/settings';
 
 const USERS = { bob: 'pässword' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runEcho } from '../lib/ops/echo/dimse';
 import { runFind } from '../lib/ops/find/dimse';
-import { type DicomwebPacs, describeHttpStatus } from '../lib/dicomweb/http';
+import { describeHttpStatus } from '../lib/dicomweb/http';
 import { attributeText, buildQidoPath } from '../lib/ops/find/dicomweb';
 import { batchFiles, readStowAnswer } from '../lib/ops/send/stow';
 import { buildFindQuery } from '../lib/ops/find/query';
@@ -17,6 +17,7 @@ import { generateSampleInstances, type SampleInstance } from '../testbed/generat
 import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { mergePacsOverrides } from '../nodes/pacs-policy';
+import { type DicomwebPacs } from '../lib/core/dicomweb-settings';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

@@ -179,3 +179,11 @@ export function splitSettingsAndQuery(input: Record<string, unknown>): { setting
   for (const [key, value] of Object.entries(input)) (PACS_SETTING_KEYS.has(key) ? settings : query)[key] = value;
   return { settings, query };
 }
+
+
+/** Settings of a PACS reached over DICOMweb. */
+export type DicomwebPacs = PacsSettings & { dicomweb: DicomwebSettings };
+
+export function isDicomweb(settings: PacsSettings): settings is DicomwebPacs {
+  return settings.dicomweb !== undefined;
+}

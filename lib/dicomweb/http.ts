@@ -11,15 +11,10 @@ import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { pause, retryDelay } from '../core/backoff';
 import { failureBeforeRun, type FailureKind, PacsError } from '../core/errors';
-import type { PacsSettings } from '../core/settings';
+import type { DicomwebPacs } from '../core/settings';
 import type { DicomwebSettings } from '../core/dicomweb-settings';
 
 /** Settings of a PACS reached over DICOMweb. */
-export type DicomwebPacs = PacsSettings & { dicomweb: DicomwebSettings };
-
-export function isDicomweb(settings: PacsSettings): settings is DicomwebPacs {
-  return settings.dicomweb !== undefined;
-}
 
 export interface HttpRequest {
   method?: 'GET' | 'POST';

@@ -1,5 +1,4 @@
 import { runDcmtk } from '../../dcmtk/run';
-import { isDicomweb } from '../../dicomweb/http';
 import { qidoEcho } from '../find/dicomweb';
 import { type PacsError, toPacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
@@ -8,6 +7,7 @@ import { dieWithThisProcess } from '../../dcmtk/processes';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { buildAssociationArgs, buildTimeoutArgs, processDeadlineMs } from '../../dcmtk/args';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
+import { isDicomweb } from '../../core/settings';
 
 export function buildEchoArgs(settings: PacsSettings): string[] {
   return [...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];

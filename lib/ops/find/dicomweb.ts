@@ -4,7 +4,8 @@ import type { FindOptions, FindOutcome } from './dimse';
 import { lookupKeyword } from '../../dicom/dictionary';
 import { buildFindQuery, type FindKey, type FindRequest, type QueryLevel } from './query';
 import type { PypxRecord } from '../../core/result';
-import { type DicomwebPacs, dicomwebRequest } from '../../dicomweb/http';
+import { dicomwebRequest } from '../../dicomweb/http';
+import type { DicomwebPacs } from '../../core/settings';
 
 const RESOURCES: Record<Exclude<QueryLevel, 'PATIENT'>, string> = { STUDY: 'studies', SERIES: 'series', IMAGE: 'instances' };
 // Keys that steer the query itself and are no attribute to match or return.

@@ -6,7 +6,6 @@ import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
 import { loadExeca, runDcmtk } from '../../dcmtk/run';
 import { type AssociationQueue, runQueued } from '../../core/queue';
 import { DicomReadError, parseDicomBytes } from '../../dicom/dataset';
-import { isDicomweb } from '../../dicomweb/http';
 import { runQidoFind } from './dicomweb';
 import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { buildFindQuery, type FindKey, type FindRequest, type QueryLevel } from './query';
@@ -18,6 +17,7 @@ import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dc
 import { describeType } from '../../core/describe';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
 import { isPlainObject } from '../../core/describe';
+import { isDicomweb } from '../../core/settings';
 
 export interface FindArgsOptions {
   outputDir: string;

@@ -11,7 +11,6 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from '../../dcmtk/run';
 import { wadoGet } from './dicomweb';
-import { isDicomweb } from '../../dicomweb/http';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { openFiles } from '../../dcmtk/processes';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
@@ -29,6 +28,7 @@ import { dieWithThisProcess } from '../../dcmtk/processes';
 import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import { refuseTlsFor } from '../../dcmtk/tls';
+import { isDicomweb } from '../../core/settings';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
 export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;

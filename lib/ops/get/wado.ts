@@ -7,8 +7,9 @@ import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader, writtenHeader } from '../../filing/instance';
 import { uidProblem } from '../../dicom/uid';
-import { type DicomwebPacs, dicomwebRequest } from '../../dicomweb/http';
+import { dicomwebRequest } from '../../dicomweb/http';
 import { seriesTimeoutSeconds, StallWatch, stallReason } from './stall';
+import type { DicomwebPacs } from '../../core/settings';
 
 export interface WadoTarget {
   StudyInstanceUID: string;

@@ -9,8 +9,6 @@ import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from '../../dcmtk/run';
 import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
 import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
-import { stowSend } from '../get/dicomweb';
-import { isDicomweb } from '../../dicomweb/http';
 import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
 import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu, type StorescuTls } from './storescu';
@@ -22,6 +20,8 @@ import { dieWithThisProcess } from '../../dcmtk/processes';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
 import { buildTimeoutArgs } from '../../dcmtk/args';
 import { describeType } from '../../core/describe';
+import { stowSend } from './dicomweb';
+import { isDicomweb } from '../../core/settings';
 
 /** One file that did not reach the PACS, and why, in DICOM words. */
 export interface SendFailure {

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { readDicomHeaderSync } from '../../dicom/dataset';
 import { type PacsError, toPacsError } from '../../core/errors';
-import { type DicomwebPacs, dicomwebRequest } from '../../dicomweb/http';
+import { dicomwebRequest } from '../../dicomweb/http';
+import type { DicomwebPacs } from '../../core/settings';
 
 export interface StowOptions {
   /** A request carries at most this many bytes of files (one larger file goes alone). Default 32 MiB. */
