@@ -17,7 +17,7 @@ import { generateSampleInstances, type SampleInstance } from '../testbed/generat
 import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { mergePacsOverrides } from '../nodes/pacs-policy';
-import { type DicomwebPacs } from '../lib/core/dicomweb-settings';
+import type { DicomwebPacs } from '../lib/core/settings';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>
