@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { locateDcmtkTool, runDcmtk } from '../lib/dcmtk/run';
-import { readFindResponses } from '../lib/ops/find/dimse';
 import { buildFindQuery, DEFAULT_RETURN_KEYS } from '../lib/ops/find/query';
 import type { PypxResult, PypxRecord } from '../lib/core/result';
 import { type PacsSettings, validatePacsSettings } from '../lib/core/settings';
@@ -17,6 +16,7 @@ import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { type Figure, measureProcess, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
 import { buildAssociationArgs, buildTimeoutArgs } from '../lib/dcmtk/args';
+import { readFindResponses } from '../lib/ops/find/answers';
 
 export const SERIES = 10000;
 const PATIENTS = 1000; // x 2 studies x 5 series x 1 instance

@@ -26,12 +26,14 @@ export type { FilingDirs, InstancePayload } from './filing/instance';
 export type { SeriesComplete } from './filing/series';
 
 // C-ECHO
-export { echo, runEcho, buildEchoArgs } from './ops/echo/dimse';
-export type { EchoOutcome, OperationOptions } from './ops/echo/dimse';
+export { echo, runEcho } from './ops/echo';
+export { buildEchoArgs } from './ops/echo/dimse';
+export type { EchoOutcome, OperationOptions } from './ops/echo/types';
 
 // C-FIND / QIDO-RS
-export { find, runFind, buildFindArgs } from './ops/find/dimse';
-export type { FindOptions, FindOutcome } from './ops/find/dimse';
+export { find, runFind } from './ops/find';
+export { buildFindArgs } from './ops/find/dimse';
+export type { FindOptions, FindOutcome } from './ops/find/types';
 export { buildFindQuery, QueryError, DEFAULT_RETURN_KEYS, QUERY_LEVELS } from './ops/find/query';
 export type { QueryLevel, FindRequest } from './ops/find/query';
 export { sweepOnce as sweepStaleFindAnswers } from './ops/find/answer-folder';

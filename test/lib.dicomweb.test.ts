@@ -4,8 +4,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runEcho } from '../lib/ops/echo/dimse';
-import { runFind } from '../lib/ops/find/dimse';
 import { describeHttpStatus } from '../lib/dicomweb/http';
 import { attributeText, buildQidoPath } from '../lib/ops/find/dicomweb';
 import { batchFiles, readStowAnswer } from '../lib/ops/send/stow';
@@ -18,6 +16,8 @@ import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { mergePacsOverrides } from '../nodes/pacs-policy';
 import type { DicomwebPacs } from '../lib/core/settings';
+import { runEcho } from '../lib/ops/echo';
+import { runFind } from '../lib/ops/find';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

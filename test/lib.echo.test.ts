@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { locateDcmtkTool } from '../lib/dcmtk/run';
-import { echo, runEcho } from '../lib/ops/echo/dimse';
 import { validatePacsSettings } from '../lib/core/settings';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+import { echo, runEcho } from '../lib/ops/echo';
 
 describe('lib echo against a real Orthanc', () => {
   const pacs = useOrthanc();
@@ -85,7 +85,7 @@ describe('without util-linux\'s setpriv', () => {
   it('refuses to run a DCMTK tool that would outlive Node-RED, saying what to install', () => {
     // A process of its own, whose PATH holds no setpriv; DCMTK is found by its folder.
     const program = `
-      const { runEcho } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'echo.js'))});
+      const { runEcho } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))});
       runEcho({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 1, timeout: 2, dcmtkDir: '/usr/bin' })
         .then((outcome) => process.stdout.write(JSON.stringify({ kind: outcome.error?.kind, reason: outcome.error?.reason, message: outcome.error?.message })));
     `;

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { answerRoot } from '../lib/ops/find/answer-folder';
-import { AnswerReader, buildFindArgs, find, finalFindStatus, runFind } from '../lib/ops/find/dimse';
+import { buildFindArgs, finalFindStatus } from '../lib/ops/find/dimse';
 import { buildFindQuery, DEFAULT_RETURN_KEYS, QueryError } from '../lib/ops/find/query';
 import type { PypxRecord } from '../lib/core/result';
 import { validatePacsSettings } from '../lib/core/settings';
@@ -12,6 +12,8 @@ import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance } from '.
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 import { describeFailedStatus } from '../lib/dcmtk/failures';
+import { AnswerReader } from '../lib/ops/find/answers';
+import { find, runFind } from '../lib/ops/find';
 
 const values = (records: PypxRecord[], keyword: string) => records.map((r) => r[keyword]?.value);
 const sorted = (list: unknown[]) => [...list].map(String).sort();

@@ -1,40 +1,20 @@
+// C-ECHO over DIMSE with DCMTK's echoscu.
 import { runDcmtk } from '../../dcmtk/run';
-import { qidoEcho } from '../find/dicomweb';
-import { type PacsError, toPacsError } from '../../core/errors';
+import { toPacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
-import { type PacsSettings, validatePacsSettings } from '../../core/settings';
+import type { PacsSettings } from '../../core/settings';
+import type { EchoOutcome, OperationOptions } from './types';
 import { dieWithThisProcess } from '../../dcmtk/processes';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { buildAssociationArgs, buildTimeoutArgs, processDeadlineMs } from '../../dcmtk/args';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
-import { isDicomweb } from '../../core/settings';
 
 export function buildEchoArgs(settings: PacsSettings): string[] {
   return [...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
 }
 
-export interface OperationOptions {
-  signal?: AbortSignal;
-}
-
-export interface EchoOutcome {
-  result: PypxResult<string>;
-  /** Set when the echo failed; result then holds pypx's error payload. */
-  error?: PacsError;
-  elapsedMs: number;
-}
-
-/** C-ECHO: is the PACS there and does it accept us? */
-export async function runEcho(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
-  if (isDicomweb(settings)) {
-    try {
-      const { command, elapsedMs } = await qidoEcho(settings, options.signal);
-      return { result: { status: 'success', command, data: '' }, elapsedMs };
-    } catch (err) {
-      const error = toPacsError(err);
-      return { result: error.result as PypxResult<string>, error, elapsedMs: 0 };
-    }
-  }
+/** C-ECHO with echoscu: is the PACS there and does it accept us? */
+export async function runEchoscu(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
   const args = buildEchoArgs(settings);
   try {
     const run = await runDcmtk('echoscu', args, {
@@ -54,15 +34,4 @@ export async function runEcho(settings: PacsSettings, options: OperationOptions 
     const error = toPacsError(err);
     return { result: error.result as PypxResult<string>, error, elapsedMs: 0 };
   }
-}
-
-/** pypx's `echo(settings)`: settings as a plain object (pypx 0.8 or 3 keys), answer as pypx's dict. */
-export async function echo(settings: Record<string, unknown>, options: OperationOptions = {}): Promise<PypxResult<string>> {
-  let checked: PacsSettings;
-  try {
-    checked = validatePacsSettings(settings);
-  } catch (err) {
-    return toPacsError(err).result as PypxResult<string>;
-  }
-  return (await runEcho(checked, options)).result;
 }

@@ -1,11 +1,11 @@
 // QIDO-RS: px-find's query keys as a DICOMweb search, and its DICOM JSON answer as pypx records.
 import { failureBeforeRun, toPacsError } from '../../core/errors';
-import type { FindOptions, FindOutcome } from './dimse';
 import { lookupKeyword } from '../../dicom/dictionary';
 import { buildFindQuery, type FindKey, type FindRequest, type QueryLevel } from './query';
 import type { PypxRecord } from '../../core/result';
 import { dicomwebRequest } from '../../dicomweb/http';
 import type { DicomwebPacs } from '../../core/settings';
+import type { FindOptions, FindOutcome } from './types';
 
 const RESOURCES: Record<Exclude<QueryLevel, 'PATIENT'>, string> = { STUDY: 'studies', SERIES: 'series', IMAGE: 'instances' };
 // Keys that steer the query itself and are no attribute to match or return.
@@ -117,17 +117,4 @@ export async function runQidoFind(settings: DicomwebPacs, query: unknown, option
     const error = toPacsError(err);
     return { result: error.result as FindOutcome['result'], error, limited: false, elapsedMs: Date.now() - started };
   }
-}
-
-/** px-echo over DICOMweb: an authenticated QIDO-RS query that asks for one study. */
-export async function qidoEcho(settings: DicomwebPacs, signal?: AbortSignal): Promise<{ command: string; elapsedMs: number }> {
-  const started = Date.now();
-  const answer = await dicomwebRequest(settings, { path: '/studies?limit=1&includefield=StudyInstanceUID', headers: { accept: 'application/dicom+json' }, what: 'a QIDO-RS query (echo)', signal });
-  const text = answer.status === 204 ? '[]' : await answer.text();
-  try {
-    if (!Array.isArray(JSON.parse(text || '[]'))) throw new Error('not a list');
-  } catch {
-    throw failureBeforeRun('malformed', 'not DICOMweb', `DICOMweb: ${settings.dicomweb.url} answered a QIDO-RS query with something else than DICOM JSON: is this the DICOMweb service root?`, answer.command);
-  }
-  return { command: answer.command, elapsedMs: Date.now() - started };
 }

@@ -14,7 +14,6 @@ import { wadoGet } from './dicomweb';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { openFiles } from '../../dcmtk/processes';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
-import { runFind } from '../find/dimse';
 import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from '../move/dimse';
 import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { type AssociationQueue, runQueued } from '../../core/queue';
@@ -29,6 +28,7 @@ import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { isDicomweb } from '../../core/settings';
+import { runFind } from '../find';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
 export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;
