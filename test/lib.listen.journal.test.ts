@@ -15,7 +15,7 @@ import { freeTcpPort, storescu } from './support/store';
 
 // Runs in the child: a listener that emits but never confirms (a flow that never got the messages).
 const CHILD = `
-const { Listener } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'listener.js'))});
+const { Listener } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))});
 const [port, dataDir, confirmUpTo] = process.argv.slice(1);
 const listener = new Listener({ aet: 'JOURNAL', port: Number(port), dataDir, seriesTimeout: 60, confirmByCaller: true });
 listener.on('instance', (p) => {

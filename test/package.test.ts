@@ -42,7 +42,7 @@ describe('the package installed from npm pack into a clean Node-RED user folder'
       assert.ok(type.startsWith('px-'));
     }
     assert.throws(() => readFileSync(path.join(installed, 'dist', 'test', 'package.test.js')), /ENOENT/);
-    assert.throws(() => readFileSync(path.join(installed, 'lib', 'echo.ts')), /ENOENT/);
+    assert.throws(() => readFileSync(path.join(installed, 'lib', 'index.ts')), /ENOENT/);
     readFileSync(path.join(installed, 'examples', '01 - Echo a PACS.json'));
   });
 
