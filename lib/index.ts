@@ -22,7 +22,6 @@ export { describeDcmtkFailure } from './dcmtk/failures';
 export { buildTlsArgs, refuseTlsFor, TlsUnsupportedError } from './dcmtk/tls';
 
 // Filing received and retrieved instances the way pypx did.
-export type { FilingDirs, InstancePayload } from './filing/instance';
 export type { SeriesComplete } from './filing/series';
 
 // C-ECHO
@@ -61,3 +60,4 @@ export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
+export type { FilingDirs, InstancePayload } from './filing/file-instance';

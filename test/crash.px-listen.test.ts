@@ -7,13 +7,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { InstancePayload } from '../lib/filing/instance';
 import type { SeriesComplete } from '../lib/filing/series';
 import { type RunningNodeRed, startNodeRed } from '../testbed/node-red';
 import { freePort } from '../testbed/orthanc';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 function lines<T>(file: string): T[] {
   if (!existsSync(file)) return [];

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { readDicomHeader, readDicomHeaderSync, parseDicomBytes } from '../lib/dicom/dataset';
-import { instanceHeader, readReceivedHeader } from '../lib/filing/instance';
 import { lookupKeyword, lookupTag } from '../lib/dicom/dictionary';
 import { writeDicomFile } from '../testbed/dicom-writer';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
+import { instanceHeader, readReceivedHeader } from '../lib/filing/header';
 
 describe('reading DICOM', () => {
   it('decodes names in every sample character set exactly, by the file\'s own Specific Character Set', () => {

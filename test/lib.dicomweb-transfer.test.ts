@@ -9,13 +9,14 @@ import { stowFiles } from '../lib/ops/send/stow';
 import { runGet } from '../lib/ops/get/dimse';
 import { AssociationQueue } from '../lib/core/queue';
 import { wadoRetrieve } from '../lib/ops/get/wado';
-import { type InstancePayload, MalformedFileError, readReceivedHeader } from '../lib/filing/instance';
 import { validatePacsSettings } from '../lib/core/settings';
 import { generateSampleInstances, SAMPLE_PATIENTS, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import type { RunningOrthanc } from '../testbed/orthanc';
 import { startHttpStub } from './support/http-stub';
 import { useOrthanc } from './support/pacs';
 import type { DicomwebPacs } from '../lib/core/settings';
+import { type InstancePayload } from '../lib/filing/file-instance';
+import { MalformedFileError, readReceivedHeader } from '../lib/filing/header';
 
 const USERS = { bob: 'pässword' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

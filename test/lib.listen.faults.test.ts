@@ -8,12 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { readDicomHeader } from '../lib/dicom/dataset';
 import type { PacsError } from '../lib/core/errors';
-import { type InstancePayload, isWholeFile } from '../lib/filing/instance';
 import { Listener } from '../lib/ops/listen/listener';
 import type { ListenerOptions } from '../lib/ops/listen/options';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { processesMentioning } from './support/processes';
 import { freeTcpPort, type SendResult, storescu } from './support/store';
+import { type InstancePayload } from '../lib/filing/file-instance';
+import { isWholeFile } from '../lib/filing/header';
 
 const BIN = path.join(__dirname, '..', 'bin', 'px-listen.js');
 

@@ -7,11 +7,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { PacsError } from '../lib/core/errors';
-import type { InstancePayload } from '../lib/filing/instance';
 import type { AnnouncementJournal } from '../lib/ops/listen/announcements';
 import { Filer } from '../lib/ops/listen/filer';
 import { Listener } from '../lib/ops/listen/listener';
 import { writeSampleInstances } from '../testbed/generate';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 const diskFull = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
 

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { InstancePayload } from '../lib/filing/instance';
 import { Listener } from '../lib/ops/listen/listener';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 // Runs in the child: a listener that emits but never confirms (a flow that never got the messages).
 const CHILD = `

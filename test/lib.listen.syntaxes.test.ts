@@ -8,10 +8,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { readDicomHeaderSync } from '../lib/dicom/dataset';
 import type { PacsError } from '../lib/core/errors';
-import type { InstancePayload } from '../lib/filing/instance';
 import { Listener } from '../lib/ops/listen/listener';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { freeTcpPort } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 const run = promisify(execFile);
 

@@ -5,7 +5,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { readDicomHeader } from '../lib/dicom/dataset';
-import { buildFiledPath, cleanPathPart, type InstanceHeader, type InstancePayload, isWholeFile, PLACEHOLDER } from '../lib/filing/instance';
 import { Listener } from '../lib/ops/listen/listener';
 import type { ListenerOptions } from '../lib/ops/listen/options';
 import type { SeriesComplete } from '../lib/filing/series';
@@ -13,6 +12,9 @@ import type { PacsError } from '../lib/core/errors';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { dcmtkDescendants } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
+import { buildFiledPath, cleanPathPart, PLACEHOLDER } from '../lib/filing/layout';
+import { type InstanceHeader, isWholeFile } from '../lib/filing/header';
+import { type InstancePayload } from '../lib/filing/file-instance';
 
 const HOSTILE_IDS = ['../../etc', '/', 'a\0b', '', 'CON', '..', '.', 'nul.txt', 'x'.repeat(300), 'Ünïcødé/../名前', '\u202Eevil', 'a\\b', 'C:\\Windows'];
 

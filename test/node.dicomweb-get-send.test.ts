@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { readDicomHeaderSync } from '../lib/dicom/dataset';
-import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing/instance';
 import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
@@ -17,6 +16,9 @@ import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, status
 import { useOrthanc } from './support/pacs';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import { buildFiledPath } from '../lib/filing/layout';
+import { type InstancePayload } from '../lib/filing/file-instance';
+import { readReceivedHeader } from '../lib/filing/header';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

@@ -7,12 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { InstancePayload } from '../lib/filing/instance';
-import { readReceivedHeader } from '../lib/filing/instance';
 import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances } from '../testbed/generate';
 import { getFlow, helper, joinModule, nextMessage, nodeModules } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import type { InstancePayload } from '../lib/filing/file-instance';
+import { readReceivedHeader } from '../lib/filing/header';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

@@ -5,7 +5,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing/instance';
 import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
@@ -15,6 +14,9 @@ import { startSilentServer, useOrthanc } from './support/pacs';
 import { startQrScp } from './support/qrscp';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import { buildFiledPath } from '../lib/filing/layout';
+import { type InstancePayload } from '../lib/filing/file-instance';
+import { readReceivedHeader } from '../lib/filing/header';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

@@ -5,12 +5,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { InstancePayload } from '../lib/filing/instance';
 import type { SeriesComplete } from '../lib/filing/series';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { type FlowNode, helper, nodeModules, onTab, statusLog } from './support/flow';
 import { dcmtkDescendants, processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 interface InputNode<M> {
   on(event: 'input', listener: (msg: M) => void): void;

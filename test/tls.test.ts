@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeMessage } from 'node-red';
-import type { InstancePayload } from '../lib/filing/instance';
 import { echo, find } from '../lib/index';
 import type { PypxRecord } from '../lib/core/result';
 import { makeTestCertificates, type TestCertificates } from '../testbed/certificates';
@@ -18,6 +17,7 @@ import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc'
 import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { dcmtkDescendants, watchCommandLines } from './support/processes';
 import { storescu } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
 
 const run = promisify(execFile);
 

@@ -1,8 +1,8 @@
 // The series one retrieve filed, from the instances as they were filed: a C-GET's final response
 // says when they are complete, so no timeout is needed (px-listen's SeriesTracker waits for one).
 import path from 'node:path';
-import type { InstancePayload } from './instance';
 import type { SeriesComplete } from './series';
+import type { InstancePayload } from './file-instance';
 
 export class RetrievedSeries {
   private readonly bySeries = new Map<string, SeriesComplete & { known: Set<string> }>();

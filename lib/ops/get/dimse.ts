@@ -13,7 +13,6 @@ import { runDcmtk } from '../../dcmtk/run';
 import { wadoGet } from './dicomweb';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { openFiles } from '../../dcmtk/processes';
-import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
 import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from '../move/dimse';
 import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { type AssociationQueue, runQueued } from '../../core/queue';
@@ -29,6 +28,9 @@ import { idleDeadlineMs } from '../../dcmtk/args';
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { isDicomweb } from '../../core/settings';
 import { runFind } from '../find';
+import { FILE_MODE } from '../../filing/layout';
+import { fileReceivedInstance, type FilingDirs, type InstancePayload, quarantine } from '../../filing/file-instance';
+import { MalformedFileError, readReceivedHeader } from '../../filing/header';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
 export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;

@@ -5,11 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { make as makeMultipartParser, type MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
-import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstanceHeader, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader, writtenHeader } from '../../filing/instance';
 import { uidProblem } from '../../dicom/uid';
 import { dicomwebRequest } from '../../dicomweb/http';
 import { seriesTimeoutSeconds, StallWatch, stallReason } from './stall';
 import type { DicomwebPacs } from '../../core/settings';
+import { FILE_MODE } from '../../filing/layout';
+import { fileReceivedInstance, type FilingDirs, type InstancePayload, quarantine } from '../../filing/file-instance';
+import { type InstanceHeader, MalformedFileError, readReceivedHeader, writtenHeader } from '../../filing/header';
 
 export interface WadoTarget {
   StudyInstanceUID: string;

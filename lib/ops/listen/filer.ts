@@ -2,12 +2,14 @@
 // intake), write the batch to the announcement journal, rename each into pypx's layout, announce it.
 // While the data folder is gone or not a folder, files wait in tmpDir and are tried again.
 import { accessSync, constants, statSync } from 'node:fs';
-import { buildFiledPath, fileReceivedInstance, type FiledPath, type FilingDirs, type InstanceHeader, type InstancePayload } from '../../filing/instance';
 import type { SeriesKey } from '../../filing/series';
 import type { Announcement, AnnouncementJournal } from './announcements';
 import { discardIfCut, type FilingJob, type IntakeHooks, readJobHeader } from './intake';
 
 export type { FilingJob } from './intake';
+import { buildFiledPath, type FiledPath } from '../../filing/layout';
+import { fileReceivedInstance, type FilingDirs, type InstancePayload } from '../../filing/file-instance';
+import { type InstanceHeader } from '../../filing/header';
 
 const BATCH = 64;
 

@@ -2,10 +2,10 @@
 // sends, as events or as an async iterator, until close().
 import { EventEmitter } from 'node:events';
 import type { PacsError } from '../../core/errors';
-import type { InstancePayload } from '../../filing/instance';
 import { Listener } from './listener';
 import type { ListenerOptions } from './options';
 import type { SeriesComplete } from '../../filing/series';
+import type { InstancePayload } from '../../filing/file-instance';
 
 export interface ReceivedInstance {
   status: 'success';

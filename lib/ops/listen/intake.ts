@@ -3,7 +3,8 @@
 // its writer was killed mid-write (so the sender was never told it was stored), removed.
 import { unlinkSync } from 'node:fs';
 import { deflatedStreamComplete } from '../../dicom/dataset';
-import { type InstanceHeader, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
+import { type InstanceHeader, MalformedFileError, readReceivedHeader } from '../../filing/header';
+import { quarantine } from '../../filing/file-instance';
 
 export interface FilingJob {
   file: string;

@@ -6,13 +6,15 @@ import { EventEmitter } from 'node:events';
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failureBeforeRun, PacsError } from '../../core/errors';
-import { type FilingDirs, type InstancePayload, instancePayload, makeFolder, readReceivedHeader } from '../../filing/instance';
 import { type SeriesComplete, type SeriesKey, SeriesTracker } from '../../filing/series';
 import { AnnouncementJournal } from './announcements';
 import { Filer } from './filer';
 import { type ListenerOptions, type ResolvedListenerOptions, resolveListenerOptions } from './options';
 import { QUIET_MS } from './storescp-log';
 import { StorescpSupervisor } from './supervisor';
+import { type FilingDirs, type InstancePayload, instancePayload } from '../../filing/file-instance';
+import { makeFolder } from '../../filing/layout';
+import { readReceivedHeader } from '../../filing/header';
 
 const SERIES_JOURNAL = '.px-listen-series.jsonl';
 const ANNOUNCEMENTS = '.px-listen-announced.jsonl';
