@@ -4,11 +4,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readDicomHeader, readDicomHeaderSync, parseDicomBytes } from '../lib/dicom/dataset';
+import { parseDicomBytes } from '../lib/dicom/dataset';
 import { lookupKeyword, lookupTag } from '../lib/dicom/dictionary';
 import { writeDicomFile } from '../testbed/dicom-writer';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { instanceHeader, readReceivedHeader } from '../lib/filing/header';
+import { readDicomHeader, readDicomHeaderSync } from '../lib/dicom/read-file';
 
 describe('reading DICOM', () => {
   it('decodes names in every sample character set exactly, by the file\'s own Specific Character Set', () => {

@@ -4,7 +4,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describeHttpStatus } from '../lib/dicomweb/http';
 import { attributeText, buildQidoPath } from '../lib/ops/find/dicomweb';
 import { batchFiles, readStowAnswer } from '../lib/ops/send/stow';
 import { buildFindQuery } from '../lib/ops/find/query';
@@ -18,6 +17,7 @@ import { mergePacsOverrides } from '../nodes/pacs-policy';
 import type { DicomwebPacs } from '../lib/core/settings';
 import { runEcho } from '../lib/ops/echo';
 import { runFind } from '../lib/ops/find';
+import { describeHttpStatus } from '../lib/dicomweb/failures';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

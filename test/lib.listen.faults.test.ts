@@ -6,7 +6,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readDicomHeader } from '../lib/dicom/dataset';
 import type { PacsError } from '../lib/core/errors';
 import { Listener } from '../lib/ops/listen/listener';
 import type { ListenerOptions } from '../lib/ops/listen/options';
@@ -15,6 +14,7 @@ import { processesMentioning } from './support/processes';
 import { freeTcpPort, type SendResult, storescu } from './support/store';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { isWholeFile } from '../lib/filing/header';
+import { readDicomHeader } from '../lib/dicom/read-file';
 
 const BIN = path.join(__dirname, '..', 'bin', 'px-listen.js');
 

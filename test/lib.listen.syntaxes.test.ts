@@ -6,12 +6,12 @@ import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { readDicomHeaderSync } from '../lib/dicom/dataset';
 import type { PacsError } from '../lib/core/errors';
 import { Listener } from '../lib/ops/listen/listener';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { freeTcpPort } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
+import { readDicomHeaderSync } from '../lib/dicom/read-file';
 
 const run = promisify(execFile);
 

@@ -4,7 +4,6 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { readDicomHeader } from '../lib/dicom/dataset';
 import { Listener } from '../lib/ops/listen/listener';
 import type { ListenerOptions } from '../lib/ops/listen/options';
 import type { SeriesComplete } from '../lib/filing/series';
@@ -15,6 +14,7 @@ import { freeTcpPort, storescu } from './support/store';
 import { buildFiledPath, cleanPathPart, PLACEHOLDER } from '../lib/filing/layout';
 import { type InstanceHeader, isWholeFile } from '../lib/filing/header';
 import { type InstancePayload } from '../lib/filing/file-instance';
+import { readDicomHeader } from '../lib/dicom/read-file';
 
 const HOSTILE_IDS = ['../../etc', '/', 'a\0b', '', 'CON', '..', '.', 'nul.txt', 'x'.repeat(300), 'Ünïcødé/../名前', '\u202Eevil', 'a\\b', 'C:\\Windows'];
 

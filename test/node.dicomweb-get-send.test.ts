@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { readDicomHeaderSync } from '../lib/dicom/dataset';
 import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
@@ -19,6 +18,7 @@ import { transcode } from './support/transcode';
 import { buildFiledPath } from '../lib/filing/layout';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';
+import { readDicomHeaderSync } from '../lib/dicom/read-file';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

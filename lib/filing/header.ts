@@ -1,6 +1,8 @@
 // What filing reads of a received file: the tag values it is filed by, and whether the file is whole.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { deflatedStreamCompleteSync, type DicomDataset, DicomReadError, parseDicomBytes, parseHeaderPrefix, readHeaderPrefixSync } from '../dicom/dataset';
+import { type DicomDataset, DicomReadError, parseDicomBytes } from '../dicom/dataset';
+import { deflatedStreamCompleteSync } from '../dicom/deflated';
+import { parseHeaderPrefix, readHeaderPrefixSync } from '../dicom/read-file';
 
 /** The tag values filing and the flow need, decoded by the file's own Specific Character Set. */
 export interface InstanceHeader {

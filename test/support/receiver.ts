@@ -3,8 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readDicomHeader } from '../../lib/dicom/dataset';
 import { freePort, type RunningOrthanc } from '../../testbed/orthanc';
+import { readDicomHeader } from '../../lib/dicom/read-file';
 
 export interface Receiver {
   aet: string;

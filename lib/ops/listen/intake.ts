@@ -2,9 +2,9 @@
 // left by an earlier run, the file checked whole). A file that is not DICOM is quarantined, or, when
 // its writer was killed mid-write (so the sender was never told it was stored), removed.
 import { unlinkSync } from 'node:fs';
-import { deflatedStreamComplete } from '../../dicom/dataset';
 import { type InstanceHeader, MalformedFileError, readReceivedHeader } from '../../filing/header';
 import { quarantine } from '../../filing/file-instance';
+import { deflatedStreamComplete } from '../../dicom/deflated';
 
 export interface FilingJob {
   file: string;

@@ -2,10 +2,10 @@
 // the answer's Referenced and Failed SOP Sequences told back as sent/failed/warning per file.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { readDicomHeaderSync } from '../../dicom/dataset';
 import { type PacsError, toPacsError } from '../../core/errors';
 import { dicomwebRequest } from '../../dicomweb/http';
 import type { DicomwebPacs } from '../../core/settings';
+import { readDicomHeaderSync } from '../../dicom/read-file';
 
 export interface StowOptions {
   /** A request carries at most this many bytes of files (one larger file goes alone). Default 32 MiB. */
