@@ -1,10 +1,11 @@
 // What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
 // 0 (success), 1 (an error result), 2 (bad usage).
-import { parseArgs } from 'node:util';
 import { PacsError } from '../lib/errors';
 import { type MoveRequest, parseMoveRequests } from '../lib/move';
 import type { PypxResult } from '../lib/result';
 import { type PacsSettings, SettingsError, validatePacsSettings } from '../lib/settings';
+
+import { parseArgs } from 'node:util';
 
 export interface FlagSpec {
   /** Without the leading dashes, as pypx spells it: "serverIP". */
