@@ -2,6 +2,8 @@ import { PacsError, parseMoveRequests, SettingsError, validatePacsSettings, type
 // What every px-* command shares: pypx 0.8's flags, --help, JSON on stdout, and exit codes
 // 0 (success), 1 (an error result), 2 (bad usage).
 
+import { parseArgs } from 'node:util';
+
 export interface FlagSpec {
   /** Without the leading dashes, as pypx spells it: "serverIP". */
   name: string;
@@ -55,43 +57,61 @@ export interface ParsedCommandLine {
   positional: string[];
 }
 
+/** A word shaped like a flag, as the commands have always read one: one or two dashes, a name, perhaps =value. */
+const FLAG_WORD = /^--?[A-Za-z][\w-]*(?:=.*)?$/s;
+
+/**
+ * The command line as util.parseArgs is to read it, word for word, so that each token's index still
+ * points at what was typed. Two spellings parseArgs reads otherwise than pypx's commands:
+ * - one dash before a name (pypx's -d, -t, -l, and -aet, -d=DIR, which the commands took too): given a
+ *   second dash, since parseArgs reads -aet as -a -e -t and -d=DIR as -d with the value "=DIR";
+ * - a word that starts with a dash but is no flag (-5, --2, -x.dcm, the date range -20201231): a value
+ *   or, in px-send, a file; parseArgs would read an option in it, so it stands behind a plain word and
+ *   is read back from argv.
+ */
+function forParseArgs(argv: string[]): string[] {
+  return argv.map((word) => {
+    if (FLAG_WORD.test(word)) return word.startsWith('--') ? word : `-${word}`;
+    return word.startsWith('-') && word !== '-' && word !== '--' ? 'operand' : word;
+  });
+}
+
 export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra = false, acceptPositional = false): ParsedCommandLine {
   const byName = new Map<string, FlagSpec>();
-  for (const spec of specs) {
-    byName.set(spec.name, spec);
-    if (spec.alias) byName.set(spec.alias, spec);
+  for (const spec of specs) for (const name of [spec.name, spec.alias]) if (name) byName.set(name, spec);
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const [name, spec] of byName) options[name] = { type: spec.value ? 'string' : 'boolean' };
+  // px-find's query keys: any other --Name on the line takes a value.
+  if (acceptExtra) {
+    for (const word of argv.filter((w) => FLAG_WORD.test(w) && w.startsWith('--'))) {
+      const name = word.slice(2).split('=')[0] as string;
+      if (!Object.hasOwn(options, name)) options[name] = { type: 'string' };
+    }
   }
+  // Not strict: the refusals below are the commands' own, naming the word as typed (--bogus=x);
+  // parseArgs's strict messages are worded otherwise and would name --bogus only.
+  const { tokens } = parseArgs({ args: forParseArgs(argv), options, strict: false, allowPositionals: true, tokens: true });
   const flags: Flags = {};
   const extra: Record<string, string> = {};
   const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const word = argv[i] as string;
-    if (acceptPositional && word === '--') {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    const match = /^--?([A-Za-z][\w-]*)(?:=(.*))?$/s.exec(word);
-    if (!match && acceptPositional) {
-      positional.push(word);
+  for (const token of tokens) {
+    const word = argv[token.index] as string;
+    if (token.kind !== 'option') {
+      if (!acceptPositional) throw new UsageError(`unexpected argument "${word}"`);
+      if (token.kind === 'positional') positional.push(word);
       continue;
     }
-    if (!match) throw new UsageError(`unexpected argument "${word}"`);
-    const [, name, inline] = match as unknown as [string, string, string | undefined];
-    const spec = byName.get(name);
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined || (/^--?[A-Za-z]/.test(next) && !/^-\d/.test(next))) throw new UsageError(`${word} needs a value`);
-      i++;
-      return next;
-    };
-    if (spec) {
-      flags[spec.name] = spec.value ? takeValue() : true;
-    } else if (acceptExtra && word.startsWith('--')) {
-      extra[name] = takeValue();
-    } else {
-      throw new UsageError(`unknown option ${word}`);
+    const spec = byName.get(token.name);
+    if (!spec && !(acceptExtra && word.startsWith('--'))) throw new UsageError(`unknown option ${word}`);
+    if (spec && !spec.value) {
+      flags[spec.name] = true;
+      continue;
     }
+    // parseArgs takes the next word, whatever it is; one shaped like a flag (--aet --aec X) means a value was left out.
+    const value = token.inlineValue ? token.value : token.value === undefined ? undefined : argv[token.index + 1];
+    if (value === undefined || (!token.inlineValue && /^--?[A-Za-z]/.test(value))) throw new UsageError(`${word} needs a value`);
+    if (spec) flags[spec.name] = value;
+    else extra[token.name] = value;
   }
   for (const spec of specs) if (spec.default !== undefined && flags[spec.name] === undefined) flags[spec.name] = spec.default;
   return { flags, extra, positional };

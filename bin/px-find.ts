@@ -17,7 +17,8 @@ function keywordOf(flag: string): string | undefined {
   return lookupKeyword(capitalised) ? capitalised : undefined;
 }
 
-void main({
+/** What the command takes and does; exported so that test/commands.args.test.ts can check its flags without running it. */
+export const command = {
   name: 'px-find',
   summary: [
     'Asks a PACS what it holds, with a DICOM C-FIND (DCMTK findscu). Any DICOM keyword is a query key:',
@@ -51,4 +52,6 @@ void main({
     if (outcome.error?.kind === 'bad-input') throw new UsageError(outcome.error.message);
     return { ...outcome, dataLines };
   },
-});
+} satisfies Parameters<typeof main>[0];
+
+if (require.main === module) void main(command);

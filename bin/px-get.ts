@@ -2,7 +2,8 @@
 import { getPayload, runGet, seriesTimeoutSeconds } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS, UsageError } from './cli';
 
-void main({
+/** What the command takes and does; exported so that test/commands.args.test.ts can check its flags without running it. */
+export const command = {
   name: 'px-get',
   summary: [
     'Retrieves a study, a series or one instance with a DICOM C-GET (DCMTK getscu): the PACS sends the images back',
@@ -29,4 +30,6 @@ void main({
     const outcome = await runGet(settings, requestFromUidFlags(flags), { dataDir: flags.dataDir, seriesTimeout });
     return { result: getPayload(outcome), error: outcome.error };
   },
-});
+} satisfies Parameters<typeof main>[0];
+
+if (require.main === module) void main(command);

@@ -4,7 +4,8 @@
 import { listen, PacsError } from '../lib';
 import { exitQuietlyWhenStdoutCloses, helpText, parseCommandLine, TLS_FLAGS, tlsSettingsFromFlags, UsageError } from './cli';
 
-const FLAGS = [
+/** Exported so that test/commands.args.test.ts can check the flags without running the command. */
+export const FLAGS = [
   { name: 'aet', value: 'AET', help: 'AE title this receiver answers as', default: 'PYPX' },
   { name: 'port', value: 'PORT', help: 'TCP port to listen on', default: '11113' },
   { name: 'd', alias: 'dataDir', value: 'DIR', help: 'data folder: where received instances are filed (required)' },
@@ -62,4 +63,4 @@ async function run(argv: string[]): Promise<void> {
   for await (const { payload } of started) process.stdout.write(`${JSON.stringify(payload)}\n`);
 }
 
-void run(process.argv.slice(2));
+if (require.main === module) void run(process.argv.slice(2));

@@ -2,7 +2,8 @@
 import { movePayload, runMove } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, requestFromUidFlags, UID_FLAGS } from './cli';
 
-void main({
+/** What the command takes and does; exported so that test/commands.args.test.ts can check its flags without running it. */
+export const command = {
   name: 'px-move',
   summary: [
     'Asks the PACS to send a study, a series or one instance to an AE title, with a DICOM C-MOVE (DCMTK movescu).',
@@ -21,4 +22,6 @@ void main({
     const outcome = await runMove(settings, requestFromUidFlags(flags));
     return { result: movePayload(outcome), error: outcome.error };
   },
-});
+} satisfies Parameters<typeof main>[0];
+
+if (require.main === module) void main(command);

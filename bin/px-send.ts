@@ -2,7 +2,8 @@
 import { collectSendFiles, PacsError, runSend } from '../lib';
 import { main, PACS_FLAGS, pacsSettingsFromFlags, UsageError } from './cli';
 
-void main({
+/** What the command takes and does; exported so that test/commands.args.test.ts can check its flags without running it. */
+export const command = {
   name: 'px-send',
   operands: 'FILE|DIR...',
   summary: [
@@ -33,4 +34,6 @@ void main({
     const outcome = await runSend(settings, list, { retries });
     return { result: outcome.payload, error: outcome.error };
   },
-});
+} satisfies Parameters<typeof main>[0];
+
+if (require.main === module) void main(command);
