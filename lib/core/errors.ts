@@ -34,7 +34,7 @@ export class PacsError extends Error {
     this.name = 'PacsError';
   }
 
-  /** Node-RED puts `String(err)` in msg.error.message: the message alone, without "PacsError: ". */
+  /** `String(err)` is the message alone, without "PacsError: ": it is what a user reads. */
   override toString(): string {
     return this.message;
   }

@@ -21,7 +21,7 @@ export function toConcurrency(value: unknown): number {
 /** A task that never started: its caller gave up, or the queue was closed, while it waited. */
 export class QueueAbortedError extends Error {
   constructor(readonly closed: boolean) {
-    super(closed ? 'the PACS queue was closed (flow stopped or redeployed) before this operation started' : 'stopped while waiting in the PACS queue');
+    super(closed ? 'the PACS queue was closed (its PACS config stopped) before this operation started' : 'stopped while waiting in the PACS queue');
     this.name = 'QueueAbortedError';
   }
 }

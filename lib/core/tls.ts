@@ -79,7 +79,7 @@ export function checkTlsSettings(input: Record<string, unknown>, role: TlsRole):
   } else {
     if (missing('tlsCert')) problems.push("tlsCert is empty: a TLS receiver needs its own certificate (PEM)");
     if (missing('tlsKey')) problems.push("tlsKey is empty: a TLS receiver needs its certificate's private key (PEM)");
-    if (keyEncrypted) problems.push(`tlsKey file ${settings.tlsKey} is password-protected: a receiver needs a key without a password (openssl pkey -in <key> -out <new key>, readable by Node-RED's user only)`);
+    if (keyEncrypted) problems.push(`tlsKey file ${settings.tlsKey} is password-protected: a receiver needs a key without a password (openssl pkey -in <key> -out <new key>, readable only by the user the receiver runs as)`);
   }
   return { settings, problems };
 }

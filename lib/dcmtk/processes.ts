@@ -146,7 +146,7 @@ export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
 
 export class SetprivNotFoundError extends KnownProblem {
   constructor(readonly lookedIn: string) {
-    super('dcmtk-missing', 'setpriv missing', `setpriv not found (looked in PATH: ${lookedIn || 'empty'}): install util-linux (apt-get install util-linux); without it a DCMTK tool would outlive Node-RED when Node-RED is killed`);
+    super('dcmtk-missing', 'setpriv missing', `setpriv not found (looked in PATH: ${lookedIn || 'empty'}): install util-linux (apt-get install util-linux); without it a DCMTK tool would outlive the process that started it when that process is killed`);
     this.name = 'SetprivNotFoundError';
   }
 }

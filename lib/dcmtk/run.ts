@@ -68,7 +68,7 @@ export interface RunOptions extends DcmtkLocation {
   /**
    * Written to the tool's standard input (a TLS key's password, which must not appear in `ps`). The
    * tool then runs in a session of its own: with no controlling terminal, OpenSSL reads the password
-   * from standard input instead of prompting on the terminal Node-RED was started from.
+   * from standard input instead of prompting on the terminal this process was started from.
    */
   input?: string;
   /** Programs the tool runs under, e.g. ['setpriv', '--pdeathsig', 'TERM', '--']: the tool's path and arguments follow. */

@@ -27,7 +27,7 @@ const bytes = Buffer.alloc(FIRST_READ);
 export function readFileMeta(file: string): FileMeta {
   let fd: number | undefined;
   try {
-    // Non-blocking: opening a FIFO with no writer would otherwise wait forever, and with it Node-RED.
+    // Non-blocking: opening a FIFO with no writer would otherwise wait forever, and with it this whole process.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const info = fstatSync(fd);
     if (info.isDirectory()) return { kind: 'folder' };

@@ -4,7 +4,7 @@ import { type DicomDataset, DicomReadError, parseDicomBytes } from '../dicom/dat
 import { deflatedStreamCompleteSync } from '../dicom/deflated';
 import { parseHeaderPrefix, readHeaderPrefixSync } from '../dicom/read-file';
 
-/** The tag values filing and the flow need, decoded by the file's own Specific Character Set. */
+/** The tag values filing and its announcements need, decoded by the file's own Specific Character Set. */
 export interface InstanceHeader {
   PatientID: string;
   PatientName: string;

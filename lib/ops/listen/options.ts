@@ -23,7 +23,7 @@ export interface ListenerOptions {
   restartDelaysMs?: number[];
   /**
    * The consumer says when the instances emitted so far have been handed on, by calling
-   * Listener.confirmAnnounced() (Node-RED: once its messages are delivered, on the next turn). Until
+   * Listener.confirmAnnounced() (by a caller that has delivered them). Until
    * then they count as not yet announced: close() takes them back to tmpDir, and after a crash they
    * are announced again with duplicate: true. Without it, an instance counts as announced once emitted.
    */

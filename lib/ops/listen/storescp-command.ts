@@ -43,7 +43,7 @@ export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: s
 
 /**
  * What storescp runs under, after setpriv (orphans.ts, with TERM): setpriv gives `timeout` a TERM when
- * its parent (Node-RED) dies, however it dies; coreutils' `timeout` (here with no time limit) leads the
+ * its parent (this process) dies, however it dies; coreutils' `timeout` (here with no time limit) leads the
  * process group and passes that TERM on to the whole group, storescp and every child it forked for an
  * association, with a KILL one second later. (A parent-death signal on storescp itself would not reach
  * the children it forks: fork clears it.) Both are part of every Linux system these packages install on.

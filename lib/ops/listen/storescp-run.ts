@@ -72,7 +72,7 @@ export class StorescpRun {
     const { command, process: child } = await spawnDcmtk('storescp', args, {
       executable: storescp,
       service: true,
-      // storescp creates each file 0640 (patient data: owner and group only), whatever Node-RED's umask.
+      // storescp creates each file 0640 (patient data: owner and group only), whatever this process's umask.
       umask: 0o027,
       runUnder: [...(await dieWithThisProcess('TERM')), ...GROUP_REAPER],
       onLine: (line) => {

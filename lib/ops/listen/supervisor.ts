@@ -71,7 +71,7 @@ export class StorescpSupervisor {
     this.hooks.listening();
   }
 
-  /** storescp's words for the log; a sender refused over TLS is also an error the flow sees. */
+  /** storescp's words for the log; a sender refused over TLS is also an error the caller sees. */
   private onLog(text: string): void {
     this.hooks.log(text);
     const refused = describeIncomingTlsFailure(text, this.options);
