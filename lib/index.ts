@@ -37,8 +37,12 @@ export type { QueryLevel, FindRequest } from './ops/find/query';
 export { sweepOnce as sweepStaleFindAnswers } from './ops/find/answer-folder';
 
 // C-MOVE
-export { move, runMove, parseMoveRequests, isMoveCollection, moveDestination, movePayload, dicomwebMoveProblem, buildMoveArgs } from './ops/move/dimse';
-export type { MoveRequest, MoveLevel, MoveOutcome, MovePayload, MoveProgress, MoveOptions } from './ops/move/dimse';
+export { move, runMove, movePayload, dicomwebMoveProblem } from './ops/move';
+export { moveDestination, buildMoveArgs } from './ops/move/dimse';
+export { parseMoveRequests, isMoveCollection } from './ops/move/request';
+export type { MoveRequest, MoveLevel } from './ops/move/request';
+export type { MoveProgress } from './ops/move/responses';
+export type { MoveOutcome, MovePayload, MoveOptions } from './ops/move/types';
 
 // C-GET / WADO-RS
 export { get, runGet, getPayload, refuseGetOverTls } from './ops/get/dimse';

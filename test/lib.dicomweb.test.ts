@@ -11,13 +11,13 @@ import { attributeText, buildQidoPath } from '../lib/ops/find/dicomweb';
 import { batchFiles, readStowAnswer } from '../lib/ops/send/stow';
 import { buildFindQuery } from '../lib/ops/find/query';
 import type { PypxRecord } from '../lib/core/result';
-import { runMove } from '../lib/ops/move/dimse';
 import { SettingsError, validatePacsSettings } from '../lib/core/settings';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { startHttpStub } from './support/http-stub';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { mergePacsOverrides } from '../nodes/pacs-policy';
 import type { DicomwebPacs } from '../lib/core/settings';
+import { runMove } from '../lib/ops/move';
 
 const USERS = { alice: 'Wonder land' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>

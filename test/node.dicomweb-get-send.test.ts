@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { readDicomHeaderSync } from '../lib/dicom/dataset';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing/instance';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
@@ -17,6 +16,7 @@ import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, status
 import { useOrthanc } from './support/pacs';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import type { MovePayload } from '../lib/ops/move/types';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

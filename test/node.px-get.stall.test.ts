@@ -9,10 +9,10 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import type { InstancePayload } from '../lib/filing/instance';
 import { readReceivedHeader } from '../lib/filing/instance';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances } from '../testbed/generate';
 import { getFlow, helper, joinModule, nextMessage, nodeModules } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import type { MovePayload } from '../lib/ops/move/types';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

@@ -6,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing/instance';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { generateSampleInstances, type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { startOrthanc } from '../testbed/orthanc';
@@ -15,6 +14,7 @@ import { startSilentServer, useOrthanc } from './support/pacs';
 import { startQrScp } from './support/qrscp';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import type { MovePayload } from '../lib/ops/move/types';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

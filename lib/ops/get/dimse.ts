@@ -15,7 +15,6 @@ import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { openFiles } from '../../dcmtk/processes';
 import { FILE_MODE, fileReceivedInstance, type FilingDirs, type InstancePayload, MalformedFileError, quarantine, readReceivedHeader } from '../../filing/instance';
 import { runFind } from '../find/dimse';
-import { type MoveProgress, type MoveRequest, type MovePayload, parseMoveRequests } from '../move/dimse';
 import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { type AssociationQueue, runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
@@ -29,6 +28,9 @@ import { StallWatch, seriesTimeoutSeconds, stallReason } from './stall';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { isDicomweb } from '../../core/settings';
+import { type MoveProgress } from '../move/responses';
+import { type MoveRequest, parseMoveRequests } from '../move/request';
+import { type MovePayload } from '../move/types';
 
 /** getscu's storage preferences tried, in order, for instances that failed uncompressed: lossless first. */
 export const COMPRESSED_PREFERENCES = ['+xs', '+xt', '+xv', '+xr', '+xd', '+xy', '+xx', '+xu', '+xw'] as const;
