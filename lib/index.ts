@@ -45,10 +45,11 @@ export type { MoveProgress } from './ops/move/responses';
 export type { MoveOutcome, MovePayload, MoveOptions } from './ops/move/types';
 
 // C-GET / WADO-RS
-export { get, runGet, getPayload, refuseGetOverTls } from './ops/get/dimse';
+export { get, runGet, getPayload } from './ops/get';
+export { refuseGetOverTls } from './ops/get/dimse';
 export { buildGetArgs } from './ops/get/getscu';
 export { seriesTimeoutSeconds } from './ops/get/stall';
-export type { GetOptions, GetOutcome, GetFailure } from './ops/get/dimse';
+export type { GetOptions, GetOutcome, GetFailure } from './ops/get/types';
 export { wadoRetrieve, wadoPath } from './ops/get/wado';
 export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
 
