@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { WADO_ACCEPT } from '../lib/ops/get/wado';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import { buildQidoPath } from '../lib/ops/find/dicomweb';
 import { buildFindQuery } from '../lib/ops/find/query';
 import type { PypxResult, PypxRecord } from '../lib/core/result';
@@ -19,6 +18,7 @@ import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
 import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
 import { withoutTestSpies } from './runtime';
+import type { MovePayload } from '../lib/ops/move/types';
 
 const USER = 'bench';
 const PASSWORD = 'bench';

@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { runDcmtk } from '../lib/dcmtk/run';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed, timedWithCpu } from './figures';
 import { withoutTestSpies } from './runtime';
+import type { MovePayload } from '../lib/ops/move/types';
 
 const INSTANCES = 1000;
 const RUNS = 5;

@@ -38,14 +38,19 @@ export type { QueryLevel, FindRequest } from './ops/find/query';
 export { sweepOnce as sweepStaleFindAnswers } from './ops/find/answer-folder';
 
 // C-MOVE
-export { move, runMove, parseMoveRequests, isMoveCollection, moveDestination, movePayload, dicomwebMoveProblem, buildMoveArgs } from './ops/move/dimse';
-export type { MoveRequest, MoveLevel, MoveOutcome, MovePayload, MoveProgress, MoveOptions } from './ops/move/dimse';
+export { move, runMove, movePayload, dicomwebMoveProblem } from './ops/move';
+export { moveDestination, buildMoveArgs } from './ops/move/dimse';
+export { parseMoveRequests, isMoveCollection } from './ops/move/request';
+export type { MoveRequest, MoveLevel } from './ops/move/request';
+export type { MoveProgress } from './ops/move/responses';
+export type { MoveOutcome, MovePayload, MoveOptions } from './ops/move/types';
 
 // C-GET / WADO-RS
-export { get, runGet, getPayload, refuseGetOverTls } from './ops/get/dimse';
+export { get, runGet, getPayload } from './ops/get';
+export { refuseGetOverTls } from './ops/get/dimse';
 export { buildGetArgs } from './ops/get/getscu';
 export { seriesTimeoutSeconds } from './ops/get/stall';
-export type { GetOptions, GetOutcome, GetFailure } from './ops/get/dimse';
+export type { GetOptions, GetOutcome, GetFailure } from './ops/get/types';
 export { wadoRetrieve, wadoPath } from './ops/get/wado';
 export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
 

@@ -6,7 +6,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stowFiles } from '../lib/ops/send/stow';
-import { runGet } from '../lib/ops/get/dimse';
 import { AssociationQueue } from '../lib/core/queue';
 import { wadoRetrieve } from '../lib/ops/get/wado';
 import { validatePacsSettings } from '../lib/core/settings';
@@ -15,6 +14,7 @@ import type { RunningOrthanc } from '../testbed/orthanc';
 import { startHttpStub } from './support/http-stub';
 import { useOrthanc } from './support/pacs';
 import type { DicomwebPacs } from '../lib/core/settings';
+import { runGet } from '../lib/ops/get';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../lib/filing/header';
 

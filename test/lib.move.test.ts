@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { buildMoveArgs, move, type MoveProgress, MoveResponseReader, parseMoveRequests, runMove } from '../lib/ops/move/dimse';
+import { buildMoveArgs } from '../lib/ops/move/dimse';
 import { PacsError } from '../lib/core/errors';
 import { AssociationQueue, concurrencyProblem, QueueAbortedError } from '../lib/core/queue';
 import { validatePacsSettings } from '../lib/core/settings';
@@ -8,6 +8,9 @@ import { generateSampleInstances, type SampleInstance } from '../testbed/generat
 import { freePort } from '../testbed/orthanc';
 import { closedPort, useOrthanc } from './support/pacs';
 import { instancesInPacs, type Receiver, startReceiver } from './support/receiver';
+import { move, runMove } from '../lib/ops/move';
+import { type MoveProgress, MoveResponseReader } from '../lib/ops/move/responses';
+import { parseMoveRequests } from '../lib/ops/move/request';
 
 const STUDY = '1.2.840.113619.2.55.3.1';
 const SERIES = '1.2.840.113619.2.55.3.1.2';

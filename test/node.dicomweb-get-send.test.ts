@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
@@ -15,6 +14,7 @@ import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, status
 import { useOrthanc } from './support/pacs';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import type { MovePayload } from '../lib/ops/move/types';
 import { buildFiledPath } from '../lib/filing/layout';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';

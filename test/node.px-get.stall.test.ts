@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances } from '../testbed/generate';
 import { getFlow, helper, joinModule, nextMessage, nodeModules } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import type { MovePayload } from '../lib/ops/move/types';
 import type { InstancePayload } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import type { Node, NodeMessage } from 'node-red';
-import type { MovePayload } from '../lib/ops/move/dimse';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 import { instancesInPacs, maxAlive, type Receiver, startReceiver } from './support/receiver';
+import type { MovePayload } from '../lib/ops/move/types';
 
 interface MoveMsg extends NodeMessage {
   payload: MovePayload;

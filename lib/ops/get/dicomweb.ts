@@ -2,8 +2,6 @@
 // change with the protocol.
 import path from 'node:path';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
-import type { GetFailure, GetOptions, GetOutcome } from './dimse';
-import type { MoveRequest } from '../move/dimse';
 import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import { RetrievedSeries } from '../../filing/retrieved-series';
@@ -11,6 +9,8 @@ import { runQidoFind } from '../find/dicomweb';
 import { describeTarget, type WadoTarget, wadoRetrieve } from './wado';
 import { seriesTimeoutSeconds } from './stall';
 import type { DicomwebPacs } from '../../core/settings';
+import type { MoveRequest } from '../move/request';
+import type { GetFailure, GetOptions, GetOutcome } from './types';
 
 /**
  * WADO-RS names a series or an instance by its study (and series): what a request lacks is looked up

@@ -1,10 +1,11 @@
 // getscu's side of a C-GET: its command line, and what its log says (each instance stored, the
 // final response with its counts, the UIDs the PACS says failed).
 import { buildLogConfig } from '../../dcmtk/log';
-import { type MoveProgress, MoveResponseReader, progressOf, UID_KEYS } from '../move/dimse';
 import { type PacsSettings } from '../../core/settings';
 import { trimUid } from '../../dicom/uid';
 import { buildAssociationArgs, buildTimeoutArgs } from '../../dcmtk/args';
+import { type MoveProgress, MoveResponseReader, progressOf } from '../move/responses';
+import { UID_KEYS } from '../move/request';
 
 /**
  * getscu's log for a whole study or series: -v's lines, less the three per instance. What it has
