@@ -50,7 +50,6 @@ export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wad
 
 // C-STORE as a sender / STOW-RS
 export { send, runSend, collectSendFiles, buildSendArgs } from './ops/send/dimse';
-export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/dimse';
 export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
 export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 
@@ -59,3 +58,4 @@ export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
+export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/types';

@@ -10,13 +10,13 @@ import type { NodeMessage } from 'node-red';
 import { readDicomHeaderSync } from '../lib/dicom/dataset';
 import { buildFiledPath, type InstancePayload, readReceivedHeader } from '../lib/filing/instance';
 import type { MovePayload } from '../lib/ops/move/dimse';
-import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
 import { instancesInPacs } from './support/receiver';
 import { transcode } from './support/transcode';
+import type { SendPayload } from '../lib/ops/send/types';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

@@ -11,8 +11,8 @@ import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
 import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
 import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
-import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu, type StorescuTls } from './storescu';
-import { type AssociationQueue, runQueued } from '../../core/queue';
+import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu } from './storescu';
+import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
@@ -22,38 +22,7 @@ import { buildTimeoutArgs } from '../../dcmtk/args';
 import { describeType } from '../../core/describe';
 import { stowSend } from './dicomweb';
 import { isDicomweb } from '../../core/settings';
-
-/** One file that did not reach the PACS, and why, in DICOM words. */
-export interface SendFailure {
-  file: string;
-  reason: string;
-  /** The C-STORE response status, when the PACS answered one (e.g. "0xa700"). */
-  status?: string;
-}
-
-/** What px-send sends and send() returns: pypx's result with counts; `data` lists the files that failed. */
-export type SendPayload = PypxResult<SendFailure[]> & { sent: number; failed: number; warning: number };
-
-export interface SendOptions {
-  signal?: AbortSignal;
-  /** Wait for a turn here for each association: at most its concurrency at once. */
-  queue?: AssociationQueue;
-  /** Re-sends after a connection failure or abort, with backoff; a PACS's refusal is never retried. */
-  retries?: number;
-  /** First wait before a retry, doubled each time (default 1000 ms, at most 30 s). */
-  retryDelayMs?: number;
-  /** Files done (stored or failed) so far, of the total. */
-  onProgress?: (done: number, total: number) => void;
-  /** storescu's TLS arguments, when not those of the settings' TLS (dcmsend has no TLS: no second pass then). */
-  tls?: StorescuTls;
-}
-
-export interface SendOutcome {
-  payload: SendPayload;
-  /** Set when anything failed: the first line of what went wrong, for Catch nodes. */
-  error?: PacsError;
-  total: number;
-}
+import type { BatchResult, SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from './types';
 
 /** Files per storescu or dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
 const FILES_PER_ASSOCIATION = 2500;
@@ -110,15 +79,6 @@ async function dicomFilesUnder(dir: string, out: string[], missing: SendFailure[
 
 function unreadableReason(found: Extract<FileMeta, { kind: 'unreadable' }>): string {
   return found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}`;
-}
-
-export interface SendList {
-  /** Absolute paths, each once, in input order. */
-  files: string[];
-  /** Paths given that cannot be sent at all (missing, unreadable): they fail alone. */
-  missing: SendFailure[];
-  /** What collectSendFiles read of each file's meta information; read again where absent. */
-  meta?: Map<string, FileMeta>;
 }
 
 /**
@@ -219,21 +179,6 @@ function badFilesIn(log: string[]): Map<string, string> {
     if (match) bad.set(match[1] as string, `not a readable DICOM file: ${match[2]}`);
   }
   return bad;
-}
-
-/** What one association (one dcmsend or storescu run) did with its files. */
-export interface BatchResult {
-  sent: number;
-  warning: number;
-  failures: SendFailure[];
-  /** Files the PACS took only uncompressed, which storescu cannot decompress (not yet counted done), and why. */
-  uncompressedOnly?: SendFailure[];
-  /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
-  connectionError?: PacsError;
-  unsent?: string[];
-  /** The file being sent when the association was lost (the first of `unsent`), where the tool says so. */
-  inFlight?: string;
-  command: string;
 }
 
 type BatchSender = (files: string[], done: (n: number) => void) => Promise<BatchResult>;

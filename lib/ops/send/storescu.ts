@@ -8,11 +8,11 @@ import path from 'node:path';
 import { formatCommandLine, runDcmtk, type RunResult } from '../../dcmtk/run';
 import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
 import { runQueued } from '../../core/queue';
-import type { BatchResult, SendFailure, SendOptions } from './dimse';
 import { type PacsSettings } from '../../core/settings';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { dieWithThisProcess } from '../../dcmtk/processes';
 import { buildTimeoutArgs } from '../../dcmtk/args';
+import type { BatchResult, SendFailure, SendOptions, StorescuTls } from './types';
 
 const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
 /** DICOM allows 128 presentation contexts per association. */
@@ -228,12 +228,6 @@ export class StorescuLogReader {
     this.outcomes.set(file, outcome);
     this.done();
   }
-}
-
-/** How the caller's TLS is handed to storescu: its arguments (+tls/+tla, +cf, ...) and its key's password, for standard input. */
-export interface StorescuTls {
-  args: string[];
-  input?: string;
 }
 
 /**
