@@ -49,7 +49,7 @@ export { wadoRetrieve, wadoPath } from './ops/get/wado';
 export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
 
 // C-STORE as a sender / STOW-RS
-export { send, runSend, buildSendArgs } from './ops/send/dimse';
+export { send, runSend } from './ops/send/dimse';
 export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
 export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 
@@ -60,3 +60,4 @@ export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
 export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/types';
 export { collectSendFiles } from './ops/send/files';
+export { buildSendArgs } from './ops/send/dcmsend';
