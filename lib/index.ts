@@ -49,7 +49,10 @@ export { wadoRetrieve, wadoPath } from './ops/get/wado';
 export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
 
 // C-STORE as a sender / STOW-RS
-export { send, runSend } from './ops/send/dimse';
+export { send, runSend } from './ops/send';
+export { collectSendFiles } from './ops/send/files';
+export { buildSendArgs } from './ops/send/dcmsend';
+export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/types';
 export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
 export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 
@@ -58,6 +61,3 @@ export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
-export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/types';
-export { collectSendFiles } from './ops/send/files';
-export { buildSendArgs } from './ops/send/dcmsend';

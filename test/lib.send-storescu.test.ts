@@ -6,7 +6,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runSend } from '../lib/ops/send/dimse';
 import { associationProfile, contextsFor, groupsWithinContexts } from '../lib/ops/send/storescu';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, startOrthanc } from '../testbed/orthanc';
@@ -15,6 +14,7 @@ import { startReceiver } from './support/receiver';
 import { transcode } from './support/transcode';
 import { collectSendFiles } from '../lib/ops/send/files';
 import { StorescuLogReader } from '../lib/ops/send/storescu-log';
+import { runSend } from '../lib/ops/send';
 
 const NO_TLS = { args: [] };
 

@@ -6,12 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { runGet } from '../lib/ops/get/dimse';
 import { buildGetArgs, GetLogReader } from '../lib/ops/get/getscu';
-import { runSend } from '../lib/ops/send/dimse';
 import { validatePacsSettings } from '../lib/core/settings';
 import { writeSampleInstances } from '../testbed/generate';
 import { collectSendFiles } from '../lib/ops/send/files';
 import { buildSendArgs, parseSendReport, verdictOf } from '../lib/ops/send/dcmsend';
 import { StorescuLogReader, storeStatusCode } from '../lib/ops/send/storescu-log';
+import { runSend } from '../lib/ops/send';
 
 const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };
 

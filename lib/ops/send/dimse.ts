@@ -1,19 +1,16 @@
-// C-STORE to a PACS: what to send (files, folders, px-listen payloads) and each file's outcome. storescu
-// sends, offering each file in its own transfer syntax and uncompressed ones (lib/send-storescu.ts),
-// reading each file from disk as it sends it. What the PACS took only uncompressed, which storescu
-// cannot decompress, dcmsend sends in a second pass: it decompresses where that is lossless, and its
-// transfer report says how each file ended. dcmsend has no TLS: over TLS those files fail alone.
+// C-STORE of a SendList to a PACS: the files planned into associations, each sent by storescu
+// (storescu.ts), which offers each file in its own transfer syntax and uncompressed ones and reads each
+// file from disk as it sends it; what a lost connection left unsent goes again while retries last. What
+// the PACS took only uncompressed, which storescu cannot decompress, dcmsend sends in a second pass
+// (dcmsend.ts): it decompresses where that is lossless. dcmsend has no TLS: over TLS those files fail alone.
 import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
-import { anyToPacsError, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, PacsError } from '../../core/errors';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
 import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu } from './storescu';
 import type { PypxResult } from '../../core/result';
-import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
+import type { PacsSettings } from '../../core/settings';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
-import { stowSend } from './dicomweb';
-import { collectSendFiles } from './files';
 import { sendBatchWithDcmsend } from './dcmsend';
-import { isDicomweb } from '../../core/settings';
 import type { BatchResult, SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from './types';
 
 /** Files per storescu or dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
@@ -134,8 +131,7 @@ function summary(sent: number, warning: number, failures: SendFailure[], total: 
 }
 
 /** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
-export async function runSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
-  if (isDicomweb(settings)) return stowSend(settings, list, options);
+export async function cstoreSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
   const total = list.files.length + list.missing.length;
   const failures: SendFailure[] = [...list.missing];
   let sent = 0;
@@ -191,19 +187,4 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     : `${tools.join(' and ')}: ${summary(sent, warning, failures, total)} to ${where}; first: ${first.file}: ${first.reason}`;
   const reason = connectionError && failures.length === total ? connectionError.reason : `${failures.length}/${total} failed`;
   return { payload, error: new PacsError(connectionError && failures.length === total ? connectionError.kind : 'dicom-status', reason, headline, payload), total };
-}
-
-/**
- * pypx-style `send(settings, files)`: PACS settings (pypx's keys accepted) and a file, folder, array
- * or px-listen payload. Answers `{status, command, data, sent, failed, warning}`.
- */
-export async function send(input: Record<string, unknown>, files: unknown, options: Pick<SendOptions, 'signal' | 'onProgress' | 'retries' | 'retryDelayMs'> = {}): Promise<SendPayload> {
-  try {
-    const settings = validatePacsSettings(splitSettingsAndQuery(input ?? {}).settings);
-    const list = await collectSendFiles(files, 'files');
-    return (await runSend(settings, list, options)).payload;
-  } catch (err) {
-    const error = toPacsError(err);
-    return { ...(error.result as PypxResult<never>), data: [], sent: 0, failed: 0, warning: 0 };
-  }
 }
