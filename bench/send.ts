@@ -9,12 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { runDcmtk } from '../lib/dcmtk/run';
-import type { SendPayload } from '../lib/ops/send/dimse';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { alternatingPairs, type Figure, median, timed } from './figures';
 import { withoutTestSpies } from './runtime';
+import type { SendPayload } from '../lib/ops/send/types';
 
 const INSTANCES = 2000;
 const RUNS = 5;

@@ -55,8 +55,10 @@ export { wadoRetrieve, wadoPath } from './ops/get/wado';
 export type { WadoTarget, RetrieveOptions, RetrieveOutcome } from './ops/get/wado';
 
 // C-STORE as a sender / STOW-RS
-export { send, runSend, collectSendFiles, buildSendArgs } from './ops/send/dimse';
-export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/dimse';
+export { send, runSend } from './ops/send';
+export { collectSendFiles } from './ops/send/files';
+export { buildSendArgs } from './ops/send/dcmsend';
+export type { SendPayload, SendFailure, SendOptions, SendOutcome, SendList } from './ops/send/types';
 export { stowFiles, batchFiles, readStowAnswer } from './ops/send/stow';
 export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 

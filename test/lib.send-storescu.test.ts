@@ -6,13 +6,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { collectSendFiles, runSend } from '../lib/ops/send/dimse';
-import { associationProfile, contextsFor, groupsWithinContexts, StorescuLogReader } from '../lib/ops/send/storescu';
+import { associationProfile, contextsFor, groupsWithinContexts } from '../lib/ops/send/storescu';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, startOrthanc } from '../testbed/orthanc';
 import { useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
 import { transcode } from './support/transcode';
+import { collectSendFiles } from '../lib/ops/send/files';
+import { StorescuLogReader } from '../lib/ops/send/storescu-log';
+import { runSend } from '../lib/ops/send';
 
 const NO_TLS = { args: [] };
 

@@ -5,11 +5,13 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { buildGetArgs, GetLogReader } from '../lib/ops/get/getscu';
-import { buildSendArgs, collectSendFiles, parseSendReport, runSend, verdictOf } from '../lib/ops/send/dimse';
-import { StorescuLogReader, storeStatusCode } from '../lib/ops/send/storescu';
 import { validatePacsSettings } from '../lib/core/settings';
 import { writeSampleInstances } from '../testbed/generate';
 import { runGet } from '../lib/ops/get';
+import { collectSendFiles } from '../lib/ops/send/files';
+import { buildSendArgs, parseSendReport, verdictOf } from '../lib/ops/send/dcmsend';
+import { StorescuLogReader, storeStatusCode } from '../lib/ops/send/storescu-log';
+import { runSend } from '../lib/ops/send';
 
 const settings = { aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5 };
 

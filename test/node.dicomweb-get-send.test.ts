@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import type { SendPayload } from '../lib/ops/send/dimse';
 import type { SeriesComplete } from '../lib/filing/series';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { getFlow, helper, joinModule, nextMessage, nodeModules, sendFlow, statusLog } from './support/flow';
@@ -19,6 +18,7 @@ import { buildFiledPath } from '../lib/filing/layout';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';
 import { readDicomHeaderSync } from '../lib/dicom/read-file';
+import type { SendPayload } from '../lib/ops/send/types';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };

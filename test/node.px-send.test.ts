@@ -4,7 +4,6 @@ import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { collectSendFiles, runSend, type SendPayload } from '../lib/ops/send/dimse';
 import { validatePacsSettings } from '../lib/core/settings';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
@@ -12,6 +11,9 @@ import { helper, nextMessage, nodeModules, sendFlow, statusLog } from './support
 import { startSilentServer, useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
 import { transcode } from './support/transcode';
+import type { SendPayload } from '../lib/ops/send/types';
+import { collectSendFiles } from '../lib/ops/send/files';
+import { runSend } from '../lib/ops/send';
 
 interface SendMsg extends NodeMessage {
   payload: SendPayload;

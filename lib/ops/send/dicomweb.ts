@@ -3,8 +3,8 @@
 import { failureBeforeRun, PacsError } from '../../core/errors';
 import { runQueued } from '../../core/queue';
 import type { DicomwebPacs } from '../../core/settings';
-import type { SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from './dimse';
 import { stowFiles } from './stow';
+import type { SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from './types';
 
 /** px-send over STOW-RS: the same payload as over C-STORE, `data` listing each file that failed and why. */
 export async function stowSend(settings: DicomwebPacs, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {

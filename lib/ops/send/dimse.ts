@@ -1,298 +1,23 @@
-// C-STORE to a PACS: what to send (files, folders, px-listen payloads) and each file's outcome. storescu
-// sends, offering each file in its own transfer syntax and uncompressed ones (lib/send-storescu.ts),
-// reading each file from disk as it sends it. What the PACS took only uncompressed, which storescu
-// cannot decompress, dcmsend sends in a second pass: it decompresses where that is lossless, and its
-// transfer report says how each file ended. dcmsend has no TLS: over TLS those files fail alone.
-import { readdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { formatCommandLine, runDcmtk, type RunResult } from '../../dcmtk/run';
+// C-STORE of a SendList to a PACS: the files planned into associations, each sent by storescu
+// (storescu.ts), which offers each file in its own transfer syntax and uncompressed ones and reads each
+// file from disk as it sends it; what a lost connection left unsent goes again while retries last. What
+// the PACS took only uncompressed, which storescu cannot decompress, dcmsend sends in a second pass
+// (dcmsend.ts): it decompresses where that is lossless. dcmsend has no TLS: over TLS those files fail alone.
 import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
-import { buildLogConfig, ioActivity, ioVisible } from '../../dcmtk/log';
-import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, PacsError } from '../../core/errors';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
-import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu, type StorescuTls } from './storescu';
-import { type AssociationQueue, runQueued } from '../../core/queue';
+import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu } from './storescu';
 import type { PypxResult } from '../../core/result';
-import { type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
-import { describeDcmtkFailure } from '../../dcmtk/failures';
-import { dieWithThisProcess } from '../../dcmtk/processes';
+import type { PacsSettings } from '../../core/settings';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
-import { buildTimeoutArgs } from '../../dcmtk/args';
-import { describeType } from '../../core/describe';
-import { stowSend } from './dicomweb';
-import { isDicomweb } from '../../core/settings';
-
-/** One file that did not reach the PACS, and why, in DICOM words. */
-export interface SendFailure {
-  file: string;
-  reason: string;
-  /** The C-STORE response status, when the PACS answered one (e.g. "0xa700"). */
-  status?: string;
-}
-
-/** What px-send sends and send() returns: pypx's result with counts; `data` lists the files that failed. */
-export type SendPayload = PypxResult<SendFailure[]> & { sent: number; failed: number; warning: number };
-
-export interface SendOptions {
-  signal?: AbortSignal;
-  /** Wait for a turn here for each association: at most its concurrency at once. */
-  queue?: AssociationQueue;
-  /** Re-sends after a connection failure or abort, with backoff; a PACS's refusal is never retried. */
-  retries?: number;
-  /** First wait before a retry, doubled each time (default 1000 ms, at most 30 s). */
-  retryDelayMs?: number;
-  /** Files done (stored or failed) so far, of the total. */
-  onProgress?: (done: number, total: number) => void;
-  /** storescu's TLS arguments, when not those of the settings' TLS (dcmsend has no TLS: no second pass then). */
-  tls?: StorescuTls;
-}
-
-export interface SendOutcome {
-  payload: SendPayload;
-  /** Set when anything failed: the first line of what went wrong, for Catch nodes. */
-  error?: PacsError;
-  total: number;
-}
+import { sendBatchWithDcmsend } from './dcmsend';
+import type { BatchResult, SendFailure, SendList, SendOptions, SendOutcome, SendPayload } from './types';
 
 /** Files per storescu or dcmsend run (one association), and the bytes of their paths: far below the kernel's argument limit. */
 const FILES_PER_ASSOCIATION = 2500;
 const PATH_BYTES_PER_ASSOCIATION = 512 * 1024;
-const MAX_PROBLEMS_SHOWN = 5;
-
-/** The paths in an input: a path, a folder, an array of them, or a px-listen payload (`data.path` / `data.files`). */
-function collectPaths(item: unknown, where: string, problems: string[], out: string[], depth: number): void {
-  if (typeof item === 'string') {
-    if (!item.trim()) problems.push(`${where}: is an empty path`);
-    else if (item.includes('\0')) problems.push(`${where}: contains a NUL character`);
-    else out.push(item);
-  } else if (Array.isArray(item) && depth < 3) {
-    item.forEach((each, i) => collectPaths(each, `${where}[${i}]`, problems, out, depth + 1));
-  } else if (item !== null && typeof item === 'object' && !Array.isArray(item) && depth < 3) {
-    const record = item as Record<string, unknown>;
-    const data = record.data !== null && typeof record.data === 'object' && !Array.isArray(record.data) ? (record.data as Record<string, unknown>) : undefined;
-    if (record.status === 'error') problems.push(`${where}: is a failed result (status "error"), with nothing to send`);
-    else if (data && Array.isArray(data.files)) collectPaths(data.files, `${where}.data.files`, problems, out, depth + 1);
-    else if (data && typeof data.path === 'string') collectPaths(data.path, `${where}.data.path`, problems, out, depth + 1);
-    else if (typeof record.path === 'string') collectPaths(record.path, `${where}.path`, problems, out, depth + 1);
-    else problems.push(`${where}: is an object without data.files, data.path or path: give a file, a folder, an array of them, or a px-listen message payload`);
-  } else {
-    problems.push(`${where}: must be a file or folder path, an array of them, or a px-listen message payload; not ${describeType(item)}`);
-  }
-}
-
-const FILES_PER_TURN = 256;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/**
- * Every DICOM Part 10 file under a folder ("DICM" after the preamble), in name order, with its meta
- * information; hidden entries and other files (.info) are skipped.
- */
-async function dicomFilesUnder(dir: string, out: string[], missing: SendFailure[], meta: Map<string, FileMeta>, read: { count: number }): Promise<void> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const full = `${dir}${dir.endsWith('/') ? '' : '/'}${entry.name}`;
-    if (entry.isDirectory()) await dicomFilesUnder(full, out, missing, meta, read);
-    // A link is followed to a file, never to a folder (no loops); a file that cannot be read fails alone.
-    else if (entry.isFile() || entry.isSymbolicLink()) {
-      const found = readFileMeta(full);
-      if (found.kind === 'dicom' || found.kind === 'no-meta') {
-        out.push(full);
-        meta.set(full, found);
-      } else if (found.kind === 'unreadable') {
-        missing.push({ file: full, reason: unreadableReason(found) });
-      }
-    }
-    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
-  }
-}
-
-function unreadableReason(found: Extract<FileMeta, { kind: 'unreadable' }>): string {
-  return found.code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${found.message}`;
-}
-
-export interface SendList {
-  /** Absolute paths, each once, in input order. */
-  files: string[];
-  /** Paths given that cannot be sent at all (missing, unreadable): they fail alone. */
-  missing: SendFailure[];
-  /** What collectSendFiles read of each file's meta information; read again where absent. */
-  meta?: Map<string, FileMeta>;
-}
-
-/**
- * The files an input asks to send, as absolute paths (so that none can be read by dcmsend as an
- * option). A bad item anywhere fails the whole input before anything is sent; a path that does not
- * exist fails alone.
- */
-export async function collectSendFiles(payload: unknown, name = 'payload'): Promise<SendList> {
-  const problems: string[] = [];
-  const given: string[] = [];
-  collectPaths(payload, name, problems, given, 0);
-  if (problems.length) {
-    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).join('; ');
-    const more = problems.length > MAX_PROBLEMS_SHOWN ? `; and ${problems.length - MAX_PROBLEMS_SHOWN} more` : '';
-    throw failureBeforeRun('bad-input', problems.length === 1 ? 'bad send input' : `${problems.length} bad items`, `nothing was sent: ${shown}${more}`);
-  }
-  const files: string[] = [];
-  const missing: SendFailure[] = [];
-  const meta = new Map<string, FileMeta>();
-  const read = { count: 0 };
-  for (const each of given) {
-    const full = path.resolve(each);
-    const found = readFileMeta(full);
-    if (found.kind === 'unreadable') missing.push({ file: full, reason: unreadableReason(found) });
-    else if (found.kind === 'folder') await dicomFilesUnder(full, files, missing, meta, read);
-    else {
-      files.push(full);
-      meta.set(full, found);
-    }
-    if (++read.count % FILES_PER_TURN === 0) await nextTurn();
-  }
-  return { files: [...new Set(files)], missing, meta };
-}
-
-/**
- * dcmsend's log: -v's lines, less "Sending C-STORE Request", and a block at a time: the C-STORE
- * responses count progress, and dcmsend's report (+crf) says how each file ended.
- */
-export const SEND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Sending C-STORE Request'], immediateFlush: !ioVisible });
-
-/** `dcmsend -v|-lc <cfg> -nh +crf <report> <timeouts> -aec .. -aet .. host port` (the files follow). */
-export function buildSendArgs(settings: PacsSettings, reportFile: string, logConfig?: string): string[] {
-  const timeouts = buildTimeoutArgs(settings).filter((arg, i, all) => !(arg === '--dimse-timeout' || all[i - 1] === '--dimse-timeout'));
-  const seconds = String(Math.max(1, Math.ceil(settings.timeout)));
-  return [...(logConfig ? ['-lc', logConfig] : ['-v']), '-nh', '+crf', reportFile, ...timeouts, '-td', seconds, '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
-}
-
-/** One file's entry in dcmsend's report: its name and the DIMSE Status line. */
-export interface ReportEntry {
-  file: string;
-  status: string;
-  sopClass: string;
-  xfer: string;
-}
-
-/** Reads dcmsend's +crf report: one block per file, "Filename : ..." to "DIMSE Status : ...". */
-export function parseSendReport(text: string): ReportEntry[] {
-  const entries: ReportEntry[] = [];
-  let current: Partial<ReportEntry> = {};
-  for (const line of text.split('\n')) {
-    const field = /^(Filename|SOP Class|Original Xfer|DIMSE Status)\s*: (.*)$/.exec(line);
-    if (!field) continue;
-    const [, name, value] = field as unknown as [string, string, string];
-    if (name === 'Filename') current = { file: value };
-    else if (name === 'SOP Class') current.sopClass = value.replace(/^[\d.]+ = /, '');
-    else if (name === 'Original Xfer') current.xfer = value.replace(/^[\d.]+ = /, '');
-    else if (current.file !== undefined) {
-      entries.push({ file: current.file, status: value.trim(), sopClass: current.sopClass ?? '', xfer: current.xfer ?? '' });
-      current = {};
-    }
-  }
-  return entries;
-}
-
-type FileVerdict = { kind: 'sent' } | { kind: 'warning' } | { kind: 'failed'; failure: SendFailure };
-
-/** What one report entry means, in the words a PACS administrator uses. */
-export function verdictOf(entry: ReportEntry, where: string): FileVerdict {
-  const code = /^0x([0-9a-f]{4})\s*(?:\((.*)\))?/i.exec(entry.status);
-  if (code) {
-    const status = parseInt(code[1] as string, 16);
-    if (status === 0) return { kind: 'sent' };
-    if (status === 0x0001 || (status & 0xf000) === 0xb000) return { kind: 'warning' };
-    const words = code[2] ?? 'failure';
-    return { kind: 'failed', failure: { file: entry.file, status: `0x${code[1]?.toLowerCase()}`, reason: `${where} refused to store it: C-STORE status "${words}" (0x${code[1]?.toLowerCase()})` } };
-  }
-  if (/no acceptable pres/i.test(entry.status)) {
-    return { kind: 'failed', failure: { file: entry.file, reason: `${where} accepts no presentation context for ${entry.sopClass} in ${entry.xfer}${/Explicit|Implicit/.test(entry.xfer) ? '' : ' nor, where that compression is lossless, uncompressed'}: it does not take this SOP class or transfer syntax` } };
-  }
-  return { kind: 'failed', failure: { file: entry.file, reason: `not stored: ${entry.status.replace(/[<>]/g, '')}` } };
-}
-
-/** dcmsend's "bad DICOM file: <path>: <why>, ignoring file" warnings, by path. */
-function badFilesIn(log: string[]): Map<string, string> {
-  const bad = new Map<string, string>();
-  for (const line of log) {
-    const match = /^W: bad DICOM file: (.*?): (.*), ignoring file$/.exec(line);
-    if (match) bad.set(match[1] as string, `not a readable DICOM file: ${match[2]}`);
-  }
-  return bad;
-}
-
-/** What one association (one dcmsend or storescu run) did with its files. */
-export interface BatchResult {
-  sent: number;
-  warning: number;
-  failures: SendFailure[];
-  /** Files the PACS took only uncompressed, which storescu cannot decompress (not yet counted done), and why. */
-  uncompressedOnly?: SendFailure[];
-  /** The association could not be made or was lost: `unsent` (default: every file) may be sent again. */
-  connectionError?: PacsError;
-  unsent?: string[];
-  /** The file being sent when the association was lost (the first of `unsent`), where the tool says so. */
-  inFlight?: string;
-  command: string;
-}
 
 type BatchSender = (files: string[], done: (n: number) => void) => Promise<BatchResult>;
-
-async function sendBatch(settings: PacsSettings, files: string[], options: SendOptions, done: (n: number) => void): Promise<BatchResult> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-send-'));
-  const log: string[] = [];
-  const activity = ioActivity();
-  try {
-    const report = path.join(dir, 'report.txt');
-    const logConfig = path.join(dir, 'log.cfg');
-    await writeFile(logConfig, SEND_LOG_CONFIG_TEXT);
-    const args = buildSendArgs(settings, report, logConfig);
-    const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
-    const run: RunResult = await runQueued(
-      options.queue,
-      async (signal) => runDcmtk('dcmsend', [...args, ...files], {
-        dcmtkDir: settings.dcmtkDir,
-        runUnder: await dieWithThisProcess(),
-        signal,
-        idleTimeoutMs: settings.timeout * 1000 + 5000,
-        buffer: false,
-        onLine: (line) => {
-          if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line)) done(1);
-          if (/^[WEF]: /.test(line) && log.length < 1000) log.push(line.trimEnd());
-        },
-        onSpawn: activity.onSpawn,
-        onActivity: activity.onActivity,
-      }),
-      options.signal,
-      (): RunResult => ({ command, output: '', timedOut: false, aborted: true, elapsedMs: 0 }),
-    );
-    activity.stop();
-    const text = await readFile(report, 'utf8').catch(() => undefined);
-    const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-    if (text === undefined || run.aborted || run.timedOut) {
-      const error = describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings);
-      return { sent: 0, warning: 0, failures: [], connectionError: error, command };
-    }
-    const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
-    const reported = new Set<string>();
-    for (const entry of parseSendReport(text)) {
-      reported.add(entry.file);
-      const verdict = verdictOf(entry, where);
-      if (verdict.kind === 'failed') result.failures.push(verdict.failure);
-      else result[verdict.kind]++;
-    }
-    const bad = badFilesIn(log);
-    for (const file of files) {
-      if (reported.has(file)) continue;
-      result.failures.push({ file, reason: bad.get(file) ?? 'dcmsend did not send it (see its log)' });
-      done(1);
-    }
-    return result;
-  } finally {
-    activity.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * A connection that failed or was lost: refused, timed out, aborted by the PACS. Not a PACS that
@@ -406,8 +131,7 @@ function summary(sent: number, warning: number, failures: SendFailure[], total: 
 }
 
 /** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
-export async function runSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
-  if (isDicomweb(settings)) return stowSend(settings, list, options);
+export async function cstoreSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
   const total = list.files.length + list.missing.length;
   const failures: SendFailure[] = [...list.missing];
   let sent = 0;
@@ -446,7 +170,7 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
       // dcmsend decompresses what is losslessly compressed; what it cannot, it reports as not accepted.
       tools.push('dcmsend');
       const second = batchesOf(uncompressedOnly.map((f) => f.file));
-      const dcmsend: BatchSender = (batch, done) => sendBatch(settings, batch, options, done);
+      const dcmsend: BatchSender = (batch, done) => sendBatchWithDcmsend(settings, batch, options, done);
       tally(await Promise.all(second.map((batch) => sendWithRetries(batch, dcmsend, options, progress))), second);
     }
   } catch (err) {
@@ -463,19 +187,4 @@ export async function runSend(settings: PacsSettings, list: SendList, options: S
     : `${tools.join(' and ')}: ${summary(sent, warning, failures, total)} to ${where}; first: ${first.file}: ${first.reason}`;
   const reason = connectionError && failures.length === total ? connectionError.reason : `${failures.length}/${total} failed`;
   return { payload, error: new PacsError(connectionError && failures.length === total ? connectionError.kind : 'dicom-status', reason, headline, payload), total };
-}
-
-/**
- * pypx-style `send(settings, files)`: PACS settings (pypx's keys accepted) and a file, folder, array
- * or px-listen payload. Answers `{status, command, data, sent, failed, warning}`.
- */
-export async function send(input: Record<string, unknown>, files: unknown, options: Pick<SendOptions, 'signal' | 'onProgress' | 'retries' | 'retryDelayMs'> = {}): Promise<SendPayload> {
-  try {
-    const settings = validatePacsSettings(splitSettingsAndQuery(input ?? {}).settings);
-    const list = await collectSendFiles(files, 'files');
-    return (await runSend(settings, list, options)).payload;
-  } catch (err) {
-    const error = toPacsError(err);
-    return { ...(error.result as PypxResult<never>), data: [], sent: 0, failed: 0, warning: 0 };
-  }
 }
