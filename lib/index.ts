@@ -22,6 +22,7 @@ export { describeDcmtkFailure } from './dcmtk/failures';
 export { buildTlsArgs, refuseTlsFor, TlsUnsupportedError } from './dcmtk/tls';
 
 // Filing received and retrieved instances the way pypx did.
+export type { FilingDirs, InstancePayload } from './filing/file-instance';
 export type { SeriesComplete } from './filing/series';
 
 // C-ECHO
@@ -67,4 +68,3 @@ export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
-export type { FilingDirs, InstancePayload } from './filing/file-instance';
