@@ -3,6 +3,7 @@ import { failureBeforeRun, Listener, PacsError, toPacsError } from '../lib';
 import { handleClose } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';
+import { StatusLight } from './status';
 
 const STATUS_EVERY_MS = 250;
 
@@ -25,13 +26,15 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const say = catalog(RED, 'px-listen');
-    const received = () => ({ fill: 'green' as const, shape: 'dot' as const, text: say('status.received', { count: listener?.received ?? 0 }) });
+    const light = new StatusLight(node, say);
+    const showReceived = () => light.succeeded(say('status.total', { count: listener?.received ?? 0 }));
+    // No input to answer: a failure of the receiver goes to Catch nodes with pypx's error result.
     const report = (error: PacsError) => {
-      node.status({ fill: 'red', shape: 'ring', text: error.reason });
+      light.failed(error.reason);
       node.error(error, { payload: error.result } as NodeMessage);
     };
 
-    node.status({});
+    light.clear();
     let listener: Listener | undefined;
     try {
       const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
@@ -43,7 +46,7 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       report(toPacsError(err));
     }
-    if (!listener) return;
+    if (!listener) return handleClose(node, async () => light.clear());
     const started = listener;
     // The count is shown at most every STATUS_EVERY_MS: one status per instance costs the editor more than the filing.
     let statusTimer: NodeJS.Timeout | undefined;
@@ -55,15 +58,14 @@ export = function register(RED: NodeAPI): void {
       setImmediate(() => started.confirmAnnounced(upTo));
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
-        node.status(received());
+        showReceived();
       }, STATUS_EVERY_MS);
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
-    started.on('restarting', ({ delayMs, error }) => node.status({ fill: 'red', shape: 'ring',
-      text: error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 }) }));
-    started.on('listening', () => node.status(received()));
-    node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
+    started.on('restarting', ({ delayMs, error }) => light.failed(error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 })));
+    started.on('listening', showReceived);
+    light.working();
     // What an earlier run left (instances to announce again) is announced once every node of the
     // flow exists to receive it: the listener starts when Node-RED says the flows have started.
     let starting: Promise<void> = Promise.resolve();
@@ -72,7 +74,7 @@ export = function register(RED: NodeAPI): void {
         try {
           report(toPacsError(err));
         } catch (bug) {
-          node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
+          light.failed(say('status.internalError'));
           node.error(bug instanceof Error ? bug : String(bug));
         }
       });
@@ -83,6 +85,7 @@ export = function register(RED: NodeAPI): void {
       clearTimeout(statusTimer);
       await starting;
       await started.close();
+      light.clear();
     });
   }
   RED.nodes.registerType('px-listen', PxListenNode);

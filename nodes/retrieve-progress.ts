@@ -1,53 +1,35 @@
-// px-move's node status: instances completed/total of the moves running now, and the PACS queue's length.
-import type { Node } from 'node-red';
-import type { AssociationQueue, MoveOutcome, MoveProgress } from '../lib';
+// px-move's and px-get's progress text: instances done/total of the retrieves running now, and how
+// many wait in the PACS queue. Shown through the node's status rule, at most every REFRESH_MS.
+import type { AssociationQueue, MoveProgress } from '../lib';
 import type { Say } from './i18n';
 
 const REFRESH_MS = 200;
 
-export class MoveStatus {
-  private readonly moves = new Map<number, MoveProgress | undefined>();
+export class RetrieveProgress {
+  private readonly running = new Map<number, MoveProgress | undefined>();
   private nextId = 0;
-  /** Instances moved since the node started, across every input. */
-  private moved = 0;
   private timer?: NodeJS.Timeout;
   private readonly onQueueChange = () => this.schedule();
 
-  constructor(private readonly node: Pick<Node, 'status'>, private readonly say: Say, private readonly queue?: AssociationQueue) {
+  constructor(private readonly say: Say, private readonly show: (text: string) => void, private readonly queue?: AssociationQueue) {
     queue?.on('change', this.onQueueChange);
   }
 
-  /** A move of this node begins (it may first wait in the queue). */
+  /** A retrieve of this node begins (it may first wait in the queue). */
   begin(): { progress(p: MoveProgress): void; end(): void } {
     const id = this.nextId++;
-    this.moves.set(id, undefined);
+    this.running.set(id, undefined);
     this.schedule();
     return {
       progress: (p) => {
-        this.moves.set(id, p);
+        this.running.set(id, p);
         this.schedule();
       },
       end: () => {
-        this.moves.delete(id);
-        this.schedule();
+        this.running.delete(id);
+        if (!this.running.size) this.cancel();
       },
     };
-  }
-
-  /** The moves of one input ended: count them, and say how they went unless others are still running. */
-  finished(outcomes: MoveOutcome[]): void {
-    this.moved += outcomes.reduce((sum, o) => sum + o.completed, 0);
-    if (this.moves.size) return;
-    this.cancel();
-    const failures = outcomes.filter((o) => o.error);
-    if (!failures.length) this.node.status({ fill: 'green', shape: 'dot', text: this.say('status.moved', { count: this.moved }) });
-    else if (outcomes.length === 1) this.node.status({ fill: 'red', shape: 'ring', text: failures[0].error?.reason ?? this.say('status.failed') });
-    else this.node.status({ fill: 'red', shape: 'ring', text: this.say('status.someFailed', { failed: failures.length, count: outcomes.length }) });
-  }
-
-  show(status: { fill?: 'grey' | 'red'; shape?: 'ring'; text: string }): void {
-    this.cancel();
-    this.node.status(status);
   }
 
   close(): void {
@@ -68,13 +50,13 @@ export class MoveStatus {
   }
 
   private render(): void {
-    if (!this.moves.size) return;
-    const known = [...this.moves.values()].filter((p): p is MoveProgress => p !== undefined);
+    if (!this.running.size) return;
+    const known = [...this.running.values()].filter((p): p is MoveProgress => p !== undefined);
     const queued = this.queue?.waiting ?? 0;
     const done = known.reduce((sum, p) => sum + p.completed + p.failed + p.warning, 0);
     const total = known.reduce((sum, p) => sum + p.total, 0);
-    let text = known.length ? this.say('status.progress', { done, total }) : queued ? this.say('status.waiting') : this.say('status.moving');
+    let text = known.length ? this.say(total ? 'status.progress' : 'status.progressSoFar', { done, total }) : this.say(queued ? 'status.waiting' : 'status.working');
     if (queued) text = this.say('status.queued', { text, count: queued });
-    this.node.status({ fill: 'blue', shape: known.length ? 'dot' : 'ring', text });
+    this.show(text);
   }
 }
