@@ -1,5 +1,7 @@
 // What every px node does the same way around the pypx core: find its PACS, run operations it can
-// stop on close. Knows Node-RED; knows nothing of DICOM.
+// stop on close, and where it files when no data folder is set. Knows Node-RED; knows nothing of DICOM.
+import os from 'node:os';
+import path from 'node:path';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { failureBeforeRun, toPacsError, type AssociationQueue, type PacsSettings } from '../lib';
 import type { Say } from './i18n';
@@ -34,6 +36,22 @@ export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMe
   } catch (err) {
     throw toPacsError(err);
   }
+}
+
+/**
+ * px-listen's and px-get's data folder: as set, or, when left empty, pypx-data in Node-RED's user folder
+ * (RED.settings.userDir; ~/.node-red when the runtime does not say), whatever folder Node-RED started in.
+ */
+export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): string {
+  const given = dataDir?.trim();
+  if (given) return given;
+  let userDir: unknown;
+  try {
+    userDir = (RED.settings as { userDir?: unknown }).userDir;
+  } catch {
+    userDir = undefined;
+  }
+  return path.join(typeof userDir === 'string' && userDir ? userDir : path.join(os.homedir(), '.node-red'), 'pypx-data');
 }
 
 /** Child processes this node has running, so that close can stop them and wait until they are gone. */

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { failureBeforeRun, getPayload, refuseGetOverTls, runGet, seriesTimeoutSeconds, type FilingDirs } from '../lib';
 import { answerInputs } from './contract';
-import { findPacsConfig, settingsForMessage } from './glue';
+import { dataDirOrDefault, findPacsConfig, settingsForMessage } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';
 import { RetrieveProgress } from './retrieve-progress';
@@ -10,6 +10,7 @@ import { AnswerStatus, StatusLight } from './status';
 
 interface PxGetDef extends NodeDef {
   pacs: string;
+  /** Empty: pypx-data in Node-RED's user folder. */
   dataDir: string;
   /** Missing in flows from before it existed: the default then. */
   seriesTimeout?: string | number;
@@ -27,7 +28,7 @@ export = function register(RED: NodeAPI): void {
     const pacs = findPacsConfig(RED, def.pacs, status.light, say);
     const progress = new RetrieveProgress(say, (text) => status.progress(text), pacs?.queue);
     const filing: Pick<FilingDirs, 'knownDirs' | 'knownInfo'> = { knownDirs: new Set(), knownInfo: new Set() };
-    const dataDir = def.dataDir?.trim() ?? '';
+    const dataDir = dataDirOrDefault(RED, def.dataDir);
     const seriesTimeout = def.seriesTimeout;
 
     answerInputs(RED, this, {
@@ -41,7 +42,6 @@ export = function register(RED: NodeAPI): void {
     }, async (input) => {
       const settings = settingsForMessage(pacs, input.msg);
       refuseGetOverTls(settings);
-      if (!dataDir) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder: set it in the node');
       const unset = unsetEnvVariableProblem('dataDir', dataDir);
       if (unset) throw failureBeforeRun('bad-input', 'data folder unset', `px-get: ${unset}`);
       seriesTimeoutSeconds(seriesTimeout);

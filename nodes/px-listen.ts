@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { failureBeforeRun, Listener, PacsError, toPacsError } from '../lib';
-import { handleClose } from './glue';
+import { dataDirOrDefault, handleClose } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';
 import { StatusLight } from './status';
@@ -10,6 +10,7 @@ const STATUS_EVERY_MS = 250;
 interface PxListenDef extends NodeDef {
   aet: string;
   port: string | number;
+  /** Empty: pypx-data in Node-RED's user folder. */
   dataDir: string;
   tmpDir: string;
   logDir: string;
@@ -35,13 +36,14 @@ export = function register(RED: NodeAPI): void {
     };
 
     light.clear();
+    const dataDir = dataDirOrDefault(RED, def.dataDir);
     let listener: Listener | undefined;
     try {
-      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, field === 'dataDir' ? dataDir : def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
       // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
         tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
     } catch (err) {
       report(toPacsError(err));
