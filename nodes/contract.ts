@@ -17,8 +17,8 @@ export interface Input {
   readonly msg: NodeMessageInFlow;
   /** A copy of the input without payload and parts, for one of several messages answering it. */
   copy(): NodeMessageInFlow;
-  /** Sends answers on the results output; several at once go as one sequence (px-find's split). */
-  answer(...messages: NodeMessageInFlow[]): void;
+  /** Sends an answer on the results output; an array goes as one sequence (px-find's split). */
+  answer(message: NodeMessageInFlow | NodeMessageInFlow[]): void;
   /** Sends a message on another output (px-get's per-instance output). */
   emit(port: number, message: NodeMessageInFlow): void;
   /** Runs an operation that the node's close stops. */
@@ -110,10 +110,10 @@ export function answerInputs(RED: NodeAPI, node: Node, options: InputOptions, ha
         const { payload: _payload, parts: _parts, ...rest } = msg;
         return RED.util.cloneMessage(rest as NodeMessageInFlow);
       },
-      answer: (...messages) => {
-        if (closing || !messages.length) return;
-        answers += messages.length;
-        onPort(send, resultsPort, messages.length === 1 ? messages[0] : messages);
+      answer: (message) => {
+        if (closing) return;
+        answers += Array.isArray(message) ? message.length : 1;
+        onPort(send, resultsPort, message);
       },
       emit: (port, message) => {
         if (!closing) onPort(send, port, message);

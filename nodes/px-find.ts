@@ -67,7 +67,7 @@ export = function register(RED: NodeAPI): void {
         // One message per match, a sequence a join node in automatic mode turns back into the list.
         const sequence = { id: RED.util.generateId(), count: records.length };
         const pypx = { status: outcome.result.status, command: outcome.result.command };
-        answer(...records.map((record, index) => Object.assign(copy(), { payload: record, pypx, parts: partOf(msg, sequence, index) })));
+        answer(records.map((record, index) => Object.assign(copy(), { payload: record, pypx, parts: partOf(msg, sequence, index) })));
       }
       return { count: records.length, failure: outcome.error };
     });
