@@ -1,8 +1,11 @@
 // What every px node does the same way around the pypx core: find its PACS, run operations it can
-// stop on close, and report failures to the flow. Knows Node-RED; knows nothing of DICOM.
+// stop on close, and where it files when no data folder is set. Knows Node-RED; knows nothing of DICOM.
+import os from 'node:os';
+import path from 'node:path';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
-import { failureBeforeRun, PacsError, toPacsError, type AssociationQueue, type PacsSettings } from '../lib';
+import { failureBeforeRun, toPacsError, type AssociationQueue, type PacsSettings } from '../lib';
 import type { Say } from './i18n';
+import type { StatusLight } from './status';
 
 export interface PacsConfigNode extends Node {
   /** The config's settings with msg.pacs laid over them; throws SettingsError when the result is invalid. */
@@ -18,10 +21,10 @@ export type DoneFn = (err?: Error) => void;
  * The node's PACS config. The status starts cleared: the editor keeps showing the status of the node
  * this one replaces (a red "refused" from before the config was fixed) until it is told otherwise.
  */
-export function findPacsConfig(RED: NodeAPI, node: Node, id: string | undefined, say: Say): PacsConfigNode | undefined {
-  node.status({});
+export function findPacsConfig(RED: NodeAPI, id: string | undefined, light: StatusLight, say: Say): PacsConfigNode | undefined {
+  light.clear();
   const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
-  if (!pacs) node.status({ fill: 'red', shape: 'ring', text: say('status.noPacs') });
+  if (!pacs) light.failed(say('status.noPacs'));
   return pacs ?? undefined;
 }
 
@@ -33,6 +36,22 @@ export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMe
   } catch (err) {
     throw toPacsError(err);
   }
+}
+
+/**
+ * px-listen's and px-get's data folder: as set, or, when left empty, pypx-data in Node-RED's user folder
+ * (RED.settings.userDir; ~/.node-red when the runtime does not say), whatever folder Node-RED started in.
+ */
+export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): string {
+  const given = dataDir?.trim();
+  if (given) return given;
+  let userDir: unknown;
+  try {
+    userDir = (RED.settings as { userDir?: unknown }).userDir;
+  } catch {
+    userDir = undefined;
+  }
+  return path.join(typeof userDir === 'string' && userDir ? userDir : path.join(os.homedir(), '.node-red'), 'pypx-data');
 }
 
 /** Child processes this node has running, so that close can stop them and wait until they are gone. */
@@ -56,41 +75,6 @@ export class RunningOperations {
     for (const controller of this.running.values()) controller.abort();
     await Promise.allSettled([...this.running.keys()]);
   }
-}
-
-/** Marks the node red with the short reason, puts pypx's error payload in msg and hands the error to Catch nodes. */
-export function reportFailure(node: Node, msg: NodeMessageInFlow, done: DoneFn, error: PacsError): void {
-  node.status({ fill: 'red', shape: 'ring', text: error.reason });
-  msg.payload = error.result;
-  done(error);
-}
-
-/** A failure lib explains (bad settings, no TLS in this tool, ...) as a PacsError; undefined for a bug. */
-function asPacsError(err: unknown): PacsError | undefined {
-  try {
-    return toPacsError(err);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Registers an async input handler. A rejected promise in a handler would take the whole runtime
- * down, so every error ends in done(err) instead.
- */
-export function handleInput(
-  node: Node,
-  say: Say,
-  handler: (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => Promise<void>,
-): void {
-  node.on('input', (msg: NodeMessageInFlow, send: SendFn, done: DoneFn) => {
-    handler(msg, send, done).catch((err: unknown) => {
-      const known = asPacsError(err);
-      if (known) return reportFailure(node, msg, done, known);
-      node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
-      done(err instanceof Error ? err : new Error(String(err)));
-    });
-  });
 }
 
 /** Registers close: stop what runs, then always call done. */

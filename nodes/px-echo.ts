@@ -1,7 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { runEcho } from '../lib';
-import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
+import { answerInputs } from './contract';
+import { findPacsConfig, settingsForMessage } from './glue';
 import { catalog } from './i18n';
+import { AnswerStatus, StatusLight } from './status';
 
 interface PxEchoDef extends NodeDef {
   pacs: string;
@@ -11,22 +13,16 @@ export = function register(RED: NodeAPI): void {
   function PxEchoNode(this: Node, def: PxEchoDef) {
     RED.nodes.createNode(this, def);
     const say = catalog(RED, 'px-echo');
-    const pacs = findPacsConfig(RED, this, def.pacs, say);
-    const operations = new RunningOperations();
-    let echoes = 0;
+    const status = new AnswerStatus(new StatusLight(this, say), say);
+    const pacs = findPacsConfig(RED, def.pacs, status.light, say);
 
-    handleInput(this, say, async (msg, send, done) => {
+    answerInputs(RED, this, { say, status }, async ({ msg, answer, run }) => {
       const settings = settingsForMessage(pacs, msg);
-      this.status({ fill: 'blue', shape: 'dot', text: say('status.echoing') });
-      const outcome = await operations.run((signal) => runEcho(settings, { signal }));
-      echoes++;
-      if (outcome.error) return reportFailure(this, msg, done, outcome.error);
-      this.status({ fill: 'green', shape: 'dot', text: say(echoes === 1 ? 'status.ok' : 'status.okOfMany', { ms: outcome.elapsedMs, count: echoes }) });
+      const outcome = await run((signal) => runEcho(settings, { signal }));
       msg.payload = outcome.result;
-      send(msg);
-      done();
+      answer(msg);
+      return { count: outcome.error ? 0 : 1, failure: outcome.error };
     });
-    handleClose(this, () => operations.stopAll());
   }
   RED.nodes.registerType('px-echo', PxEchoNode);
 };

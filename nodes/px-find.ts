@@ -1,7 +1,10 @@
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { describeType, failureBeforeRun, isPlainObject, runFind, sweepStaleFindAnswers } from '../lib';
-import { findPacsConfig, handleClose, handleInput, reportFailure, RunningOperations, settingsForMessage } from './glue';
+import { answerInputs } from './contract';
+import { findPacsConfig, settingsForMessage } from './glue';
 import { catalog } from './i18n';
+import { partOf } from './sequence';
+import { AnswerStatus, StatusLight } from './status';
 
 interface PxFindDef extends NodeDef {
   pacs: string;
@@ -23,6 +26,16 @@ function queryForMessage(base: Record<string, unknown>, payload: unknown): Recor
   return { ...base, ...payload };
 }
 
+/** The node's own query: an object, or the text of what is wrong with it. */
+function parseNodeQuery(text: string | undefined): Record<string, unknown> | string {
+  try {
+    const parsed: unknown = text && text.trim() ? JSON.parse(text) : {};
+    return isPlainObject(parsed) ? parsed : `the node's query must be a JSON object, not ${describeType(parsed)}`;
+  } catch (err) {
+    return `the node's query is not valid JSON: ${(err as Error).message}`;
+  }
+}
+
 function parseReturnTags(value: string | string[] | undefined): string[] {
   if (Array.isArray(value)) return value;
   return (value ?? '').split(/[\s,]+/).filter(Boolean);
@@ -34,49 +47,30 @@ export = function register(RED: NodeAPI): void {
   function PxFindNode(this: Node, def: PxFindDef) {
     RED.nodes.createNode(this, def);
     const say = catalog(RED, 'px-find');
-    const pacs = findPacsConfig(RED, this, def.pacs, say);
-    const operations = new RunningOperations();
-    let queries = 0;
+    const status = new AnswerStatus(new StatusLight(this, say), say);
+    const pacs = findPacsConfig(RED, def.pacs, status.light, say);
     const returnTags = parseReturnTags(def.returnTags);
     const limit = Number(def.limit) || 0;
-    let baseQuery: Record<string, unknown> | string = {};
-    try {
-      const parsed: unknown = def.query && def.query.trim() ? JSON.parse(def.query) : {};
-      baseQuery = isPlainObject(parsed) ? parsed : `the node's query must be a JSON object, not ${describeType(parsed)}`;
-    } catch (err) {
-      baseQuery = `the node's query is not valid JSON: ${(err as Error).message}`;
-    }
-    if (typeof baseQuery === 'string') this.status({ fill: 'red', shape: 'ring', text: say('status.badQuery') });
+    const nodeQuery = parseNodeQuery(def.query);
+    if (typeof nodeQuery === 'string') status.light.failed(say('status.badQuery'));
 
-    handleInput(this, say, async (msg, send, done) => {
-      if (typeof baseQuery === 'string') throw failureBeforeRun('bad-input', 'bad query', baseQuery);
+    answerInputs(RED, this, { say, status }, async ({ msg, copy, answer, run }) => {
+      if (typeof nodeQuery === 'string') throw failureBeforeRun('bad-input', 'bad query', nodeQuery);
       const settings = settingsForMessage(pacs, msg);
-      const query = queryForMessage(baseQuery, msg.payload);
-      this.status({ fill: 'blue', shape: 'dot', text: say('status.querying') });
-      const outcome = await operations.run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
-      queries++;
-      if (outcome.error) return reportFailure(this, msg, done, outcome.error);
-      const records = outcome.result.data;
-      const matches = records.length === 1 ? say('status.oneMatch') : say('status.matches', { count: records.length });
-      const count = outcome.limited ? say('status.limited', { count: matches }) : matches;
-      this.status({ fill: 'green', shape: 'dot', text: queries === 1 ? count : say('status.ofQueries', { text: count, queries }) });
-      if (!def.split || records.length === 0) {
+      const query = queryForMessage(nodeQuery, msg.payload);
+      const outcome = await run((signal) => runFind(settings, query, { level: def.level || 'SERIES', returnTags, limit, signal, queue: pacs?.queue }));
+      const records = outcome.error ? [] : outcome.result.data;
+      if (!def.split || !records.length) {
         msg.payload = outcome.result;
-        send(msg);
+        answer(msg);
       } else {
-        const id = RED.util.generateId();
-        const outer = msg.parts;
-        const messages = records.map((record, index) => ({
-          ...msg,
-          payload: record,
-          pypx: { status: outcome.result.status, command: outcome.result.command },
-          parts: { id, index, count: records.length, type: 'array', len: 1, ...(outer ? { parts: outer } : {}) },
-        })) as NodeMessageInFlow[];
-        send([messages]);
+        // One message per match, a sequence a join node in automatic mode turns back into the list.
+        const sequence = { id: RED.util.generateId(), count: records.length };
+        const pypx = { status: outcome.result.status, command: outcome.result.command };
+        answer(records.map((record, index) => Object.assign(copy(), { payload: record, pypx, parts: partOf(msg, sequence, index) })));
       }
-      done();
+      return { count: records.length, failure: outcome.error };
     });
-    handleClose(this, () => operations.stopAll());
   }
   RED.nodes.registerType('px-find', PxFindNode);
 };

@@ -1,14 +1,16 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { failureBeforeRun, Listener, PacsError, toPacsError } from '../lib';
-import { handleClose } from './glue';
+import { dataDirOrDefault, handleClose } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';
+import { StatusLight } from './status';
 
 const STATUS_EVERY_MS = 250;
 
 interface PxListenDef extends NodeDef {
   aet: string;
   port: string | number;
+  /** Empty: pypx-data in Node-RED's user folder. */
   dataDir: string;
   tmpDir: string;
   logDir: string;
@@ -25,25 +27,28 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const say = catalog(RED, 'px-listen');
-    const received = () => ({ fill: 'green' as const, shape: 'dot' as const, text: say('status.received', { count: listener?.received ?? 0 }) });
+    const light = new StatusLight(node, say);
+    const showReceived = () => light.succeeded(say('status.total', { count: listener?.received ?? 0 }));
+    // No input to answer: a failure of the receiver goes to Catch nodes with pypx's error result.
     const report = (error: PacsError) => {
-      node.status({ fill: 'red', shape: 'ring', text: error.reason });
+      light.failed(error.reason);
       node.error(error, { payload: error.result } as NodeMessage);
     };
 
-    node.status({});
+    light.clear();
+    const dataDir = dataDirOrDefault(RED, def.dataDir);
     let listener: Listener | undefined;
     try {
-      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, def[field])).filter(Boolean);
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, field === 'dataDir' ? dataDir : def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
       // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir: def.dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
         tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
     } catch (err) {
       report(toPacsError(err));
     }
-    if (!listener) return;
+    if (!listener) return handleClose(node, async () => light.clear());
     const started = listener;
     // The count is shown at most every STATUS_EVERY_MS: one status per instance costs the editor more than the filing.
     let statusTimer: NodeJS.Timeout | undefined;
@@ -55,15 +60,14 @@ export = function register(RED: NodeAPI): void {
       setImmediate(() => started.confirmAnnounced(upTo));
       statusTimer ??= setTimeout(() => {
         statusTimer = undefined;
-        node.status(received());
+        showReceived();
       }, STATUS_EVERY_MS);
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
-    started.on('restarting', ({ delayMs, error }) => node.status({ fill: 'red', shape: 'ring',
-      text: error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 }) }));
-    started.on('listening', () => node.status(received()));
-    node.status({ fill: 'grey', shape: 'ring', text: say('status.starting') });
+    started.on('restarting', ({ delayMs, error }) => light.failed(error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 })));
+    started.on('listening', showReceived);
+    light.working();
     // What an earlier run left (instances to announce again) is announced once every node of the
     // flow exists to receive it: the listener starts when Node-RED says the flows have started.
     let starting: Promise<void> = Promise.resolve();
@@ -72,7 +76,7 @@ export = function register(RED: NodeAPI): void {
         try {
           report(toPacsError(err));
         } catch (bug) {
-          node.status({ fill: 'red', shape: 'ring', text: say('status.internalError') });
+          light.failed(say('status.internalError'));
           node.error(bug instanceof Error ? bug : String(bug));
         }
       });
@@ -83,6 +87,7 @@ export = function register(RED: NodeAPI): void {
       clearTimeout(statusTimer);
       await starting;
       await started.close();
+      light.clear();
     });
   }
   RED.nodes.registerType('px-listen', PxListenNode);

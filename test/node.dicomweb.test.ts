@@ -42,7 +42,7 @@ describe('px-find, px-echo and px-move on a DICOMweb px-pacs in a Node-RED runti
     assert.equal(msg.payload.PatientName?.value, 'Hong^Gildong=洪^吉洞=홍^길동');
     assert.match(msg.pypx.command, /^GET http:\/\/127\.0\.0\.1:\d+\/dicom-web\/studies\?/);
     assert.equal(msg.parts.count, 1);
-    assert.deepEqual(statusLog('node').at(-1), { fill: 'green', shape: 'dot', text: '1 match' });
+    assert.deepEqual(statusLog('node').at(-1), { fill: 'green', shape: 'dot', text: '1 found' });
   });
 
   it('px-find says PATIENT level does not exist over QIDO-RS, to a Catch node', async () => {

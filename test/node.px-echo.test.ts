@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
-import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 
@@ -28,7 +28,7 @@ describe('px-echo node in a Node-RED runtime', () => {
   }
   const load = (config: Record<string, unknown> = {}) => helper.load(nodeModules('px-pacs', 'px-echo'), echoFlow(config));
 
-  it('echoes the PACS and sends pypx\'s success result with a green round-trip status', async () => {
+  it('echoes the PACS and sends pypx\'s success result, with a green status counting the echoes', async () => {
     await load();
     const received = nextMessage<EchoMsg>('out');
     helper.getNode('echo')?.receive({ payload: 'ping', topic: 'keep me' } as NodeMessage);
@@ -38,24 +38,26 @@ describe('px-echo node in a Node-RED runtime', () => {
     assert.equal(msg.payload.data, '');
     assert.match(msg.payload.command, /echoscu .* -aec ORTHANC -aet NODERED 127\.0\.0\.1 \d+$/);
     assert.equal(msg.topic, 'keep me', 'the incoming msg is reused');
-    const last = statusLog('echo').at(-1);
-    assert.equal(last?.fill, 'green');
-    assert.match(last?.text ?? '', /^ok \d+ ms$/);
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'green', shape: 'dot', text: '1 ok' });
     assert.deepEqual(statusLog('echo')[0], {}, 'the status of the node a deploy replaced is cleared');
 
     const again = nextMessage<EchoMsg>('out');
     helper.getNode('echo')?.receive({ payload: 'ping' } as NodeMessage);
     await again;
-    assert.match(statusLog('echo').at(-1)?.text ?? '', /^ok \d+ ms \(2 echoes\)$/, 'the status counts every echo');
+    assert.deepEqual(statusLog('echo').at(-1), { fill: 'green', shape: 'dot', text: '2 ok' }, 'the status counts every echo since deploy');
   });
 
-  it('sends nothing on a refused port, and gives Catch nodes the pypx error payload', async () => {
+  it('answers a refused port with pypx\'s error result on its output, and gives Catch nodes the same msg', async () => {
     await load({ port: await closedPort() });
+    const answered = nextMessage<EchoMsg>('out');
     const caught = nextMessage<EchoMsg>('caught');
-    const silence = noMessage('out', 1500);
-    helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
+    helper.getNode('echo')?.receive({ payload: 1, topic: 'keep me' } as NodeMessage);
+    const answer = await answered;
+    assert.equal(answer.payload.status, 'error');
+    assert.match(answer.payload.data, /Connection refused/);
+    assert.equal(answer.topic, 'keep me');
     const msg = await caught;
-    await silence;
+    assert.equal(msg._msgid, answer._msgid, 'Catch nodes get the input msg');
     assert.equal(msg.payload.status, 'error');
     assert.match(msg.payload.data, /Connection refused/);
     assert.match(msg.error?.message ?? '', /echoscu: connection refused by 127\.0\.0\.1:\d+/);
@@ -153,12 +155,12 @@ describe('px-echo node in a Node-RED runtime', () => {
   it('refuses any msg.pacs when the config does not accept it (a flow from before the box existed), naming the box', async () => {
     await load();
     const caught = nextMessage<EchoMsg>('caught');
-    const silence = noMessage('out', 1000);
+    const answered = nextMessage<EchoMsg>('out');
     helper.getNode('echo')?.receive({ payload: 1, pacs: { port: pacs().dicomPort } } as NodeMessage);
     const msg = await caught;
-    await silence;
     assert.match(msg.error?.message ?? '', /msg\.pacs is not accepted by this PACS config: tick "accept msg\.pacs" \(allowMsgPacs\)/);
     assert.equal(msg.payload.command, '', 'nothing ran');
+    assert.deepEqual([(await answered).payload.status, (await answered).payload.command], ['error', ''], 'the error result on the output too');
     assert.deepEqual(statusLog('echo').at(-1), { fill: 'red', shape: 'ring', text: 'bad PACS settings' });
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import type { PypxRecord } from '../lib/core/result';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
-import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, joinModule, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 
@@ -48,7 +48,7 @@ describe('px-find node in a Node-RED runtime', () => {
   }
   const send = (msg: Record<string, unknown>) => helper.getNode('find')?.receive(msg as NodeMessage);
 
-  it('answers an inject\'s timestamp with the node\'s query, as pypx\'s result, and counts the matches in its status', async () => {
+  it('answers an inject\'s timestamp with the node\'s query, as pypx\'s result, and counts the matches since deploy in its status', async () => {
     await load({ query: '{"PatientID": "PX0003"}' });
     const received = nextMessage<FindMsg>('out');
     send({ payload: Date.now(), topic: 'keep me' });
@@ -59,11 +59,15 @@ describe('px-find node in a Node-RED runtime', () => {
     assert.deepEqual(records.map((r) => r.PatientName?.value), ['Иванов^Иван', 'Иванов^Иван']);
     assert.equal(msg.topic, 'keep me');
     assert.deepEqual(statusLog('find').map((s) => s.fill), [undefined, 'blue', 'green'], 'cleared at start, then querying, then done');
-    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '2 matches' });
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '2 found' });
     const again = nextMessage<FindMsg>('out');
-    send({ payload: { PatientID: 'NOBODY' } });
+    send({ payload: { PatientID: 'PX0003' } });
     await again;
-    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '0 matches (2 queries)' }, 'the status counts every query');
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '4 found' }, 'the status counts every match since deploy');
+    const none = nextMessage<FindMsg>('out');
+    send({ payload: { PatientID: 'NOBODY' } });
+    await none;
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '4 found' }, 'a query that matches nothing is a success and adds nothing');
   });
 
   it('lays msg.payload over the node\'s query, and lets its QueryRetrieveLevel override the level', async () => {
@@ -90,7 +94,7 @@ describe('px-find node in a Node-RED runtime', () => {
     const list = (await joined).payload;
     assert.deepEqual(list.map((r) => r.uid?.value), instances.map((_, i) => i));
     assert.deepEqual(new Set(list.map((r) => r.SeriesInstanceUID?.value)), new Set(instances.map((i) => i.seriesInstanceUID)));
-    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: `${instances.length} matches` });
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: `${instances.length} found` });
   });
 
   it('sends one message with an empty list, and no parts, when a split query matches nothing', async () => {
@@ -100,15 +104,15 @@ describe('px-find node in a Node-RED runtime', () => {
     const msg = await received;
     assert.deepEqual(msg.payload.data, []);
     assert.equal(msg.parts, undefined);
-    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '0 matches' });
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '0 found' });
   });
 
-  it('stops at the node\'s limit and says so in its status', async () => {
+  it('stops at the node\'s limit', async () => {
     await load({ limit: 3 });
     const received = nextMessage<FindMsg>('out');
     send({});
     assert.equal(((await received).payload.data as PypxRecord[]).length, 3);
-    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '3 matches (limit)' });
+    assert.deepEqual(statusLog('find').at(-1), { fill: 'green', shape: 'dot', text: '3 found' });
   });
 
   it('refuses an unknown keyword, a wrongly typed value and a text payload with errors naming them', async () => {
@@ -121,12 +125,14 @@ describe('px-find node in a Node-RED runtime', () => {
     ];
     for (const [payload, expected] of cases) {
       const caught = nextMessage<FindMsg>('caught');
-      const silence = noMessage('out', 300);
+      const answered = nextMessage<FindMsg>('out');
       send({ payload });
       const msg = await caught;
-      await silence;
       assert.match(msg.error?.message ?? '', expected);
       assert.equal(msg.payload.status, 'error');
+      const answer = await answered;
+      assert.deepEqual([answer.payload.status, answer.payload.command], ['error', ''], 'the error result on the output too; nothing ran');
+      assert.match(String(answer.payload.data), expected);
       assert.deepEqual(statusLog('find').at(-1), { fill: 'red', shape: 'ring', text: 'bad query' });
     }
   });

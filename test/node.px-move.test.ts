@@ -168,20 +168,25 @@ describe('px-move node in a Node-RED runtime', () => {
     assert.deepEqual(statusLog('move').at(-1), { fill: 'green', shape: 'dot', text: '6 moved' }, 'the total of both inputs, not the last one');
   });
 
-  it('sends a failed move like any other, to Catch too, and the join still completes', async () => {
+  it('sends a failed move like any other, and the join still completes; Catch nodes get the input once, with what failed', async () => {
     receiver = await startReceiver({ port: receiverPort });
     await load();
     const [real] = seriesOf(quick);
     const absent = { ...real, seriesInstanceUID: `${real.seriesInstanceUID}.999` };
     const joined = nextMessage<JoinedMsg>('joined');
+    const outs = messages<MoveMsg>('out', 2);
     const caught = nextMessage<MoveMsg>('caught');
-    helper.getNode('move')?.receive({ payload: findResult([real, absent]) } as NodeMessage);
+    const input = { payload: findResult([real, absent]), topic: 'two series' };
+    helper.getNode('move')?.receive(input as NodeMessage);
     const all = await joined;
     assert.deepEqual(all.payload.map((p) => p.status), ['success', 'error'], 'payloads in input order');
     assert.match(all.payload[1].data, /Failed: UnableToProcess/);
+    const failedOut = (await outs).find((m) => m.payload.status === 'error');
+    assert.equal(failedOut?.move.SeriesInstanceUID, absent.seriesInstanceUID, 'the failed move\'s own answer says which it was');
     const failure = await caught;
-    assert.equal(failure.move.SeriesInstanceUID, absent.seriesInstanceUID);
-    assert.match(failure.error?.message ?? '', /answered the C-MOVE of series [\d.]+ to RECEIVER with "Failed: UnableToProcess"/);
+    assert.deepEqual([failure.topic, failure.payload], [input.topic, input.payload], 'Catch nodes get the input msg');
+    const absentUid = absent.seriesInstanceUID.replace(/\./g, '\\.');
+    assert.match(failure.error?.message ?? '', new RegExp(`^1 of 2 moves failed: .*answered the C-MOVE of series ${absentUid} to RECEIVER with "Failed: UnableToProcess"`));
     assert.deepEqual(statusLog('move').at(-1), { fill: 'red', shape: 'ring', text: '1/2 moves failed' });
   });
 
@@ -211,13 +216,16 @@ describe('px-move node in a Node-RED runtime', () => {
     receiver = await startReceiver({ port: receiverPort });
     await load();
     const caught = nextMessage<MoveMsg>('caught');
-    const silence = noMessage('out', 1500);
+    const answered = nextMessage<MoveMsg>('out');
     const good = { StudyInstanceUID: quick[0].studyInstanceUID, SeriesInstanceUID: quick[0].seriesInstanceUID };
     helper.getNode('move')?.receive({ payload: [good, { SeriesInstanceUID: '1.2.3.04' }] } as NodeMessage);
     const msg = await caught;
     assert.match(msg.error?.message ?? '', /nothing was moved: payload\[1\]: SeriesInstanceUID "1\.2\.3\.04" is not a DICOM UID: it has the component "04" with a leading zero/);
     assert.equal(msg.payload.status, 'error');
-    await silence;
+    const answer = await answered;
+    assert.deepEqual([answer.payload.status, answer.payload.completed, answer.payload.failed, answer.payload.warning], ['error', 0, 0, 0], 'one error answer on the output, with counts of 0');
+    assert.equal(answer.payload.command, '', 'nothing ran');
+    assert.equal(movescuAlive(), 0);
     assert.deepEqual(await receiver.received(), []);
     assert.deepEqual(statusLog('move').at(-1), { fill: 'red', shape: 'ring', text: 'bad move input' });
   });

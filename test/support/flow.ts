@@ -94,10 +94,13 @@ export function nextMessage<T = NodeMessage>(nodeId: string, ms = 30000): Promis
   });
 }
 
-/** Every status a node set, in order. */
+/**
+ * Every status this node set, in order. The test helper spies on Node.prototype.status, one spy for
+ * every node of the flow: the calls are told apart by the node they were made on.
+ */
 export function statusLog(nodeId: string): Array<{ fill?: string; shape?: string; text?: string }> {
-  const node = helper.getNode(nodeId) as unknown as { status: { args: unknown[][] } };
-  return node.status.args.map((args) => args[0] as { fill?: string; shape?: string; text?: string });
+  const node = helper.getNode(nodeId) as unknown as { status: { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> } };
+  return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0] as { fill?: string; shape?: string; text?: string });
 }
 
 /** Resolves after `ms` without any message reaching the node; rejects if one does. */
