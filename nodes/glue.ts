@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Node, NodeAPI, NodeMessageInFlow } from 'node-red';
 import { failureBeforeRun, toPacsError, type AssociationQueue, type PacsSettings } from '../lib';
 import type { Say } from './i18n';
+import { unsetEnvVariableProblem } from './pacs-policy';
 import type { StatusLight } from './status';
 
 export interface PacsConfigNode extends Node {
@@ -39,19 +40,21 @@ export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMe
 }
 
 /**
- * px-listen's and px-get's data folder: as set, or, when left empty, pypx-data in Node-RED's user folder
- * (RED.settings.userDir; ~/.node-red when the runtime does not say), whatever folder Node-RED started in.
+ * px-listen's and px-get's data folder, whatever folder Node-RED was started in: empty is pypx-data in
+ * Node-RED's user folder (RED.settings.userDir; ~/.node-red when the runtime does not say), a relative
+ * path is taken from that folder too. A field left as an unset `${NAME}` is kept as written, for the
+ * node to report.
  */
 export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): string {
-  const given = dataDir?.trim();
-  if (given) return given;
+  const given = dataDir?.trim() || 'pypx-data';
+  if (unsetEnvVariableProblem('dataDir', given)) return given;
   let userDir: unknown;
   try {
     userDir = (RED.settings as { userDir?: unknown }).userDir;
   } catch {
     userDir = undefined;
   }
-  return path.join(typeof userDir === 'string' && userDir ? userDir : path.join(os.homedir(), '.node-red'), 'pypx-data');
+  return path.resolve(typeof userDir === 'string' && userDir ? userDir : path.join(os.homedir(), '.node-red'), given);
 }
 
 /** Child processes this node has running, so that close can stop them and wait until they are gone. */
