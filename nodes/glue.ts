@@ -40,14 +40,13 @@ export function settingsForMessage(pacs: PacsConfigNode | undefined, msg: NodeMe
 }
 
 /**
- * px-listen's and px-get's data folder, whatever folder Node-RED was started in: empty is pypx-data in
- * Node-RED's user folder (RED.settings.userDir; ~/.node-red when the runtime does not say), a relative
- * path is taken from that folder too. A field left as an unset `${NAME}` is kept as written, for the
- * node to report.
+ * A folder of px-listen's or px-get's, whatever folder Node-RED was started in: a relative path is taken
+ * from Node-RED's user folder (RED.settings.userDir; ~/.node-red when the runtime does not say); empty
+ * stays undefined. A field left as an unset `${NAME}` is kept as written, for the node to report.
  */
-export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): string {
-  const given = dataDir?.trim() || 'pypx-data';
-  if (unsetEnvVariableProblem('dataDir', given)) return given;
+export function inUserFolder(RED: NodeAPI, folder: string | undefined): string | undefined {
+  const given = folder?.trim();
+  if (!given || unsetEnvVariableProblem('folder', given)) return given || undefined;
   let userDir: unknown;
   try {
     userDir = (RED.settings as { userDir?: unknown }).userDir;
@@ -55,6 +54,11 @@ export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): str
     userDir = undefined;
   }
   return path.resolve(typeof userDir === 'string' && userDir ? userDir : path.join(os.homedir(), '.node-red'), given);
+}
+
+/** px-listen's and px-get's data folder: empty is pypx-data in Node-RED's user folder. */
+export function dataDirOrDefault(RED: NodeAPI, dataDir: string | undefined): string {
+  return inUserFolder(RED, dataDir?.trim() || 'pypx-data') as string;
 }
 
 /** Child processes this node has running, so that close can stop them and wait until they are gone. */

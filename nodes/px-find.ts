@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { describeType, failureBeforeRun, isPlainObject, runFind, sweepStaleFindAnswers } from '../lib';
+import { buildFindQuery, describeType, failureBeforeRun, isPlainObject, QueryError, runFind, sweepStaleFindAnswers } from '../lib';
 import { answerInputs } from './contract';
 import { findPacsConfig, settingsForMessage } from './glue';
 import { catalog } from './i18n';
@@ -73,4 +73,24 @@ export = function register(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('px-find', PxFindNode);
+
+  // The edit dialog asks here what the runtime would say of the node's own query and return tags:
+  // the same buildFindQuery, so the dialog refuses (and suggests) exactly what a message would.
+  RED.httpAdmin.post('/px-find/check', RED.auth.needsPermission('px-find.read'), (req, res) => {
+    const { level, query, returnTags } = (req.body ?? {}) as Record<string, unknown>;
+    const problem = (check: () => unknown): string | undefined => {
+      try {
+        check();
+        return undefined;
+      } catch (err) {
+        if (err instanceof SyntaxError) return `the node's query is not valid JSON: ${err.message}`;
+        return err instanceof QueryError ? err.message : String(err);
+      }
+    };
+    const at = typeof level === 'string' && level ? level : 'SERIES';
+    res.json({
+      query: problem(() => buildFindQuery(at, typeof query === 'string' && query.trim() ? JSON.parse(query) : {}, [])),
+      returnTags: problem(() => buildFindQuery(at, {}, parseReturnTags(typeof returnTags === 'string' ? returnTags : ''))),
+    });
+  });
 };

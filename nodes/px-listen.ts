@@ -1,6 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { failureBeforeRun, Listener, PacsError, toPacsError } from '../lib';
-import { dataDirOrDefault, handleClose } from './glue';
+import { dataDirOrDefault, handleClose, inUserFolder } from './glue';
 import { catalog } from './i18n';
 import { unsetEnvVariableProblem } from './pacs-policy';
 import { StatusLight } from './status';
@@ -43,7 +43,7 @@ export = function register(RED: NodeAPI): void {
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
       // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
-      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir, tmpDir: def.tmpDir, logDir: def.logDir, seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
+      listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir, tmpDir: inUserFolder(RED, def.tmpDir), logDir: inUserFolder(RED, def.logDir), seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
         tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
     } catch (err) {
       report(toPacsError(err));

@@ -1,9 +1,9 @@
 // The package in the Node-RED editor, in a real browser: palette, import of the pipeline example
 // through the editor's own dialog, deploy, the edit and config dialogs, help. Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { generateSampleInstances } from '../testbed/generate';
 import { exampleFlows, REPO_ROOT, type RunningNodeRed, startNodeRed } from '../testbed/node-red';
 import { freePort } from '../testbed/orthanc';
@@ -14,6 +14,10 @@ import { exemptFromLeakCheck } from './support/processes';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get'];
+/** locales/en-US/<type>.json's paletteLabel: the palette shows these, quick-add "<label> (<type>)". */
+const PALETTE_LABELS: Record<string, string> = { 'px-echo': 'echo', 'px-find': 'find', 'px-move': 'move', 'px-listen': 'listen', 'px-send': 'send', 'px-get': 'get' };
+/** The demo PACS config every example shares (the same id and settings in each file). */
+const DEMO_PACS = 'a1c0e0f0000000c1';
 
 /** Every node and config node the editor marks invalid (a red triangle; deploy warns about them), with its tab. */
 type Invalid = Array<{ type: string; id: string; tab?: string; errors?: unknown }>;
@@ -56,6 +60,68 @@ describe('the package in the Node-RED editor (chromium)', function () {
   const canvasNode = (label: string) =>
     page.locator('g.red-ui-flow-node-group').filter({ has: page.locator('text', { hasText: new RegExp(`^${label}$`) }) });
 
+  /** How many flow nodes the editor holds. */
+  const nodeCount = () => page.evaluate(() => {
+    let count = 0;
+    (window as unknown as { RED: EditorRED }).RED.nodes.eachNode(() => count++);
+    return count;
+  });
+  /**
+   * Imports a shipped example into a new flow through Import > Examples, as a user does, answers Node-RED's
+   * "already exist in your workspace" as told when `conflict` is given, and drops the nodes on the canvas.
+   */
+  async function importExample(name: string, conflict?: 'import copy' | 'view nodes'): Promise<void> {
+    const before = await nodeCount();
+    await page.click('#red-ui-header-button-sidemenu');
+    await page.click('#menu-item-import');
+    await page.click('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
+    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    const entry = examples.locator('.red-ui-treeList-label', { hasText: name });
+    // The package's folder is listed once the library has answered; it stays open from one import to the next.
+    await examples.locator('.red-ui-treeList-label', { hasText: 'node-red-contrib-pypx' }).waitFor();
+    if (!(await entry.isVisible())) await examples.locator('.red-ui-treeList-label', { hasText: 'node-red-contrib-pypx' }).click();
+    // Import is enabled once the chosen example has loaded; a click while the folder still unfolds can miss it.
+    const ok = page.locator('#red-ui-clipboard-dialog-ok');
+    for (let attempt = 1; ; attempt++) {
+      await entry.click();
+      try {
+        await page.locator('#red-ui-clipboard-dialog-ok:enabled').waitFor({ timeout: 3000 });
+        break;
+      } catch (err) {
+        if (attempt === 3) throw err;
+      }
+    }
+    await shot('import-examples');
+    await page.click('#red-ui-clipboard-dialog-import-opt-new');
+    await ok.click();
+    if (conflict) {
+      const notice = page.locator('.red-ui-notification', { hasText: 'already exist in your workspace' }).last();
+      await notice.waitFor();
+      if (conflict === 'import copy') {
+        await notice.locator('button', { hasText: 'Import copy' }).click();
+      } else {
+        await notice.locator('button', { hasText: 'View nodes' }).click();
+        await page.click('#red-ui-clipboard-dialog-import-conflict');
+      }
+    }
+    await page.waitForFunction((count) => {
+      let now = 0;
+      (window as unknown as { RED: EditorRED }).RED.nodes.eachNode(() => now++);
+      return now > count;
+    }, before);
+    // Imported nodes follow the mouse: click to drop them, until the editor is back in its default state.
+    const dragging = () => page.evaluate(() => {
+      const red = (window as unknown as { RED: { view: { state(): number }; state: { DEFAULT: number } } }).RED;
+      return red.view.state() !== red.state.DEFAULT;
+    });
+    for (let attempt = 0; attempt < 10 && (await dragging()); attempt++) {
+      await page.mouse.move(300, 300);
+      await page.mouse.click(300, 300);
+      await page.waitForTimeout(200);
+    }
+    assert.equal(await dragging(), false, `${name} never dropped onto the canvas`);
+  }
+
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     listenPort = await freePort();
@@ -77,7 +143,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     for (const type of NODE_TYPES) {
       const entry = page.locator(`#red-ui-palette-container-DICOM .red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor();
-      assert.equal((await entry.locator('.red-ui-palette-label').textContent())?.trim(), type.replace('-', '\u2011'), 'one line, as typed');
+      assert.equal((await entry.locator('.red-ui-palette-label').textContent())?.trim(), PALETTE_LABELS[type], 'the operation, from the catalog');
       const icon = await entry.locator('.red-ui-palette-icon').getAttribute('style');
       assert.match(icon ?? '', new RegExp(`${type}\\.svg`), `${type} has its own icon`);
     }
@@ -88,29 +154,8 @@ describe('the package in the Node-RED editor (chromium)', function () {
   });
 
   it('imports "05 - Retrieval pipeline" from Import > Examples and deploys it', async () => {
-    await page.click('#red-ui-header-button-sidemenu');
-    await page.click('#menu-item-import');
-    await page.click('#red-ui-clipboard-dialog-import-tabs a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
-    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-    await examples.locator('.red-ui-treeList-label', { hasText: 'node-red-contrib-pypx' }).click();
-    await examples.locator('.red-ui-treeList-label', { hasText: '05 - Retrieval pipeline' }).click();
-    await shot('import-examples');
-    await page.click('#red-ui-clipboard-dialog-import-opt-new');
-    await page.click('#red-ui-clipboard-dialog-ok');
-    // Imported nodes follow the mouse until dropped on the canvas.
-    const finder = canvasNode('studies of the patient');
-    await finder.waitFor();
-    // Click to drop them, until the editor is back in its default state (not still dragging the import).
-    const dragging = () => page.evaluate(() => {
-      const red = (window as unknown as { RED: { view: { state(): number }; state: { DEFAULT: number } } }).RED;
-      return red.view.state() !== red.state.DEFAULT;
-    });
-    for (let attempt = 0; attempt < 10 && (await dragging()); attempt++) {
-      await page.mouse.move(300, 300);
-      await page.mouse.click(300, 300);
-      await page.waitForTimeout(200);
-    }
-    assert.equal(await dragging(), false, 'the imported flow never dropped onto the canvas');
+    await importExample('05 - Retrieval pipeline');
+    await canvasNode('studies of the patient').waitFor();
     // The example's listener port may be taken on a shared machine: a free one, so that it must listen.
     await page.evaluate((port) => {
       const { RED } = window as unknown as { RED: EditorRED };
@@ -136,9 +181,9 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await shot('pipeline-deployed');
 
     const response = await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
-    const { flows } = (await response.json()) as { flows: Array<{ type: string; name?: string; aetl?: string }> };
+    const { flows } = (await response.json()) as { flows: Array<{ type: string; name?: string; destination?: string }> };
     for (const type of ['px-find', 'px-move', 'px-listen', 'px-pacs', 'file']) assert.ok(flows.some((n) => n.type === type), `the runtime runs a ${type}`);
-    assert.equal(flows.find((n) => n.type === 'px-pacs')?.aetl, 'PIPELINE');
+    assert.equal(flows.find((n) => n.type === 'px-move')?.destination, 'PIPELINE', 'the px-move names its px-listen; the shared demo config has no Move to AE');
     assert.equal(flows.filter((n) => n.type === 'px-find').length, 2);
   });
 
@@ -157,7 +202,8 @@ describe('the package in the Node-RED editor (chromium)', function () {
     assert.equal(await page.inputValue('#node-config-input-host'), '127.0.0.1');
     assert.equal(await page.inputValue('#node-config-input-port'), '4242');
     assert.equal(await page.inputValue('#node-config-input-aec'), 'ORTHANC');
-    assert.equal(await page.inputValue('#node-config-input-aetl'), 'PIPELINE');
+    assert.equal(await page.inputValue('#node-config-input-aetl'), '');
+    assert.equal(await page.inputValue('#node-config-input-name'), 'demo Orthanc');
     assert.equal((await page.locator('label[for="node-config-input-aec"]').innerText()).trim(), 'Called AE');
     assert.match(await page.getAttribute('#node-config-input-host', 'placeholder') ?? '', /\$\{PACS_HOST\}/);
     // An environment variable as the whole host or port is valid in the editor too.
@@ -209,6 +255,53 @@ describe('the package in the Node-RED editor (chromium)', function () {
     await page.locator('#node-input-dataDir').waitFor({ state: 'detached' });
   });
 
+  it('marks a misspelt keyword in px-find\'s query or return tags with the runtime\'s own suggestion', async () => {
+    // The runtime's answer, as the dialog gets it.
+    const check = await fetch(`${nodeRed.url}/px-find/check`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ level: 'STUDY', query: '{"PatientNme": "PX0003"}', returnTags: 'PatientID, StudyDat' }),
+    });
+    assert.deepEqual(await check.json(), {
+      query: 'invalid C-FIND query: "PatientNme" is not a DICOM keyword (did you mean PatientName?)',
+      returnTags: 'invalid C-FIND query: "StudyDat" is not a DICOM keyword (did you mean StudyDate?)',
+    });
+
+    await openEditor('studies of the patient', '#node-input-level');
+    const query = page.locator('#node-input-query + .red-ui-typedInput-container');
+    const problem = page.locator('#px-find-query-problem');
+    assert.equal(await problem.isVisible(), false, 'the example\'s own query is fine');
+    // Typed, as a user does: the editor validates on each key.
+    const type = async (field: Locator, text: string) => {
+      await field.fill(text);
+      await field.press('End');
+    };
+    await type(query.locator('input.red-ui-typedInput-input'), '{"PatientNme": "PX0003"}');
+    await problem.filter({ hasText: 'did you mean PatientName?' }).waitFor();
+    assert.equal((await problem.innerText()).trim(), 'invalid C-FIND query: "PatientNme" is not a DICOM keyword (did you mean PatientName?)');
+    await page.locator('#node-input-query + .red-ui-typedInput-container.input-error').waitFor();
+    await shot('px-find-misspelt-keyword');
+    // Corrected, the mark and the message go.
+    await type(query.locator('input.red-ui-typedInput-input'), '{"PatientName": "PX0003"}');
+    await problem.waitFor({ state: 'hidden' });
+    await page.locator('#node-input-query + .red-ui-typedInput-container:not(.input-error)').waitFor();
+    // The return tags are checked the same way, and marked under their own field.
+    await type(page.locator('#node-input-returnTags'), 'PatientID, StudyDat');
+    await page.locator('#px-find-returnTags-problem', { hasText: 'did you mean StudyDate?' }).waitFor();
+    await page.locator('#node-input-returnTags.input-error').waitFor();
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-input-level').waitFor({ state: 'detached' });
+    // Cancelled: the node on the canvas keeps its valid query.
+    const valid = await page.evaluate(() => {
+      let found: boolean | undefined;
+      (window as unknown as { RED: EditorRED }).RED.nodes.eachNode((n) => {
+        if (n.name === 'studies of the patient') found = n.valid as boolean | undefined;
+      });
+      return found;
+    });
+    assert.notEqual(valid, false);
+  });
+
   it('flags a px-listen whose port another px-listen in the workspace uses', async () => {
     const verdicts = await page.evaluate((port) => {
       const { RED } = window as unknown as { RED: EditorRED };
@@ -233,6 +326,117 @@ describe('the package in the Node-RED editor (chromium)', function () {
     for (const heading of ['Inputs', 'Outputs', 'Details', 'References']) assert.match(text, new RegExp(`\\b${heading}\\b`));
     assert.ok(await help.locator('dl.message-properties .property-type').count() >= 3, 'message properties have types');
     await shot('px-move-help');
+  });
+
+  it('shows every node\'s help with the same sections, each property by its JSON name', async () => {
+    const helps = await page.evaluate((types) => {
+      const red = (window as unknown as { RED: { nodes: { getNodeHelp(t: string): string; getType(t: string): { defaults: object; credentials?: object; inputs?: number } } } }).RED;
+      return types.map((type) => {
+        const help = document.createElement('div');
+        help.innerHTML = red.nodes.getNodeHelp(type);
+        const def = red.nodes.getType(type);
+        const headings = (tag: string) => Array.from(help.querySelectorAll(tag)).map((h) => h.textContent?.trim());
+        // The <dl> after the Properties heading: each <dt> starts with the property's name in the flow's JSON.
+        const heading = Array.from(help.querySelectorAll('h3, h4')).find((h) => h.textContent?.trim() === 'Properties');
+        let list = heading?.nextElementSibling;
+        while (list && list.tagName !== 'DL') list = list.nextElementSibling;
+        const names = Array.from(list?.querySelectorAll(':scope > dt') ?? []).flatMap((dt) => (dt.firstChild?.textContent ?? '').trim().split(/,\s*/));
+        return {
+          type,
+          first: help.querySelector('p')?.textContent?.replace(/\s+/g, ' ').trim() ?? '',
+          firstIsFirst: help.firstElementChild?.tagName === 'P',
+          h3: headings('h3'),
+          h4: headings('h4'),
+          inputs: def.inputs ?? 0,
+          names,
+          properties: [...Object.keys(def.defaults), ...Object.keys(def.credentials ?? {})],
+          typed: list?.querySelectorAll('dt .property-type').length ?? 0,
+        };
+      });
+    }, [...NODE_TYPES, 'px-pacs']);
+    for (const help of helps) {
+      assert.ok(help.firstIsFirst, `${help.type}: the help opens with its tooltip paragraph`);
+      assert.match(help.first, /^[A-Z][a-z]+s /, `${help.type}: the tooltip starts with a verb: ${help.first}`);
+      assert.equal(help.first.split(/\.(\s|$)/).filter((part) => part.trim()).length, 1, `${help.type}: the tooltip is one sentence: ${help.first}`);
+      assert.deepEqual([...help.names].sort(), [...help.properties].sort(), `${help.type}: Properties lists each property by its JSON name`);
+      assert.equal(help.typed, help.names.length - (help.type === 'px-pacs' ? 1 : 0), `${help.type}: each property has a type`);
+      if (help.type === 'px-pacs') {
+        assert.deepEqual(help.h3, [], 'a config node\'s help has no Inputs or Outputs, only <h4> topics');
+        assert.equal(help.h4[0], 'Properties');
+        assert.ok(help.h4.includes('References'));
+      } else {
+        assert.deepEqual(help.h3, [...(help.inputs ? ['Inputs'] : []), 'Outputs', 'Properties', 'Details', 'References'], `${help.type}: sections`);
+        assert.ok(help.h4.includes('Status'), `${help.type}: the status rule is told`);
+        assert.ok(help.h4.includes('Flows made with earlier versions'), `${help.type}: what changed is told`);
+      }
+    }
+    // As the help tab shows it, for one node: the title is the palette label, the sections fold.
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { help: { show(type: string): void } } } }).RED.sidebar.help.show('px-find'));
+    const shown = page.locator('.red-ui-help', { hasText: 'Asks a PACS what it holds' }).last();
+    await shown.locator('h3', { hasText: 'Properties' }).waitFor();
+    assert.doesNotMatch(await shown.innerText(), /Level level/);
+    await shot('px-find-help');
+  });
+
+  it('lists each node once in quick-add, as "<label> (<type>)"', async () => {
+    await page.locator('#red-ui-workspace-chart').click({ position: { x: 600, y: 500 }, modifiers: ['Control'] });
+    await page.locator('#red-ui-type-search-input').pressSequentially('px-');
+    // What the list shows once filtered by what was typed.
+    const labels = page.locator('#red-ui-type-search .red-ui-search-result-node-label:visible');
+    await page.locator('#red-ui-type-search .red-ui-search-result-node-label:visible', { hasText: 'inject' }).first().waitFor({ state: 'detached' });
+    await labels.filter({ hasText: '(px-echo)' }).waitFor();
+    const shown = await labels.allInnerTexts();
+    assert.equal(shown.length, NODE_TYPES.length, `only the package's nodes match "px-": ${JSON.stringify(shown)}`);
+    await shot('quick-add');
+    await page.keyboard.press('Escape');
+    for (const type of NODE_TYPES) {
+      const entries = shown.filter((text) => text.includes(`(${type})`));
+      assert.deepEqual(entries, [`${PALETTE_LABELS[type]} (${type})`], `${type} once, its label once: ${JSON.stringify(shown)}`);
+    }
+  });
+
+  it('lists the demo PACS once in the PACS dropdown after every example is imported', async () => {
+    // 05 is imported already; the others through Import > Examples, as a user would. Each brings the
+    // shared demo PACS config, whose id exists by then: Node-RED says so, and "Import copy" keeps the
+    // existing config (one example goes through "View nodes...", where the config is left unticked).
+    const others = readdirSync(path.join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json') && !f.startsWith('05'));
+    for (const file of others) {
+      // 08 (DICOMweb) has configs of its own only: nothing of it exists yet.
+      const shares = readFileSync(path.join(REPO_ROOT, 'examples', file), 'utf8').includes(`"id": "${DEMO_PACS}"`);
+      await importExample(file.replace(/\.json$/, ''), shares ? (file.startsWith('02') ? 'view nodes' : 'import copy') : undefined);
+    }
+    const configs = await page.evaluate(() => {
+      const found: Array<{ id: string; name?: string }> = [];
+      (window as unknown as { RED: { nodes: { eachConfig(f: (n: { id: string; type: string; name?: string }) => void): void } } }).RED.nodes.eachConfig((n) => {
+        if (n.type === 'px-pacs') found.push({ id: n.id, name: n.name });
+      });
+      return found;
+    });
+    assert.deepEqual(configs.filter((c) => c.name === 'demo Orthanc').map((c) => c.id), [DEMO_PACS], JSON.stringify(configs));
+    const users = await page.evaluate(() => {
+      const pacs: string[] = [];
+      (window as unknown as { RED: EditorRED }).RED.nodes.eachNode((n) => {
+        if (typeof n.pacs === 'string') pacs.push(n.pacs);
+      });
+      return pacs;
+    });
+    const shipped = readdirSync(path.join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json'))
+      .flatMap((f) => JSON.parse(readFileSync(path.join(REPO_ROOT, 'examples', f), 'utf8')) as Array<{ pacs?: string }>)
+      .filter((n) => n.pacs !== undefined);
+    assert.equal(users.length, shipped.length, 'every px node of every example');
+    assert.ok(users.every((id) => configs.some((c) => c.id === id)), 'every node points at a config that exists');
+
+    // What the user sees: the PACS dropdown of the last imported example's px-find.
+    await openEditor('px-find study', '#node-input-pacs');
+    const options = (await page.locator('#node-input-pacs option').allInnerTexts()).map((t) => t.trim());
+    await shot('pacs-dropdown');
+    await page.click('#node-dialog-cancel');
+    await page.locator('#node-input-pacs').waitFor({ state: 'detached' });
+    assert.equal(options.filter((o) => o === 'demo Orthanc').length, 1, JSON.stringify(options));
+    const listed = options.filter((o) => o !== 'None');
+    assert.equal(new Set(listed).size, listed.length, `no config twice: ${JSON.stringify(options)}`);
+    // Not deployed: the next test replaces the flows, and a reload must not ask about unsaved changes.
+    await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.nodes.dirty(false));
   });
 
   /** Deploys flows through the admin API and opens them in the editor, as after a restart. */

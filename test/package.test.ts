@@ -66,10 +66,11 @@ describe('the package installed from npm pack into a clean Node-RED user folder'
   });
 
   it('hands a failed echo to the example\'s Catch node, shown with the reason', async () => {
+    // The shared demo config leaves "accept msg.pacs" unticked: the inject's msg.pacs is refused, naming the box.
     await fetch(`${nodeRed.url}/inject/a1c0e0f000000003`, { method: 'POST' });
     const shown = await sidebar.next((m) => m.id === 'a1c0e0f000000007');
     const msg = JSON.parse(shown.msg) as { payload: { status: string; data: string }; error: { message: string } };
     assert.equal(msg.payload.status, 'error');
-    assert.match(msg.error.message, /connection refused by 127\.0\.0\.1:4299/);
+    assert.match(msg.error.message, /msg\.pacs is not accepted by this PACS config: tick "accept msg\.pacs"/);
   });
 });

@@ -8,10 +8,15 @@ import { dyingWithParent } from './processes';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** Every example flow, each on one tab of its own named after its file (a tab an example brings is not added). */
+/**
+ * Every example flow, each on one tab of its own named after its file (a tab an example brings is not added).
+ * The examples share their config nodes (one demo PACS, the same id in every file): each is added once, and
+ * two files that give one id different settings are an error, as the editor would keep only the first.
+ */
 export function exampleFlows(): Array<Record<string, unknown>> {
   const dir = path.join(REPO_ROOT, 'examples');
   const flows: Array<Record<string, unknown>> = [];
+  const configs = new Map<string, { file: string; text: string }>();
   readdirSync(dir)
     .filter((file) => file.endsWith('.json'))
     .sort()
@@ -19,7 +24,20 @@ export function exampleFlows(): Array<Record<string, unknown>> {
       const tab = `pypx-example-tab-${index + 1}`;
       flows.push({ id: tab, type: 'tab', label: file.replace(/\.json$/, ''), disabled: false, info: '' });
       const nodes = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Array<Record<string, unknown>>;
-      for (const node of nodes) if (node.type !== 'tab') flows.push('x' in node ? { ...node, z: tab } : node);
+      for (const node of nodes) {
+        if (node.type === 'tab') continue;
+        if ('x' in node) {
+          flows.push({ ...node, z: tab });
+          continue;
+        }
+        const id = String(node.id);
+        const text = JSON.stringify(Object.fromEntries(Object.entries(node).sort(([a], [b]) => a.localeCompare(b))));
+        const seen = configs.get(id);
+        if (seen && seen.text !== text) throw new Error(`examples "${seen.file}" and "${file}" give config node ${id} different settings`);
+        if (seen) continue;
+        configs.set(id, { file, text });
+        flows.push(node);
+      }
     });
   return flows;
 }
