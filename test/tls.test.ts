@@ -14,7 +14,7 @@ import type { PypxRecord } from '../lib/core/result';
 import { makeTestCertificates, type TestCertificates } from '../testbed/certificates';
 import { generateSampleInstances, SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { type FlowNode, helper, nextMessage, noMessage, nodeModules, onTab, statusLog } from './support/flow';
+import { type FlowNode, helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { dcmtkDescendants, watchCommandLines } from './support/processes';
 import { storescu } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
@@ -158,12 +158,14 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
       await load(patch);
       for (const node of ['echo', 'find']) {
         const caught = nextMessage<PacsMsg>('caught', 15000);
-        const silence = noMessage('out', 200);
+        const answered = nextMessage<PacsMsg>('out', 15000);
         send(node);
-        const msg = await caught;
-        await silence;
+        const [msg, answer] = await Promise.all([caught, answered]);
         assert.match(msg.error?.message ?? '', message, `${node}: ${msg.error?.message}`);
         assert.equal(msg.payload.status, 'error');
+        // The contract: the error result also leaves on the output, on the input msg.
+        assert.equal(answer.payload.status, 'error', `${node} answers its error on the output`);
+        assert.equal(answer._msgid, msg._msgid);
         assert.deepEqual(statusLog(node).at(-1), { fill: 'red', shape: 'ring', text: reason });
       }
     });
