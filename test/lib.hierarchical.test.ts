@@ -2,9 +2,11 @@
 // its own UID alone comes whole, its study's (and series') UIDs found with one C-FIND first; a record of
 // px-find needs no C-FIND; a UID the PACS does not hold is an error, never a success with nothing sent.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { AssociationQueue } from '../lib/core/queue';
 import { validatePacsSettings } from '../lib/core/settings';
 import { runFind } from '../lib/ops/find';
 import { runGet } from '../lib/ops/get';
@@ -55,8 +57,13 @@ describe('lib: retrieves from a strictly hierarchical PACS (dcmqrscp)', function
   });
 
   it('moves a series given alone: its study\'s UID found with one C-FIND, both command lines in `command`', async () => {
-    const outcome = await runMove(settings(), parseMoveRequests({ SeriesInstanceUID: series() })[0]!);
+    // The C-FIND takes a turn on the PACS's queue like the move: two associations, one after the other.
+    const queue = new AssociationQueue(1);
+    const turns: number[] = [];
+    queue.on('change', ({ active }: { active: number }) => turns.push(active));
+    const outcome = await runMove(settings(), parseMoveRequests({ SeriesInstanceUID: series() })[0]!, { queue });
     assert.equal(outcome.error, undefined, outcome.error?.message);
+    assert.deepEqual(turns.filter((active, i) => active === 1 && turns[i - 1] !== 1).length, 2, JSON.stringify(turns));
     const lines = outcome.result.command.split('\n');
     assert.equal(lines.length, 2, outcome.result.command);
     assert.match(lines[0]!, new RegExp(`findscu .*-k QueryRetrieveLevel=SERIES .*-k SeriesInstanceUID=${series()}`));
@@ -125,6 +132,29 @@ describe('lib: retrieves from a strictly hierarchical PACS (dcmqrscp)', function
         }
       }
       assert.deepEqual(await receiver.received(), []);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the commands: px-move of a series given alone exits 0; px-move and px-get of a UID the PACS does not hold exit 1, saying so', async () => {
+    const px = (command: string, args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [path.resolve(__dirname, '..', 'bin', `${command}.js`), '--aet', 'PYPXTEST', '--aec', qr.aet, '--serverIP', '127.0.0.1', '--serverPort', String(qr.port), ...args],
+        { env: { ...process.env, TCP_NODELAY: '1' } }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    });
+    const moved = await px('px-move', ['--aetl', 'RECEIVER', '--seriesUID', series()]);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.deepEqual([JSON.parse(moved.stdout).status, JSON.parse(moved.stdout).completed], ['success', 2]);
+    assert.deepEqual(await receiver.received(), uids((s) => s.seriesInstanceUID === series()));
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-hier-get-'));
+    try {
+      for (const args of [['px-move', '--aetl', 'RECEIVER'], ['px-get', '-d', dataDir]]) {
+        const ran = await px(args[0]!, [...args.slice(1), '--studyUID', '1.2.3.4.9']);
+        assert.equal(ran.code, 1, `${args[0]}: ${ran.stdout}`);
+        const result = JSON.parse(ran.stdout) as { status: string; data: string; completed: number };
+        assert.deepEqual([result.status, result.completed], ['error', 0]);
+        assert.match(result.data, /found nothing to send for study 1\.2\.3\.4\.9: /);
+      }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
