@@ -62,21 +62,29 @@ export async function withUpperKeys(settings: PacsSettings, request: MoveRequest
   delete findSettings.executable;
   const found = await runFind(findSettings, query, { level: request.level, returnTags: ['StudyInstanceUID', 'SeriesInstanceUID', key], signal: options.signal, queue: options.queue });
   const command = found.result.command ?? '';
-  if (found.error) {
-    if (!REFUSED_FIND.has(found.error.kind)) return { request, command, error: found.error };
-    const needs = image ? "the study's and the series' UIDs" : "the study's UID";
-    const give = image ? 'StudyInstanceUID and SeriesInstanceUID' : 'StudyInstanceUID';
-    const message = `${tool}: the PACS needs ${needs} to ${VERB[tool]} ${image ? 'an instance' : 'a series'}: give ${give}, or allow C-FIND from "${settings.aet}" `
-      + `(a PACS that follows the standard's hierarchical retrieve sends nothing without them, and ${where(settings)} found nothing to send without them; asked for them with a C-FIND, it answered: ${found.error.message.replace(/^findscu: /, '')})`;
-    return { request, command, refused: true, error: failure(found.error.kind, `needs ${give.replace(' and ', ', ')}`.slice(0, 40), message, command) };
-  }
+  if (found.error && !REFUSED_FIND.has(found.error.kind)) return { request, command, error: found.error };
+  if (found.error) return { request, command, refused: true, error: needs(settings, request, tool, command, found.error.kind, `it answered: ${found.error.message.replace(/^findscu: /, '')}`) };
   const match = found.result.data.find((record) => trimUid(String(record[key]?.value ?? '')) === request[key]) ?? found.result.data[0];
-  const study = trimUid(String(match?.StudyInstanceUID?.value ?? ''));
-  const series = trimUid(String(match?.SeriesInstanceUID?.value ?? '')) || request.SeriesInstanceUID;
-  if (!match || !study || (image && !series)) {
+  if (!match) {
     return { request, command, error: nothingToSend(settings, request, tool, command, `it lists no ${image ? 'instance' : 'series'} with that UID (asked with a C-FIND for the UIDs above it)`) };
   }
+  const study = trimUid(String(match.StudyInstanceUID?.value ?? ''));
+  const series = trimUid(String(match.SeriesInstanceUID?.value ?? '')) || request.SeriesInstanceUID;
+  if (!study || (image && !series)) {
+    // Listed, but without the UIDs asked for: tried as given, like a refused C-FIND.
+    return { request, command, refused: true, error: needs(settings, request, tool, command, 'not-found', 'it listed the UID without them') };
+  }
   return { request: { ...request, StudyInstanceUID: study, ...(image ? { SeriesInstanceUID: series } : {}) }, command };
+}
+
+/** What a strictly hierarchical PACS needs to retrieve a series or an instance the C-FIND could not complete. */
+function needs(settings: PacsSettings, request: MoveRequest, tool: Tool, command: string, kind: PacsError['kind'], answered: string): PacsError {
+  const image = request.level === 'IMAGE';
+  const uids = image ? "the study's and the series' UIDs" : "the study's UID";
+  const give = image ? 'StudyInstanceUID and SeriesInstanceUID' : 'StudyInstanceUID';
+  const message = `${tool}: the PACS needs ${uids} to ${VERB[tool]} ${image ? 'an instance' : 'a series'}: give ${give}, or allow C-FIND from "${settings.aet}" `
+    + `(a PACS that follows the standard's hierarchical retrieve sends nothing without them, and ${where(settings)} found nothing to send without them; asked for them with a C-FIND, ${answered})`;
+  return failure(kind, image ? 'needs study, series UIDs' : 'needs study UID', message, command);
 }
 
 /** A retrieve with nothing to send: its final status was success with no sub-operation, or the UID is not listed at all. */
