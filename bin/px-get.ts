@@ -8,8 +8,9 @@ export const command = {
   summary: [
     'Retrieves a study, a series or one instance with a DICOM C-GET (DCMTK getscu): the PACS sends the images back',
     'on our own association, so it need not know our AE title, host or port. Files them under DATADIR as px-listen',
-    'does (<patient>/<study>/<series>/, with .info files). Prints px-move\'s result as JSON with the counts completed,',
-    'failed and warning; exits 0 on success, 1 on failure (any instance not retrieved), 2 on bad usage.',
+    'does (<patient>/<study>/<series>/, with .info files). A series or instance given alone has its study\'s (and',
+    'series\') UIDs found first with a C-FIND. Prints px-move\'s result as JSON with the counts completed,',
+    'failed and warning; exits 0 on success, 1 on failure (any instance not retrieved, or nothing to send), 2 on bad usage.',
   ].join('\n'),
   flags: [
     ...PACS_FLAGS,

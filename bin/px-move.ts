@@ -7,9 +7,11 @@ export const command = {
   name: 'px-move',
   summary: [
     'Asks the PACS to send a study, a series or one instance to an AE title, with a DICOM C-MOVE (DCMTK movescu).',
-    'The level follows from the deepest UID given. The destination (--aetl, default the calling AE title) must be',
-    'known to the PACS, with its host and port. Prints pypx\'s result as JSON with the sub-operation counts',
-    '(completed, failed, warning); exits 0 on success, 1 on failure, 2 on bad usage.',
+    'The level follows from the deepest UID given; a series or instance given alone has its study\'s (and series\')',
+    'UIDs found first with a C-FIND, as a strictly hierarchical PACS needs them. The destination (--aetl, default',
+    'the calling AE title) must be known to the PACS, with its host and port. Prints pypx\'s result as JSON with the',
+    'sub-operation counts (completed, failed, warning); exits 0 on success, 1 on failure (the PACS finding nothing',
+    'to send among them), 2 on bad usage.',
   ].join('\n'),
   flags: [
     ...PACS_FLAGS,

@@ -8,6 +8,7 @@ import { generateSampleInstances, type SampleInstance } from '../testbed/generat
 import { freePort } from '../testbed/orthanc';
 import { closedPort, useOrthanc } from './support/pacs';
 import { instancesInPacs, type Receiver, startReceiver } from './support/receiver';
+import { refusingFindscu } from './support/tools';
 import { move, runMove } from '../lib/ops/move';
 import { type MoveProgress, MoveResponseReader } from '../lib/ops/move/responses';
 import { parseMoveRequests } from '../lib/ops/move/request';
@@ -210,6 +211,20 @@ describe('lib move against a real Orthanc and a storescp receiver', () => {
     assert.deepEqual(await receiver.received(), expected);
     assert.deepEqual([outcome.completed, outcome.failed, outcome.warning], [6, 0, 0]);
     assert.ok(progress.length >= 1 && progress.every((p) => p.total === 6), JSON.stringify(progress));
+  });
+
+  it('a series given alone to a PACS that refuses the C-FIND for its study is moved as given where the PACS allows it', async () => {
+    // Orthanc moves a series by its own UID: the refused lookup costs a findscu line, not the move.
+    const tools = await refusingFindscu();
+    try {
+      const { seriesInstanceUID } = sample[3];
+      const outcome = await runMove(settings({ dcmtkDir: tools.dir }), { level: 'SERIES', SeriesInstanceUID: seriesInstanceUID });
+      assert.equal(outcome.result.status, 'success', String(outcome.result.data));
+      assert.match(outcome.result.command, new RegExp(`^\\S*findscu .*\\n\\S*movescu .*-k QueryRetrieveLevel=SERIES -k SeriesInstanceUID=${seriesInstanceUID} `));
+      assert.deepEqual(await receiver.received(), await instancesInPacs(pacs(), 'series', seriesInstanceUID));
+    } finally {
+      await tools.remove();
+    }
   });
 
   it('moves one series, and one instance, and nothing else', async () => {

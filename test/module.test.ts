@@ -72,7 +72,9 @@ describe('pypx module API', function () {
       assert.equal(output.status, 'success', String(output.data));
       assert.equal(output.data, '');
       assert.equal(output.completed, 2);
-      assert.match(output.command, /movescu --move RECEIVER .*-k QueryRetrieveLevel=SERIES -k SeriesInstanceUID=/);
+      // The series given alone: its study's UID is found with a C-FIND first, and the move names both.
+      const study = instances.find((i) => i.seriesInstanceUID === series)!.studyInstanceUID;
+      assert.match(output.command, new RegExp(`^\\S*findscu .*-k SeriesInstanceUID=${series} .*\\n\\S*movescu --move RECEIVER .*-k QueryRetrieveLevel=SERIES -k StudyInstanceUID=${study} -k SeriesInstanceUID=${series} `));
       assert.deepEqual((await receiver.received()).sort(), instances.filter((i) => i.seriesInstanceUID === series).map((i) => i.sopInstanceUID).sort());
     } finally {
       await receiver.stop();

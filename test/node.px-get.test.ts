@@ -246,6 +246,31 @@ describe('px-get node against Orthanc', () => {
     }
   });
 
+  it('from a strictly hierarchical PACS (dcmqrscp), retrieves a series given alone, and fails one it does not hold', async () => {
+    // dcmqrscp sends nothing for a SERIES-level C-GET without the study's UID: the node finds it with a C-FIND first.
+    const qr = await startQrScp(study.map((s) => path.join(dir, 'study', `${s.sopInstanceUID}.dcm`)));
+    try {
+      await load({ aec: qr.aet, port: qr.port });
+      const [one] = study;
+      const instances = collect<InstanceMsg>('instances');
+      const done = nextMessage<GetMsg>('retrieves');
+      helper.getNode('get')?.receive({ payload: { SeriesInstanceUID: one?.seriesInstanceUID } } as NodeMessage);
+      const msg = await done;
+      assert.deepEqual([msg.payload.status, msg.payload.completed], ['success', 3], msg.payload.data);
+      assert.match(msg.payload.command, new RegExp(`^\\S*findscu .*\\n\\S*getscu .*-k StudyInstanceUID=${one?.studyInstanceUID} -k SeriesInstanceUID=${one?.seriesInstanceUID} `));
+      assert.deepEqual(instances.map((m) => m.payload.data.SOPInstanceUID).sort(), study.filter((s) => s.seriesInstanceUID === one?.seriesInstanceUID).map((s) => s.sopInstanceUID).sort());
+
+      const failed = nextMessage<GetMsg>('retrieves');
+      const caught = nextMessage<GetMsg>('caught');
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: '1.2.3.4.5.6.8' } } as NodeMessage);
+      assert.deepEqual([(await failed).payload.status, (await failed).payload.completed], ['error', 0]);
+      assert.match((await caught).error?.message ?? '', /^getscu: QRSCP at 127\.0\.0\.1:\d+ found nothing to send for study 1\.2\.3\.4\.5\.6\.8: /);
+      assert.deepEqual(statusLog('get').at(-1), { fill: 'red', shape: 'ring', text: 'nothing to send' });
+    } finally {
+      await qr.stop();
+    }
+  });
+
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {
     await load();
     const done = nextMessage<GetMsg>('retrieves');

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { Node, NodeMessage } from 'node-red';
 import { generateSampleInstances, type SampleInstance } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
@@ -6,6 +9,7 @@ import { type FlowNode, helper, joinModule, nextMessage, noMessage, nodeModules,
 import { closedPort, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
 import { instancesInPacs, maxAlive, type Receiver, startReceiver } from './support/receiver';
+import { startQrScp } from './support/qrscp';
 import type { MovePayload } from '../lib/ops/move/types';
 
 interface MoveMsg extends NodeMessage {
@@ -117,6 +121,36 @@ describe('px-move node in a Node-RED runtime', () => {
     assert.equal(msg.parts, undefined, 'a single move is no sequence');
     assert.deepEqual(await receiver.received(), await instancesInPacs(pacs(), 'series', seriesInstanceUID));
     assert.deepEqual(statusLog('move').at(-1), { fill: 'green', shape: 'dot', text: '3 moved' });
+  });
+
+  it('from a strictly hierarchical PACS (dcmqrscp), moves a series and an instance given alone, and fails a study it does not hold', async () => {
+    // dcmqrscp moves nothing for a series without its study's UID: the node finds it with a C-FIND first.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-node-move-qr-'));
+    const files = await Promise.all(quick.map(async (s) => {
+      const file = path.join(dir, `${s.sopInstanceUID}.dcm`);
+      await writeFile(file, s.bytes);
+      return file;
+    }));
+    receiver = await startReceiver({ port: receiverPort });
+    const qr = await startQrScp(files, [], [{ aet: 'RECEIVER', port: receiverPort }]);
+    try {
+      await load({ aec: qr.aet, port: qr.port });
+      const [series, , , , instance] = quick;
+      const joined = nextMessage<JoinedMsg>('joined');
+      const outs = messages<MoveMsg>('out', 3);
+      const caught = nextMessage<MoveMsg>('caught');
+      helper.getNode('move')?.receive({ payload: [{ SeriesInstanceUID: series!.seriesInstanceUID }, { SOPInstanceUID: instance!.sopInstanceUID }, { StudyInstanceUID: '1.2.3.4.5.6.9' }] } as NodeMessage);
+      assert.deepEqual((await joined).payload.map((p) => [p.status, p.completed]), [['success', 3], ['success', 1], ['error', 0]]);
+      const first = (await outs).find((m) => m.parts?.index === 0)!;
+      assert.deepEqual(first.move, { level: 'SERIES', StudyInstanceUID: series!.studyInstanceUID, SeriesInstanceUID: series!.seriesInstanceUID, destination: 'RECEIVER' });
+      assert.match(first.payload.command, /^\S*findscu .*\n\S*movescu /);
+      assert.match((await caught).error?.message ?? '', /^1 of 3 moves failed: movescu: QRSCP at 127\.0\.0\.1:\d+ found nothing to send for study 1\.2\.3\.4\.5\.6\.9: /);
+      const expected = quick.filter((s) => s.seriesInstanceUID === series!.seriesInstanceUID || s.sopInstanceUID === instance!.sopInstanceUID).map((s) => s.sopInstanceUID).sort();
+      assert.deepEqual(await receiver.received(), expected);
+    } finally {
+      await qr.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('moves everything a px-find result lists, one msg per series, and a join node completes', async () => {

@@ -28,7 +28,7 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
   const env = options.nagle ? { PATH: process.env.PATH } : { PATH: process.env.PATH, TCP_NODELAY: '1' };
   const child: ChildProcess = spawn('storescp', args, { stdio: 'ignore', env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port);
+  await waitForPort(port, `storescp ${aet}`, child);
   return {
     aet,
     port,
@@ -48,9 +48,17 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
   };
 }
 
-async function waitForPort(port: number): Promise<void> {
+/**
+ * Waits until something accepts connections on 127.0.0.1:port; fails loudly with what it waited for,
+ * at once if the process that should listen has exited, after `timeoutMs` otherwise.
+ */
+export async function waitForPort(port: number, what = 'storescp', child?: ChildProcess, timeoutMs = 5000): Promise<void> {
   const net = await import('node:net');
-  for (let i = 0; i < 100; i++) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it accepted connections on 127.0.0.1:${port}`);
+    }
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => {
         socket.destroy();
@@ -59,9 +67,9 @@ async function waitForPort(port: number): Promise<void> {
       socket.on('error', () => resolve(false));
     });
     if (open) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not accept connections on 127.0.0.1:${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`storescp did not listen on port ${port}`);
 }
 
 interface OrthancResource {

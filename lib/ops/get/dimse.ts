@@ -9,6 +9,7 @@ import type { PypxResult } from '../../core/result';
 import type { PacsSettings } from '../../core/settings';
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { describeRequest, type MoveRequest } from '../move/request';
+import { afterLookup, nothingToSend, unlessNothingSent, withUpperKeys } from '../move/lookup';
 import { GET_LOG_CONFIG_TEXT } from './getscu';
 import { type Pass, Retrieve, statusWords, succeeded } from './retrieve';
 import { retrieveRest } from './second-pass';
@@ -29,15 +30,32 @@ export function refuseGetOverTls(settings: PacsSettings): void {
   }
 }
 
-/** One retrieve over C-GET, start to end, every instance filed. Never throws: failures are in the outcome. */
+/**
+ * One retrieve over C-GET, start to end, every instance filed, after a C-FIND for the UIDs of the
+ * levels above the one retrieved where the request lacks them (move/lookup.ts). Never throws: failures
+ * are in the outcome.
+ */
 export async function runCGet(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<GetOutcome> {
   const started = Date.now();
+  let seriesTimeout: number;
+  try {
+    if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
+    seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
+    refuseGetOverTls(settings);
+  } catch (err) {
+    const error = toPacsError(err);
+    return outcomeOf(request, undefined, started, error.result as PypxResult<string>, [], 0, error);
+  }
+  const looked = await withUpperKeys(settings, request, 'getscu', options);
+  if (looked.error && !looked.refused) return outcomeOf(request, undefined, started, looked.error.result as PypxResult<string>, [], 0, looked.error);
+  const outcome = await cget(settings, looked.request, options, seriesTimeout, started);
+  return afterLookup(unlessNothingSent(outcome, looked), looked.command);
+}
+
+async function cget(settings: PacsSettings, request: MoveRequest, options: GetOptions & { dataDir: string }, seriesTimeout: number, started: number): Promise<GetOutcome> {
   let retrieve: Retrieve | undefined;
   let tmpDir: string | undefined;
   try {
-    if (!options.dataDir?.trim()) throw failureBeforeRun('bad-input', 'no data folder', 'px-get needs a data folder (dataDir) to file the instances in');
-    const seriesTimeout = seriesTimeoutSeconds(options.seriesTimeout);
-    refuseGetOverTls(settings);
     const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
@@ -53,6 +71,11 @@ export async function runCGet(settings: PacsSettings, request: MoveRequest, opti
     const firstFault = faulted(retrieve);
     if (firstFault) return firstFault;
     if (first.stalled) return stalledOutcome(settings, request, retrieve, first, started);
+    if (succeeded(first) && !retrieve.problems.length && !retrieve.received.size && final && final.completed + final.failed + final.warning === 0) {
+      // Success with no sub-operation: the PACS found nothing to send. Never a silent success.
+      const error = nothingToSend(settings, request, 'getscu', first.command);
+      return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, [], 0, error);
+    }
     if (succeeded(first) && !retrieve.problems.length) return outcomeOf(request, retrieve, started, { status: 'success', command: first.command, data: '' }, [], warning);
     if (first.error && !retrieve.received.size) {
       return outcomeOf(request, retrieve, started, first.error.result as PypxResult<string>, [], warning, first.error);

@@ -11,6 +11,7 @@ import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dc
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { describeRequest, type MoveRequest, UID_KEYS } from './request';
 import { type MoveResponse, MoveResponseReader, progressOf } from './responses';
+import { afterLookup, nothingToSend, unlessNothingSent, withUpperKeys } from './lookup';
 import { failedMove, type MoveOptions, type MoveOutcome } from './types';
 
 /** The destination AE title: the one given, else the config's aetl, else its calling AE title. */
@@ -66,7 +67,10 @@ function describeFinalStatus(final: MoveResponse, reader: MoveResponseReader, se
   return new PacsError('dicom-status', reason, `${head}: ${hint}`, { status: 'error', command, data: reader.log.join('\n') });
 }
 
-/** One C-MOVE with movescu, start to final response. Never throws: failures are in the outcome. */
+/**
+ * One C-MOVE with movescu, start to final response, after a C-FIND for the UIDs of the levels above
+ * the one moved where the request lacks them (lookup.ts). Never throws: failures are in the outcome.
+ */
 export async function runCMove(settings: PacsSettings, request: MoveRequest, options: MoveOptions = {}): Promise<MoveOutcome> {
   let destination: string;
   try {
@@ -75,12 +79,16 @@ export async function runCMove(settings: PacsSettings, request: MoveRequest, opt
   } catch (err) {
     return failedMove(request, options.destination ?? '', toPacsError(err));
   }
-  return runQueued(
+  const looked = await withUpperKeys(settings, request, 'movescu', options);
+  if (looked.error && !looked.refused) return failedMove(request, destination, looked.error);
+  const full = looked.request;
+  const outcome = await runQueued(
     options.queue,
-    (signal) => movescu(settings, request, destination, { ...options, signal }),
+    (signal) => movescu(settings, full, destination, { ...options, signal }),
     options.signal,
-    (err) => failedMove(request, destination, failureBeforeRun('aborted', 'stopped', `movescu: the move of ${describeRequest(request)} never started: ${err.message}`)),
+    (err) => failedMove(full, destination, failureBeforeRun('aborted', 'stopped', `movescu: the move of ${describeRequest(full)} never started: ${err.message}`)),
   );
+  return afterLookup(unlessNothingSent(outcome, looked), looked.command);
 }
 
 async function movescu(settings: PacsSettings, request: MoveRequest, destination: string, options: MoveOptions): Promise<MoveOutcome> {
@@ -105,6 +113,11 @@ async function movescu(settings: PacsSettings, request: MoveRequest, destination
     const base = { ...counts, request, destination, elapsedMs: run.elapsedMs };
     if (final && !run.aborted) {
       const succeeded = final.status === 0 || (final.status === 0xb000 && final.failed === 0);
+      if (succeeded && counts.completed + counts.failed + counts.warning === 0) {
+        // Success with no sub-operation: the PACS found nothing to send. Never a silent success.
+        const error = nothingToSend(settings, request, 'movescu', run.command);
+        return { ...base, result: error.result as PypxResult<string>, error };
+      }
       if (succeeded) return { ...base, result: { status: 'success', command: run.command, data: '' } };
       const error = describeFinalStatus(final, reader, settings, request, destination, run.command);
       return { ...base, result: error.result as PypxResult<string>, error };

@@ -11,7 +11,8 @@ const KEY_OF_LEVEL: Record<MoveLevel, UidKey> = { STUDY: 'StudyInstanceUID', SER
 
 /**
  * One C-MOVE. StudyInstanceUID may be absent below STUDY level: pypx moves a series by its
- * SeriesInstanceUID alone, and most PACS (Orthanc among them) accept such relational retrieves.
+ * SeriesInstanceUID alone. A strictly hierarchical PACS needs it (and an instance's series too): the
+ * retrieve finds what is missing with a C-FIND first (lookup.ts).
  */
 export interface MoveRequest {
   level: MoveLevel;
