@@ -8,6 +8,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { type FlowNode, helper, nodeModules, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const EXAMPLE = path.join(__dirname, '..', '..', 'examples', '05 - Retrieval pipeline.json');
@@ -84,7 +85,7 @@ describe('example "05 - Retrieval pipeline" as shipped', () => {
     });
     // Wait until the receiver listens (green status), then click the inject.
     const listener = flow.find((n) => n.type === 'px-listen')?.id as string;
-    for (let i = 0; i < 200 && !statusLog(listener).some((st) => st.fill === 'green'); i++) await new Promise((r) => setTimeout(r, 25));
+    await until('the receiver listens (green status)', () => statusLog(listener).some((st) => st.fill === 'green'), { timeoutMs: 10000, describe: () => statusLog(listener) });
     helper.getNode(byName('patient PX0003'))?.receive({} as NodeMessage);
 
     const manifests = await written;

@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed/orthanc';
+import { untilListening } from './pacs';
 
 export interface QrScp {
   aet: string;
@@ -22,7 +23,7 @@ export async function startQrScp(files: string[], preference: string[] = []): Pr
   execFileSync('dcmqridx', [db, ...files]);
   const child: ChildProcess = spawn('dcmqrscp', [...preference, '-c', config], { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise((r) => setTimeout(r, 400));
+  await untilListening('dcmqrscp', port, () => child.exitCode !== null || child.signalCode !== null);
   return {
     aet: 'QRSCP',
     port,

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readDicomHeader } from '../../lib/dicom';
 import { freePort, type RunningOrthanc } from '../../testbed/orthanc';
+import { untilListening } from './pacs';
 
 export interface Receiver {
   aet: string;
@@ -28,7 +29,7 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
   const env = options.nagle ? { PATH: process.env.PATH } : { PATH: process.env.PATH, TCP_NODELAY: '1' };
   const child: ChildProcess = spawn('storescp', args, { stdio: 'ignore', env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port);
+  await untilListening('storescp', port, () => child.exitCode !== null || child.signalCode !== null, 5000);
   return {
     aet,
     port,
@@ -46,22 +47,6 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const net = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`storescp did not listen on port ${port}`);
 }
 
 interface OrthancResource {
