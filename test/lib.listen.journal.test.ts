@@ -3,7 +3,7 @@
 // those instances again, flagged duplicate, and nothing else twice.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import { Listener } from '../lib/listener';
 import { SAMPLE_PATIENTS, writeSampleInstances } from '../testbed/generate';
 import { processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
+import { until } from './support/until';
 
 // Runs in the child: a listener that emits but never confirms (a flow that never got the messages).
 const CHILD = `
@@ -43,27 +44,35 @@ describe('px-listen announcement journal across a crash', function () {
         buffered = lines.pop() ?? '';
         for (const line of lines) if (line === 'listening') listening = true; else emitted.push(JSON.parse(line) as InstancePayload);
       });
-      for (let i = 0; i < 200 && !listening; i++) await new Promise((r) => setTimeout(r, 50));
+      await until('the listener in the child process listens', () => listening, { timeoutMs: 10000 });
       await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 8 });
       assert.equal((await storescu(port, [path.join(work, 'send')], { aec: 'JOURNAL' })).stored.length, 8);
-      for (let i = 0; i < 200 && emitted.length < 8; i++) await new Promise((r) => setTimeout(r, 25));
+      await until('8 instances emitted', () => emitted.length >= 8, { timeoutMs: 5000, describe: () => ({ emitted: emitted.length }) });
       assert.equal(emitted.length, 8);
-      // A confirmation reaches the disk with the next batch or within a second.
-      await new Promise((r) => setTimeout(r, 1500));
+      // A confirmation reaches the disk with the next batch or within a second: the journal's marker ".3".
+      const journal = path.join(dataDir, 'incoming', '.px-listen-announced.jsonl');
+      const marked = () => existsSync(journal) && readFileSync(journal, 'utf8').split('\n').includes('.3');
+      await until('the confirmation of the first 3 is on disk', marked, { timeoutMs: 5000, describe: () => (existsSync(journal) ? readFileSync(journal, 'utf8') : 'no journal') });
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-      for (let i = 0; i < 40 && processesMentioning(dataDir).length; i++) await new Promise((r) => setTimeout(r, 25));
+      await exited;
+      await until('nothing the child started outlives it', () => processesMentioning(dataDir).length === 0, { timeoutMs: 5000, describe: () => processesMentioning(dataDir) });
 
       const again: InstancePayload[] = [];
       const listener = new Listener({ aet: 'JOURNAL', port, dataDir, seriesTimeout: 60 });
       listener.on('instance', (p) => again.push(p));
       await listener.start();
-      await new Promise((r) => setTimeout(r, 300));
+      // What the crashed run left was queued for filing at start, before anything received: once an
+      // instance sent now is emitted, any announcement of what the crash left has been made.
+      const [late] = await writeSampleInstances(path.join(work, 'late'), { patients: SAMPLE_PATIENTS.slice(5, 6), seriesPerStudy: 1, instancesPerSeries: 1, seed: 'late' });
+      assert.equal((await storescu(port, [path.join(work, 'late')], { aec: 'JOURNAL' })).stored.length, 1);
+      await until('the instance sent after the restart is emitted', () => again.some((p) => p.SOPInstanceUID === late?.sopInstanceUID), { timeoutMs: 10000 });
       await listener.close();
+      const announcedAgain = again.filter((p) => p.SOPInstanceUID !== late?.sopInstanceUID);
       // The first 3 were confirmed; the other 5 were emitted to a consumer that never said it had them.
       const unconfirmed = emitted.slice(3);
-      assert.deepEqual(again.map((p) => p.SOPInstanceUID).sort(), unconfirmed.map((p) => p.SOPInstanceUID).sort());
-      assert.ok(again.every((p) => p.duplicate && existsSync(p.path) && p.calledAET === 'JOURNAL'));
+      assert.deepEqual(announcedAgain.map((p) => p.SOPInstanceUID).sort(), unconfirmed.map((p) => p.SOPInstanceUID).sort());
+      assert.ok(announcedAgain.every((p) => p.duplicate && existsSync(p.path) && p.calledAET === 'JOURNAL'));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
