@@ -2,7 +2,7 @@
 // what it emitted is killed (SIGKILL, in a process of its own); the next start announces each of
 // those instances again, flagged duplicate, and nothing else twice.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,12 +33,14 @@ describe('px-listen announcement journal across a crash', function () {
     const work = await mkdtemp(path.join(os.tmpdir(), 'px-listen-journal-'));
     const dataDir = path.join(work, 'data');
     const port = await freeTcpPort();
+    let child: ChildProcess | undefined;
+    let listener: Listener | undefined;
     try {
-      const child = spawn(process.execPath, ['-e', CHILD, String(port), dataDir, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      child = spawn(process.execPath, ['-e', CHILD, String(port), dataDir, '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
       const emitted: InstancePayload[] = [];
       let listening = false;
       let buffered = '';
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
@@ -53,13 +55,14 @@ describe('px-listen announcement journal across a crash', function () {
       const journal = path.join(dataDir, 'incoming', '.px-listen-announced.jsonl');
       const marked = () => existsSync(journal) && readFileSync(journal, 'utf8').split('\n').includes('.3');
       await until('the confirmation of the first 3 is on disk', marked, { timeoutMs: 5000, describe: () => (existsSync(journal) ? readFileSync(journal, 'utf8') : 'no journal') });
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
+      const crashed = child;
+      const exited = new Promise((r) => crashed.once('exit', r));
+      crashed.kill('SIGKILL');
       await exited;
       await until('nothing the child started outlives it', () => processesMentioning(dataDir).length === 0, { timeoutMs: 5000, describe: () => processesMentioning(dataDir) });
 
       const again: InstancePayload[] = [];
-      const listener = new Listener({ aet: 'JOURNAL', port, dataDir, seriesTimeout: 60 });
+      listener = new Listener({ aet: 'JOURNAL', port, dataDir, seriesTimeout: 60 });
       listener.on('instance', (p) => again.push(p));
       await listener.start();
       // What the crashed run left was queued for filing at start, before anything received: once an
@@ -74,6 +77,9 @@ describe('px-listen announcement journal across a crash', function () {
       assert.deepEqual(announcedAgain.map((p) => p.SOPInstanceUID).sort(), unconfirmed.map((p) => p.SOPInstanceUID).sort());
       assert.ok(announcedAgain.every((p) => p.duplicate && existsSync(p.path) && p.calledAET === 'JOURNAL'));
     } finally {
+      // A failure half-way leaves neither listener running (the test run would not end).
+      if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await listener?.close();
       await rm(work, { recursive: true, force: true });
     }
   });

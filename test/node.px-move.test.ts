@@ -42,7 +42,8 @@ function messages<T>(nodeId: string, count: number, ms = 30000): Promise<T[]> {
   const node = helper.getNode(nodeId) as Node;
   const got: T[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${got.length} of ${count} messages reached ${nodeId} within ${ms} ms`)), ms);
+    // Unref'd: a test that failed before awaiting it must not hold the run open; one that awaits it is held by mocha's timeout.
+    const timer = setTimeout(() => reject(new Error(`${got.length} of ${count} messages reached ${nodeId} within ${ms} ms`)), ms).unref();
     const onInput = (msg: T) => {
       got.push(msg);
       if (got.length < count) return;

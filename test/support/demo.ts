@@ -1,5 +1,6 @@
 // The demo as its tests run it: on ports moved out of the way, in a folder of their own.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isPortInUse } from '../../lib/listener';
 import { DEMO } from '../../testbed/demo';
@@ -35,10 +36,27 @@ export async function startDemo(command: string, args: string[], dir: string, of
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await until('the demo says it is running', () => {
-    if (child.exitCode !== null) throw new Error(`the demo exited at start:\n${output}`);
-    return /is running on/.test(output);
-  }, { timeoutMs: 120000, intervalMs: 100, describe: () => output });
+  try {
+    await until('the demo says it is running', () => {
+      if (child.exitCode !== null) throw new Error(`the demo exited at start:\n${output}`);
+      return /is running on/.test(output);
+    }, { timeoutMs: 120000, intervalMs: 100, describe: () => output });
+  } catch (err) {
+    // Nothing of a demo that did not start may keep running (nor keep this test run from ending).
+    // Again until none is found: one may have been forked between a look and the kill.
+    await until('nothing is left of the demo that did not start', () => {
+      const left = demoProcesses(dir);
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* ended meanwhile */
+        }
+      }
+      return !left.length;
+    }, { timeoutMs: 10000 }).catch(() => undefined);
+    throw err;
+  }
   return { child, output: () => output, url: `http://127.0.0.1:${DEMO.nodeRedPort + offset}` };
 }
 
@@ -48,3 +66,15 @@ export async function nothingLeftIn(dir: string): Promise<void> {
     () => processesIn(dir).length === 0, { timeoutMs: 20000, intervalMs: 100, describe: () => processesIn(dir) });
 }
 
+
+/** Every process of the demo run in `dir`: the demo, the shells around it and what it started all carry PYPX_DEMO_DIR. */
+function demoProcesses(dir: string): number[] {
+  const mark = `PYPX_DEMO_DIR=${dir}`;
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(mark);
+    } catch {
+      return false;
+    }
+  });
+}

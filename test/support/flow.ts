@@ -86,7 +86,8 @@ export function sendFlow(pacs: FlowNode, send: Record<string, unknown> = {}): Fl
 export function nextMessage<T = NodeMessage>(nodeId: string, ms = 30000): Promise<T> {
   const node = helper.getNode(nodeId) as Node;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${ms} ms`)), ms);
+    // Unref'd: a test that failed before awaiting it must not hold the run open; one that awaits it is held by mocha's timeout.
+    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${ms} ms`)), ms).unref();
     node.once('input', (msg: T) => {
       clearTimeout(timer);
       resolve(msg);

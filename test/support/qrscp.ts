@@ -23,7 +23,14 @@ export async function startQrScp(files: string[], preference: string[] = []): Pr
   execFileSync('dcmqridx', [db, ...files]);
   const child: ChildProcess = spawn('dcmqrscp', [...preference, '-c', config], { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await untilListening('dcmqrscp', port, () => child.exitCode !== null || child.signalCode !== null);
+  try {
+    await untilListening('dcmqrscp', port, () => child.exitCode !== null || child.signalCode !== null);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     aet: 'QRSCP',
     port,

@@ -29,7 +29,14 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
   const env = options.nagle ? { PATH: process.env.PATH } : { PATH: process.env.PATH, TCP_NODELAY: '1' };
   const child: ChildProcess = spawn('storescp', args, { stdio: 'ignore', env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await untilListening('storescp', port, () => child.exitCode !== null || child.signalCode !== null, 5000);
+  try {
+    await untilListening('storescp', port, () => child.exitCode !== null || child.signalCode !== null, 5000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     aet,
     port,
