@@ -8,12 +8,12 @@ import path from 'node:path';
 import { get, send } from '../lib/index';
 import { writeSampleInstances, type SampleInstance } from '../testbed/generate';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 /** Every process on the machine whose command line names this text. */
 function processesNaming(text: string): string[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
 }
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const BIN = path.resolve(__dirname, '..', 'bin');
 
@@ -107,11 +107,10 @@ describe('px-send and px-get: commands and module calls', function () {
         ...(command === 'px-send' ? [path.join(dir, 'files')] : ['-d', path.join(dir, 'killed'), '--studyUID', '1.2.3'])];
       const child = spawn(process.execPath, [path.join(BIN, `${command}.js`), ...args], { stdio: 'ignore' });
       try {
-        for (let i = 0; i < 100 && !processesNaming(`-aet ${marker}`).some((line) => line.includes(tool)); i++) await sleep(50);
+        await until(`${tool} runs`, () => processesNaming(`-aet ${marker}`).some((line) => line.includes(tool)), { timeoutMs: 5000 });
         assert.equal(processesNaming(`-aet ${marker}`).filter((line) => line.includes(tool)).length, 1, `${tool} runs`);
         child.kill('SIGKILL');
-        for (let i = 0; i < 40 && processesNaming(`-aet ${marker}`).length; i++) await sleep(50);
-        assert.deepEqual(processesNaming(`-aet ${marker}`), [], `${tool} outlived ${command}`);
+        await until(`${tool} ends with ${command}`, () => processesNaming(`-aet ${marker}`).length === 0, { timeoutMs: 2000, describe: () => processesNaming(`-aet ${marker}`) });
       } finally {
         child.kill('SIGKILL');
         await silent.stop();

@@ -9,6 +9,7 @@ import { freePort } from '../testbed/orthanc';
 import { closedPort, useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
 import { dcmtkDescendants } from './support/processes';
+import { until } from './support/until';
 
 const BIN = path.resolve(__dirname, '..', 'bin');
 
@@ -168,7 +169,7 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
     const port = await freePort();
     try {
       const ran = await pxIntoClosedPipe('px-listen', ['--aet', 'CMDLISTEN', '--port', String(port), '-d', path.join(dir, 'data')], async (stderr) => {
-        for (let i = 0; i < 100 && !/receiving as CMDLISTEN/.test(stderr()); i++) await new Promise((r) => setTimeout(r, 100));
+        await until('px-listen says it is receiving', () => /receiving as CMDLISTEN/.test(stderr()), { timeoutMs: 10000, describe: stderr });
         const sendDir = path.join(dir, 'send');
         const { mkdir, writeFile } = await import('node:fs/promises');
         await mkdir(sendDir);
@@ -196,8 +197,7 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
       let stderr = '';
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      for (let i = 0; i < 100 && !/receiving as CMDLISTEN/.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(stderr, /receiving as CMDLISTEN on port \d+/);
+      await until('px-listen says it is receiving', () => /receiving as CMDLISTEN on port \d+/.test(stderr), { timeoutMs: 10000, describe: () => stderr });
       const sent = instances.slice(0, 3); // one series
       const sendDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-cmd-send-'));
       const { writeFile } = await import('node:fs/promises');
@@ -206,7 +206,7 @@ describe('pypx commands: px-echo, px-find, px-move, px-listen', function () {
         execFile('storescu', ['-aec', 'CMDLISTEN', '-aet', 'SENDER', '+sd', '127.0.0.1', String(port), sendDir], { env: { ...process.env, TCP_NODELAY: '1' } }, (err) => (err ? reject(err) : resolve())),
       );
       await rm(sendDir, { recursive: true });
-      for (let i = 0; i < 100 && stdout.trim().split('\n').length < 4; i++) await new Promise((r) => setTimeout(r, 100));
+      await until('px-listen printed 3 instances and their series', () => stdout.trim().split('\n').length >= 4, { timeoutMs: 10000, describe: () => stdout });
       const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { status: string; data: { SOPInstanceUID?: string; count?: number; path: string } });
       const perInstance = lines.filter((l) => l.data.SOPInstanceUID);
       const perSeries = lines.filter((l) => l.data.count !== undefined);

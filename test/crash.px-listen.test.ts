@@ -14,17 +14,12 @@ import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../te
 import { processesMentioning } from './support/processes';
 import { freeTcpPort, storescu } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
+import { bytesUnder, startTcpProxy } from './support/tcp-proxy';
+import { until } from './support/until';
 
 function lines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  for (const end = Date.now() + ms; !check();) {
-    if (Date.now() > end) throw new Error(`not in ${ms / 1000} s: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('px-listen in a Node-RED that is killed mid-transfer', function () {
@@ -62,20 +57,30 @@ describe('px-listen in a Node-RED that is killed mid-transfer', function () {
     }));
 
     nodeRed = await start();
-    await until(() => processesMentioning(dataDir).some((p) => p.command === 'storescp'), 20000, 'px-listen started storescp');
-    const sending = Promise.all(folders.map((dir) => storescu(port, [dir], { aec: 'CRASHTEST' })));
-    await until(() => lines(instancesLog).length >= 100, 60000, '100 instances announced');
-    nodeRed.process.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(processesMentioning(dataDir), [], 'storescp or one of its children outlived Node-RED by a second');
-    const sent = await sending;
+    await until('px-listen started storescp', () => processesMentioning(dataDir).some((p) => p.command === 'storescp'), { timeoutMs: 20000 });
+    // Half of what the senders have reaches px-listen, then they wait: the crash comes in the middle of
+    // the transfer however fast this machine sends.
+    const proxy = await startTcpProxy(port, { holdAfterBytes: bytesUnder(...folders) / 2 });
+    let sent: Awaited<ReturnType<typeof storescu>>[];
+    try {
+      const sending = Promise.all(folders.map((dir) => storescu(proxy.port, [dir], { aec: 'CRASHTEST' })));
+      await until('100 instances announced', () => lines(instancesLog).length >= 100, { timeoutMs: 60000, describe: () => ({ announced: lines(instancesLog).length, forwarded: proxy.forwarded() }) });
+      const died = new Promise((resolve) => nodeRed?.process.once('exit', resolve));
+      nodeRed.process.kill('SIGKILL');
+      await died;
+      await until('nothing Node-RED started outlives it (by a second at most)', () => processesMentioning(dataDir).length === 0,
+        { timeoutMs: 1000, describe: () => processesMentioning(dataDir) });
+      sent = await sending;
+    } finally {
+      await proxy.stop();
+    }
     const stored = new Set(sent.flatMap((s) => s.stored.map((f) => path.basename(f, '.dcm'))));
     assert.ok(stored.size < 1600, 'the crash cut the transfer short');
 
     nodeRed = await start();
     const announced = () => new Set(lines<InstancePayload>(instancesLog).map((p) => p.SOPInstanceUID));
-    await until(() => [...stored].every((uid) => announced().has(uid)), 60000,
-      `every acknowledged instance announced (${[...stored].filter((uid) => !announced().has(uid)).length} of ${stored.size} missing)`);
+    await until('every acknowledged instance announced', () => [...stored].every((uid) => announced().has(uid)),
+      { timeoutMs: 60000, describe: () => `${[...stored].filter((uid) => !announced().has(uid)).length} of ${stored.size} missing` });
     const records = lines<InstancePayload>(instancesLog);
     for (const uid of stored) {
       const filed = records.filter((p) => p.SOPInstanceUID === uid);
@@ -84,10 +89,10 @@ describe('px-listen in a Node-RED that is killed mid-transfer', function () {
     }
     // Every series ends with a message whose count is what is on disk.
     const seriesDirs = new Set(records.map((p) => path.dirname(p.path)));
-    await until(() => {
+    await until('every series complete with the count on disk', () => {
       const last = new Map(lines<SeriesComplete>(seriesLog).map((s) => [s.path, s]));
       return [...seriesDirs].every((dir) => last.get(dir)?.count === readdirSync(dir).filter((n) => n.endsWith('.dcm')).length);
-    }, 30000, 'every series complete with the count on disk');
+    }, { timeoutMs: 30000 });
 
     await nodeRed.stop();
     nodeRed = undefined;

@@ -9,8 +9,9 @@ import { isPortInUse } from '../lib/ops/listen/port';
 import { DEMO } from '../testbed/demo';
 import { REPO_ROOT } from '../testbed/node-red';
 import { processesIn } from '../testbed/processes';
-import { DEMO_JS, freeOffset, nothingLeftIn, sleep, startDemo } from './support/demo';
+import { DEMO_JS, freeOffset, nothingLeftIn, startDemo } from './support/demo';
 import { exemptFromLeakCheck } from './support/processes';
+import { until } from './support/until';
 
 async function filesUnder(dir: string): Promise<string[]> {
   try {
@@ -60,7 +61,8 @@ describe('npm run demo', function () {
     const clicked = await fetch(`${demo.url}/inject/e4send`, { method: 'POST' });
     assert.equal(clicked.status, 200);
     const received = path.join(dir, 'node-red', 'pypx-data', 'listener');
-    for (let i = 0; i < 300 && (await filesUnder(received)).length < 5; i++) await sleep(100);
+    await until('example 04 filed the 5 instances of the series it asked the PACS for', async () => (await filesUnder(received)).length >= 5,
+      { timeoutMs: 30000, intervalMs: 100, describe: async () => ({ filed: await filesUnder(received), output: demo.output().slice(-2000) }) });
     assert.equal((await filesUnder(received)).length, 5, 'example 04 filed the series it asked the PACS for');
 
     demo.child.kill('SIGKILL');
@@ -73,16 +75,15 @@ describe('npm run demo', function () {
     const port = DEMO.listeners[0]!.port + offset;
     await mkdir(path.join(dir, 'node-red'), { recursive: true });
     const leftover = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}); setInterval(() => {}, 1000)`], { cwd: path.join(dir, 'node-red'), stdio: 'ignore', detached: true });
-    for (let i = 0; i < 50 && !(await isPortInUse(port)); i++) await sleep(100);
-    assert.ok(await isPortInUse(port));
+    await until(`the leftover holds port ${port}`, () => isPortInUse(port), { timeoutMs: 5000, intervalMs: 100 });
 
     const demo = await startDemo(process.execPath, [DEMO_JS], dir, offset);
     unexempt = exemptFromLeakCheck(demo.child.pid);
     assert.match(demo.output(), new RegExp(`Stopped what an earlier demo left running: ${leftover.pid} `));
     // Killed once its listeners run, so that their storescp are in the process table too.
     const listening = () => processesIn(dir).filter((p) => p.command.includes('storescp')).length;
-    for (let i = 0; i < 200 && listening() < DEMO.listeners.length - 1; i++) await sleep(50);
-    assert.ok(listening() > 0, 'the examples\' listeners run');
+    await until('the examples\' listeners run (all but the one a leftover may hold)', () => listening() >= DEMO.listeners.length - 1,
+      { timeoutMs: 10000, describe: () => processesIn(dir).map((p) => p.command) });
     demo.child.kill('SIGKILL');
     await nothingLeftIn(dir);
   });

@@ -10,6 +10,7 @@ import { freePort } from '../testbed/orthanc';
 import { DebugSidebar, packagedUserDir } from './support/packaged';
 import { useOrthanc } from './support/pacs';
 import { exemptFromLeakCheck } from './support/processes';
+import { until } from './support/until';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -39,9 +40,13 @@ describe('the package in the Node-RED editor (chromium)', function () {
   let page: Page;
   let listenPort: number;
   let unexempt = () => undefined as unknown;
-  // A short settle wait lets the edit tray finish sliding in before the picture.
+  // The picture is taken once the edit tray has finished sliding in: no animation runs, CSS or jQuery's.
   const shot = async (name: string) => {
-    await page.waitForTimeout(400);
+    await page.waitForFunction(() => {
+      const $ = (window as unknown as { $?: (selector: string) => { length: number } }).$;
+      const running = document.getAnimations().filter((a) => a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity);
+      return !running.length && !($ && $(':animated').length);
+    });
     await page.screenshot({ path: path.join(ARTIFACTS, `editor-${name}.png`) });
   };
   /** Double-clicks a node on the canvas until its edit dialog shows `field` (a double click can be taken for the end of an earlier click). */
@@ -117,7 +122,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     for (let attempt = 0; attempt < 10 && (await dragging()); attempt++) {
       await page.mouse.move(300, 300);
       await page.mouse.click(300, 300);
-      await page.waitForTimeout(200);
+      await until('the import dropped onto the canvas', async () => !(await dragging()), { timeoutMs: 1000 }).catch(() => undefined);
     }
     assert.equal(await dragging(), false, `${name} never dropped onto the canvas`);
   }
@@ -172,7 +177,7 @@ describe('the package in the Node-RED editor (chromium)', function () {
     };
     for (let attempt = 0; attempt < 3 && !(await deployed()); attempt++) {
       await page.click('#red-ui-header-button-deploy');
-      for (let i = 0; i < 25 && !(await deployed()); i++) await page.waitForTimeout(200);
+      await until('the runtime runs the deployed pipeline', deployed, { timeoutMs: 5000, intervalMs: 200 }).catch(() => undefined);
     }
     if (!(await deployed())) await shot('deploy-failed');
     assert.ok(await deployed(), 'the Deploy button did not deploy the imported pipeline');

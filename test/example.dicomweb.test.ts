@@ -7,8 +7,9 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { type FlowNode, helper, nodeModules, shown, until } from './support/flow';
+import { type FlowNode, helper, nodeModules, shown } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const CORE = ['common/20-inject.js', 'common/90-comment.js', 'common/25-catch.js', 'function/10-function.js', 'sequence/17-split.js'];
@@ -47,13 +48,14 @@ describe('example 08 - DICOMweb as shipped', function () {
     const inject = (name: string) => helper.getNode(flow.find((n) => n.type === 'inject' && n.name === name)?.id as string)?.receive({} as NodeMessage);
 
     inject('echo');
-    await until(() => echoed.length === 1, `the echo; errors: ${JSON.stringify(errors)}`);
+    await until('the echo answered', () => echoed.length === 1, { timeoutMs: 45000, describe: () => ({ errors }) });
     assert.equal((echoed[0]?.payload as { status: string }).status, 'success');
 
     inject('studies of Yama*');
     const wanted = sample.filter((s) => s.patientName.startsWith('Yama'));
     const series = new Set(wanted.map((s) => s.seriesInstanceUID));
-    await until(() => stored.length === series.size, `${series.size} series stored at ARCHIVE; errors: ${JSON.stringify(errors.map((e) => (e as { error?: { message: string } }).error?.message))}`);
+    await until(`${series.size} series stored at ARCHIVE`, () => stored.length === series.size,
+      { timeoutMs: 45000, describe: () => ({ stored: stored.length, errors: errors.map((e) => (e as { error?: { message: string } }).error?.message) }) });
     assert.equal((found[0]?.payload as { data: unknown[] }).data.length, 2, 'two studies found');
     assert.ok(stored.every((m) => (m.payload as { status: string; sent: number }).status === 'success' && (m.payload as { sent: number }).sent === 3));
     const held = await (archive as RunningOrthanc).get<Array<{ MainDicomTags: { SOPInstanceUID: string } }>>('/instances?expand');

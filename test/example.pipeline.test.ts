@@ -8,6 +8,7 @@ import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { type FlowNode, helper, nodeModules, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const EXAMPLE = path.join(__dirname, '..', '..', 'examples', '05 - Retrieval pipeline.json');
@@ -71,23 +72,14 @@ describe('example "05 - Retrieval pipeline" as shipped', () => {
     }
     const patientSeries = new Set(sample.filter((s) => s.patientID === 'PX0003').map((s) => s.seriesInstanceUID));
     assert.equal(patientSeries.size, 4);
-    const written = new Promise<string[]>((resolve, reject) => {
-      const files: string[] = [];
-      const timer = setTimeout(() => reject(new Error(`${files.length} of 4 manifests written in 45 s; errors: ${errors.join(' | ')}`)), 45000);
-      (helper.getNode(byName('manifest written')) as unknown as NodeJS.EventEmitter).on('input', (msg: { filename: string }) => {
-        files.push(msg.filename);
-        if (files.length === patientSeries.size) {
-          clearTimeout(timer);
-          resolve(files);
-        }
-      });
-    });
+    const manifests: string[] = [];
+    (helper.getNode(byName('manifest written')) as unknown as NodeJS.EventEmitter).on('input', (msg: { filename: string }) => manifests.push(msg.filename));
     // Wait until the receiver listens (green status), then click the inject.
     const listener = flow.find((n) => n.type === 'px-listen')?.id as string;
-    for (let i = 0; i < 200 && !statusLog(listener).some((st) => st.fill === 'green'); i++) await new Promise((r) => setTimeout(r, 25));
+    await until('the receiver listens (green status)', () => statusLog(listener).some((st) => st.fill === 'green'), { timeoutMs: 10000, describe: () => statusLog(listener) });
     helper.getNode(byName('patient PX0003'))?.receive({} as NodeMessage);
 
-    const manifests = await written;
+    await until(`${patientSeries.size} manifests written`, () => manifests.length >= patientSeries.size, { timeoutMs: 45000, describe: () => ({ manifests, errors }) });
     assert.deepEqual(errors, []);
     const seen = new Set<string>();
     for (const file of manifests) {

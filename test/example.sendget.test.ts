@@ -7,8 +7,9 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { generateSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
-import { type FlowNode, helper, nodeModules, shown, statusLog, until } from './support/flow';
+import { type FlowNode, helper, nodeModules, shown, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 const core = (file: string) => require(`@node-red/nodes/core/${file}`) as (RED: unknown) => void;
 const example = (name: string) => JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'examples', `${name}.json`), 'utf8')) as FlowNode[];
@@ -62,12 +63,13 @@ describe('examples 06 and 07 as shipped', function () {
       const kept = shown(flow, 'not CT: kept here');
       const errors = shown(flow, 'what went wrong');
       const listener = flow.find((n) => n.type === 'px-listen')?.id as string;
-      await until(() => statusLog(listener).some((st) => st.fill === 'green'), 'px-listen listens');
+      await until('px-listen listens (green status)', () => statusLog(listener).some((st) => st.fill === 'green'), { timeoutMs: 45000, describe: () => statusLog(listener) });
       helper.getNode(flow.find((n) => n.type === 'inject')?.id as string)?.receive({} as NodeMessage);
       const ct = sample.filter((s) => s.patientID === 'PX0002' && s.modality === 'CT');
       const mr = sample.filter((s) => s.patientID === 'PX0002' && s.modality === 'MR');
       assert.deepEqual([ct.length, mr.length], [6, 6]);
-      await until(() => routed.length === ct.length && kept.length === mr.length, `${ct.length} routed and ${mr.length} kept; errors: ${JSON.stringify(errors)}`);
+      await until(`${ct.length} routed and ${mr.length} kept`, () => routed.length === ct.length && kept.length === mr.length,
+        { timeoutMs: 45000, describe: () => ({ routed: routed.length, kept: kept.length, errors }) });
       assert.ok(routed.every((m) => (m.payload as { status: string; sent: number }).status === 'success' && (m.payload as { sent: number }).sent === 1));
       const held = await target.get<Array<{ MainDicomTags: { SOPInstanceUID: string } }>>('/instances?expand');
       assert.deepEqual(held.map((i) => i.MainDicomTags.SOPInstanceUID).sort(), ct.map((s) => s.sopInstanceUID).sort());
@@ -90,7 +92,7 @@ describe('examples 06 and 07 as shipped', function () {
     const errors = shown(flow, 'why a retrieve failed');
     helper.getNode(flow.find((n) => n.type === 'inject')?.id as string)?.receive({} as NodeMessage);
     const series = new Set(sample.filter((s) => s.patientID === 'PX0004').map((s) => s.seriesInstanceUID));
-    await until(() => results.length === 1, `the join of all retrieves; errors: ${JSON.stringify(errors)}`);
+    await until('the join of all retrieves', () => results.length === 1, { timeoutMs: 45000, describe: () => ({ jobs: jobs.length, errors }) });
     assert.equal(jobs.length, series.size);
     for (const job of jobs) {
       const payload = job.payload as { patient: string; series: string; images: number; folder: string };

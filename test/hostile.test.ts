@@ -96,7 +96,8 @@ describe('a hostile msg.pacs never runs anything, across px-echo, px-find, px-mo
       assert.equal(msg.error?.source?.id, id, JSON.stringify(msg.error));
       caught.push(msg);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    // Each Catch message comes from the node's done(err), its last act for the input: anything it ran for
+    // the input ran before, and the watch's last look is after.
     const inTable = await watch.stop();
     const recorded = existsSync(record) ? readFileSync(record, 'utf8').split('\n').filter(Boolean) : [];
     return { caught, ran: [...inTable, ...recorded], inTable, recorded };

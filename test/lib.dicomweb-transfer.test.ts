@@ -17,6 +17,7 @@ import type { DicomwebPacs } from '../lib/core/settings';
 import { runGet } from '../lib/ops/get';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../lib/filing/header';
+import { until } from './support/until';
 
 const USERS = { bob: 'pässword' };
 const web = (url: string, extra: Record<string, unknown> = {}) =>
@@ -109,8 +110,8 @@ describe('WADO-RS answers that break off', () => {
     const part = (bytes: Buffer) => Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), bytes, Buffer.from('\r\n')]);
     const stub = await startHttpStub((_request, response) => {
       response.writeHead(200, { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
-      response.write(Buffer.concat([part((one as SampleInstance).bytes), part((two as SampleInstance).bytes), part((three as SampleInstance).bytes).subarray(0, 400)]));
-      setTimeout(() => response.socket?.destroy(), 50);
+      // Two whole parts and 400 bytes of the third, then the connection drops once they are on their way.
+      response.write(Buffer.concat([part((one as SampleInstance).bytes), part((two as SampleInstance).bytes), part((three as SampleInstance).bytes).subarray(0, 400)]), () => response.socket?.destroy());
     });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-wado-cut-'));
     try {
@@ -170,7 +171,8 @@ describe('WADO-RS stopped midway', () => {
       const outcome = await wadoRetrieve(web(`${stub.url}/dicom-web`, { retries: 0 }), { StudyInstanceUID: (one as SampleInstance).studyInstanceUID }, {
         dataDir,
         signal: controller.signal,
-        onInstance: () => setTimeout(() => controller.abort(), 50),
+        // Stopped once the first instance is filed, while the rest of the answer never comes.
+        onInstance: () => setImmediate(() => controller.abort()),
       });
       assert.equal(outcome.completed, 1);
       assert.equal(outcome.error?.kind, 'aborted');
@@ -317,22 +319,30 @@ describe('STOW-RS answers that refuse part of a send', () => {
 describe('WADO-RS retrieves and the PACS config\'s limit', () => {
   it('runs at most as many retrieves at once as the config allows; the others wait their turn', async () => {
     const instances = [...generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 4, instancesPerSeries: 1, seed: 'queue' })];
-    let active = 0;
+    // The stub holds each answer until the test lets answers go: what it holds at once is what runs at once.
+    const held: Array<() => void> = [];
     let most = 0;
+    let answering = false;
     const stub = await startHttpStub((request, response) => {
-      active++;
-      most = Math.max(most, active);
       const instance = instances.find((i) => request.url?.includes(i.seriesInstanceUID)) as SampleInstance;
-      setTimeout(() => {
+      const answer = () => {
         response.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=q' });
         response.end(Buffer.concat([Buffer.from('--q\r\nContent-Type: application/dicom\r\n\r\n'), instance.bytes, Buffer.from('\r\n--q--\r\n')]));
-        active--;
-      }, 100);
+      };
+      if (answering) return answer();
+      held.push(answer);
+      most = Math.max(most, held.length);
     });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pypx-wado-queue-'));
     const queue = new AssociationQueue(2);
     try {
-      const outcomes = await Promise.all(instances.map((i) => runGet(web(`${stub.url}/dicom-web`), { level: 'SERIES', StudyInstanceUID: i.studyInstanceUID, SeriesInstanceUID: i.seriesInstanceUID }, { dataDir, queue })));
+      const running = Promise.all(instances.map((i) => runGet(web(`${stub.url}/dicom-web`), { level: 'SERIES', StudyInstanceUID: i.studyInstanceUID, SeriesInstanceUID: i.seriesInstanceUID }, { dataDir, queue })));
+      // Both places taken by retrieves waiting for their answers, the other two waiting in the queue: nothing else can start.
+      await until('two retrieves wait for their answers, the other two in the queue', () => held.length === 2 && queue.waiting === 2,
+        { timeoutMs: 10000, describe: () => ({ held: held.length, active: queue.active, waiting: queue.waiting }) });
+      answering = true;
+      for (const answer of held.splice(0)) answer();
+      const outcomes = await running;
       assert.deepEqual(outcomes.map((o) => [o.result.status, o.completed]), instances.map(() => ['success', 1]));
       assert.equal(most, 2, 'two at once, as the config allows');
     } finally {

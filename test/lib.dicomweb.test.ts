@@ -263,8 +263,8 @@ describe('DICOMweb when the service is down, slow, failing or redirecting', () =
   it('fails a find and an echo whose answer is cut short mid-body as a lost connection, never as an internal error', async () => {
     const stub = await startHttpStub((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/dicom+json', 'content-length': '1000' });
-      response.write('[{"0020000D": ');
-      setTimeout(() => response.socket?.destroy(), 50);
+      // The start of the promised 1000 bytes, then the connection drops once they are on their way.
+      response.write('[{"0020000D": ', () => response.socket?.destroy());
     });
     try {
       const found = await runFind(web(`${stub.url}/dicom-web`, { retries: 0 }), {}, { level: 'STUDY' });

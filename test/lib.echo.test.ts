@@ -7,6 +7,7 @@ import { locateDcmtkTool } from '../lib/dcmtk/run';
 import { validatePacsSettings } from '../lib/core/settings';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { echo, runEcho } from '../lib/ops/echo';
+import { until } from './support/until';
 
 describe('lib echo against a real Orthanc', () => {
   const pacs = useOrthanc();
@@ -54,7 +55,8 @@ describe('lib echo against a real Orthanc', () => {
     try {
       const controller = new AbortController();
       const pending = runEcho(settings({ port: silent.port, timeout: 60 }), { signal: controller.signal });
-      setTimeout(() => controller.abort(), 300);
+      await until('echoscu has connected and waits for an answer', () => silent.connections() > 0, { timeoutMs: 5000 });
+      controller.abort();
       const outcome = await pending;
       assert.equal(outcome.error?.kind, 'aborted');
     } finally {

@@ -14,6 +14,7 @@ import { dcmtkDescendants } from './support/processes';
 import { describeFailedStatus } from '../lib/dcmtk/failures';
 import { AnswerReader } from '../lib/ops/find/answers';
 import { find, runFind } from '../lib/ops/find';
+import { until } from './support/until';
 
 const values = (records: PypxRecord[], keyword: string) => records.map((r) => r[keyword]?.value);
 const sorted = (list: unknown[]) => [...list].map(String).sort();
@@ -281,7 +282,7 @@ describe('lib find against a real Orthanc answering in UTF-8', () => {
     try {
       const controller = new AbortController();
       const pending = runFind(settings({ port: silent.port, timeout: 60 }), {}, { signal: controller.signal });
-      for (let i = 0; i < 50 && !(await ours()).length; i++) await new Promise((r) => setTimeout(r, 20));
+      await until('the find made its answer folder', async () => (await ours()).length > 0, { timeoutMs: 5000, intervalMs: 20 });
       const [folder] = await ours();
       assert.ok(folder, 'the answers go to a folder of this process');
       assert.equal((await stat(path.join(answerRoot(), folder))).mode & 0o777, 0o700, 'only this user can read the answers');
@@ -305,15 +306,14 @@ describe('lib find against a real Orthanc answering in UTF-8', () => {
       const child = spawn(process.execPath, [command, ...args], { stdio: 'ignore' });
       const left = async () => (await readdir(answerRoot())).filter((n) => n.startsWith(`pypx-find-${child.pid}-`));
       const findscuOf = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('findscu') && line.includes(`127.0.0.1 ${silent.port}`));
-      for (let i = 0; i < 100 && !findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
+      await until('findscu waits for the PACS', () => findscuOf().length > 0, { timeoutMs: 5000 });
       assert.equal((await left()).length, 1, 'the query was under way');
       assert.equal(findscuOf().length, 1, 'findscu was waiting for the PACS');
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await exited;
       assert.equal((await left()).length, 1, 'a crash leaves its folder');
-      for (let i = 0; i < 40 && findscuOf().length; i++) await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(findscuOf(), [], 'findscu ended with the px-find that started it');
+      await until('findscu ended with the px-find that started it', () => findscuOf().length === 0, { timeoutMs: 2000, describe: findscuOf });
       // The next command sweeps it before its own query.
       await new Promise<void>((resolve) => execFile(process.execPath, [command, '--aet', settings().aet, '--aec', settings().aec, '--serverIP', settings().host, '--serverPort', String(settings().port)], () => resolve()));
       assert.deepEqual(await left(), []);

@@ -15,15 +15,10 @@ import { freeTcpPort, type SendResult, storescu } from './support/store';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { isWholeFile } from '../lib/filing/header';
 import { readDicomHeader } from '../lib/dicom/read-file';
+import { bytesUnder, startTcpProxy } from './support/tcp-proxy';
+import { until } from './support/until';
 
 const BIN = path.join(__dirname, '..', 'bin', 'px-listen.js');
-
-async function until(check: () => boolean, ms = 30000): Promise<void> {
-  for (const end = Date.now() + ms; !check();) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** storescp processes anywhere in the process table working for this folder, and the main one (whose parent is `timeout`). */
 function storescpFor(folder: string): { all: number[]; main?: number } {
@@ -83,26 +78,33 @@ describe('px-listen under faults', function () {
     const running = await listen({ restartDelaysMs: [300] });
     const { port, tmpDir } = running.options;
     const [first, second] = [await senders('first', 4, 400), await senders('second')];
-    const restarted = new Promise<void>((resolve) => running.once('listening', () => resolve()));
-    const sending = Promise.all(first.map((dir) => storescu(port, [dir])));
-    await until(() => instances.length >= 20);
-    const { main } = storescpFor(tmpDir);
-    assert.ok(main, 'storescp runs');
-    process.kill(main, 'SIGKILL');
-    const cut = await sending;
-    await restarted;
-    // The new storescp receives while what the old one left is being filed.
-    const after = await Promise.all(second.map((dir) => storescu(port, [dir])));
-    assert.equal(acknowledged(after).length, 480, 'the restarted storescp takes everything');
-    const stored = [...acknowledged(cut), ...acknowledged(after)];
-    assert.ok(acknowledged(cut).length < 1600, 'the kill cut the first transfer short');
-    await until(() => { const seen = new Set(instances.map((p) => p.SOPInstanceUID)); return stored.every((uid) => seen.has(uid)); })
-      .catch(() => assert.fail(`acknowledged but never announced: ${stored.filter((uid) => !instances.some((p) => p.SOPInstanceUID === uid)).length}`));
-    for (const instance of instances) assert.ok(isWholeFile(instance.path, await readDicomHeader(instance.path)), `${instance.path} is whole`);
-    assert.deepEqual(errors.filter((e) => e.kind !== 'receiver-died').map((e) => e.message), []);
-    assert.equal(errors.filter((e) => e.kind === 'receiver-died').length, 1);
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual((await readdir(tmpDir)).filter((n) => !n.startsWith('.')), [], 'nothing left behind in the incoming folder');
+    // Half of what the first senders have reaches storescp, then they wait: the kill comes in the middle
+    // of their transfer however fast this machine sends.
+    const proxy = await startTcpProxy(port, { holdAfterBytes: bytesUnder(...first) / 2 });
+    try {
+      const restarted = new Promise<void>((resolve) => running.once('listening', () => resolve()));
+      const sending = Promise.all(first.map((dir) => storescu(proxy.port, [dir])));
+      await until('20 instances emitted', () => instances.length >= 20, { describe: () => ({ instances: instances.length, forwarded: proxy.forwarded(), errors: errors.map((e) => e.message) }) });
+      const { main } = storescpFor(tmpDir);
+      assert.ok(main, 'storescp runs');
+      process.kill(main, 'SIGKILL');
+      const cut = await sending;
+      await restarted;
+      // The new storescp receives while what the old one left is being filed.
+      const after = await Promise.all(second.map((dir) => storescu(port, [dir])));
+      assert.equal(acknowledged(after).length, 480, 'the restarted storescp takes everything');
+      const stored = [...acknowledged(cut), ...acknowledged(after)];
+      assert.ok(acknowledged(cut).length < 1600, 'the kill cut the first transfer short');
+      await until('every acknowledged instance announced', () => { const seen = new Set(instances.map((p) => p.SOPInstanceUID)); return stored.every((uid) => seen.has(uid)); },
+        { describe: () => `${stored.filter((uid) => !instances.some((p) => p.SOPInstanceUID === uid)).length} acknowledged but never announced` });
+      for (const instance of instances) assert.ok(isWholeFile(instance.path, await readDicomHeader(instance.path)), `${instance.path} is whole`);
+      assert.deepEqual(errors.filter((e) => e.kind !== 'receiver-died').map((e) => e.message), []);
+      assert.equal(errors.filter((e) => e.kind === 'receiver-died').length, 1);
+      await until('nothing is left behind in the incoming folder', async () => (await readdir(tmpDir)).filter((n) => !n.startsWith('.')).length === 0,
+        { timeoutMs: 5000, describe: async () => (await readdir(tmpDir)).filter((n) => !n.startsWith('.')) });
+    } finally {
+      await proxy.stop();
+    }
   });
 
   for (const fault of ['removed', 'replaced by a file'] as const) {
@@ -116,18 +118,18 @@ describe('px-listen under faults', function () {
       }));
       const send = async (dir: string) => assert.equal((await storescu(running.options.port, [dir])).stored.length, 2);
       await send(folders[0] as string);
-      await until(() => instances.length === 2);
+      await until('the first two instances filed', () => instances.length === 2, { describe: () => errors.map((e) => e.message) });
       await rm(dataDir, { recursive: true });
       if (fault === 'replaced by a file') await writeFile(dataDir, 'not a folder');
       await send(folders[1] as string);
-      await until(() => errors.length === 1);
+      await until('the unusable data folder reported', () => errors.length === 1, { describe: () => ({ instances: instances.length }) });
       assert.match(errors[0]?.message ?? '', new RegExp(`data folder ${dataDir}: it is missing or not a writable folder .*wait in ${path.join(work, 'incoming')}`));
       assert.equal((await readdir(path.join(work, 'incoming'))).filter((n) => !n.startsWith('.')).length, 2, 'kept in the incoming folder');
       assert.equal(fault === 'removed' ? statSync(dataDir, { throwIfNoEntry: false }) : statSync(dataDir).isFile(), fault === 'removed' ? undefined : true, 'the data folder is not made again behind the operator\'s back');
       await rm(dataDir, { force: true });
       await mkdir(dataDir);
       await send(folders[2] as string);
-      await until(() => instances.length === 6);
+      await until('all six instances filed once the folder is back', () => instances.length === 6, { describe: () => ({ instances: instances.length, errors: errors.map((e) => e.message) }) });
       assert.equal(errors.length, 1, 'one error for the outage, not one per instance');
       for (const instance of instances.slice(2)) assert.ok(statSync(instance.path).isFile());
     });
@@ -140,7 +142,7 @@ describe('px-listen under faults', function () {
         const running = await listen();
         await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2 });
         assert.equal((await storescu(running.options.port, [path.join(work, 'send')])).stored.length, 2);
-        await until(() => instances.length === 2);
+        await until('both instances filed', () => instances.length === 2, { describe: () => errors.map((e) => e.message) });
       } finally {
         process.umask(previous);
       }
@@ -173,10 +175,11 @@ describe('px-listen under faults', function () {
     const child = await pxListenCommand(port, dataDir);
     const folders = await senders('killed', 4, 200);
     const sending = Promise.all(folders.map((dir) => storescu(port, [dir])));
-    await until(() => storescpFor(dataDir).all.length >= 3, 10000);
+    await until('storescp runs with at least two forked children', () => storescpFor(dataDir).all.length >= 3, { timeoutMs: 10000, describe: () => storescpFor(dataDir) });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 1000));
-    assert.deepEqual(processesMentioning(dataDir), [], 'nothing px-listen started outlived it by a second');
+    await exited;
+    await until('nothing px-listen started outlives it (by a second at most)', () => processesMentioning(dataDir).length === 0, { timeoutMs: 1000, describe: () => processesMentioning(dataDir) });
     await sending;
   });
 
@@ -184,12 +187,17 @@ describe('px-listen under faults', function () {
     const port = await freeTcpPort();
     const dataDir = path.join(work, 'data');
     const child = await pxListenCommand(port, dataDir);
-    // Break the chain that would end storescp (its supervisor) and kill px-listen in the same instant.
+    // Break the chain that would end storescp (its supervisor) and kill px-listen as if in the same instant:
+    // px-listen is stopped first, so that it cannot end storescp's group on seeing its supervisor die.
     const supervisor = processesMentioning(dataDir).find((p) => p.command === 'timeout');
     assert.ok(supervisor);
+    child.kill('SIGSTOP');
+    await until('px-listen is stopped', () => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.startsWith('T') === true, { timeoutMs: 5000 });
     process.kill(supervisor.pid, 'SIGKILL');
+    await until('the supervisor has ended', () => !processesMentioning(dataDir).some((p) => p.pid === supervisor.pid), { timeoutMs: 5000 });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    await exited;
     const orphan = storescpFor(dataDir).all;
     assert.equal(orphan.length, 1, 'storescp was left running, holding the port');
     // Another program's process, named in a pidfile that is not its own, is left alone.
@@ -200,7 +208,7 @@ describe('px-listen under faults', function () {
     assert.deepEqual(storescpFor(dataDir).all.filter((pid) => orphan.includes(pid)), [], 'the orphan was ended');
     await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 1 });
     assert.equal((await storescu(running.options.port, [path.join(work, 'send')])).stored.length, 1);
-    await until(() => instances.length === 1);
+    await until('the instance filed', () => instances.length === 1, { describe: () => errors.map((e) => e.message) });
     const tmpDir = running.options.tmpDir;
     await listener?.close();
     listener = undefined;

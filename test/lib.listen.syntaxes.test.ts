@@ -12,6 +12,7 @@ import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../te
 import { freeTcpPort } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
 import { readDicomHeaderSync } from '../lib/dicom/read-file';
+import { until } from './support/until';
 
 const run = promisify(execFile);
 
@@ -87,7 +88,7 @@ describe('px-listen and transfer syntaxes', function () {
     await listener.start();
     const sent = await run('dcmsend', ['-v', '-aec', 'NODERED', '--scan-directories', '127.0.0.1', String(listener.options.port), send], { env: { ...process.env, TCP_NODELAY: '1' } });
     assert.match(`${sent.stdout}${sent.stderr}`, new RegExp(`with status SUCCESS\\s*:\\s*${expected.size}\\b`), `dcmsend stored every file:\n${sent.stdout}${sent.stderr}`);
-    for (let i = 0; i < 200 && instances.length < expected.size; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(`${expected.size} instances received`, () => instances.length >= expected.size, { timeoutMs: 10000, describe: () => ({ instances: instances.length, errors: errors.map((e) => e.message) }) });
     assert.deepEqual(errors.map((e) => e.message), []);
     assert.equal(instances.length, expected.size);
     // storescp takes uncompressed data in explicit little endian whatever the file was; the rest as sent.
@@ -108,7 +109,7 @@ describe('px-listen and transfer syntaxes', function () {
     listener.on('instance', (p) => instances.push(p));
     listener.on('error', (e) => errors.push(e));
     await listener.start();
-    for (let i = 0; i < 200 && instances.length < expected.size; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(`${expected.size} files left in the incoming folder filed`, () => instances.length >= expected.size, { timeoutMs: 10000, describe: () => ({ instances: instances.length, errors: errors.map((e) => e.message) }) });
     assert.deepEqual(errors.map((e) => e.message), []);
     assert.deepEqual(new Set(instances.map((p) => readDicomHeaderSync(p.path).transferSyntax)), new Set(SYNTAXES.map((s) => s.uid)));
     assert.ok(instances.every((p) => p.duplicate && p.PatientName === 'Smith^John'));
@@ -131,7 +132,7 @@ describe('px-listen and transfer syntaxes', function () {
     listener.on('error', (e) => errors.push(e));
     const before = process.memoryUsage().arrayBuffers;
     await listener.start();
-    for (let i = 0; i < 200 && instances.length + errors.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await until('both files dealt with (filed or reported)', () => instances.length + errors.length >= 2, { timeoutMs: 10000, describe: () => ({ instances: instances.length, errors: errors.map((e) => e.message) }) });
     assert.ok(process.memoryUsage().arrayBuffers - before < 16 * 2 ** 20, 'the 32 MB image was not inflated into memory');
     assert.deepEqual(instances.map((p) => p.SOPInstanceUID), [big[0]?.sopInstanceUID]);
     assert.equal(errors.length, 1);

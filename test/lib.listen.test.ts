@@ -15,6 +15,8 @@ import { buildFiledPath, cleanPathPart, PLACEHOLDER } from '../lib/filing/layout
 import { type InstanceHeader, isWholeFile } from '../lib/filing/header';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { readDicomHeader } from '../lib/dicom/read-file';
+import { bytesUnder, startTcpProxy } from './support/tcp-proxy';
+import { until } from './support/until';
 
 const HOSTILE_IDS = ['../../etc', '/', 'a\0b', '', 'CON', '..', '.', 'nul.txt', 'x'.repeat(300), 'Ünïcødé/../名前', '\u202Eevil', 'a\\b', 'C:\\Windows'];
 
@@ -87,19 +89,12 @@ describe('Listener receiving from storescu', function () {
     return started;
   }
 
-  async function until(check: () => boolean, ms = 20000): Promise<void> {
-    for (const end = Date.now() + ms; !check(); ) {
-      if (Date.now() > end) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   it('files one instance in pypx\'s layout with .info files, and says who sent it to whom', async () => {
     const running = await listen();
     const [sample] = await writeSampleInstances(path.join(work, 'send'), { patients: [SAMPLE_PATIENTS[2] as SamplePatient], seriesPerStudy: 1, instancesPerSeries: 1 });
     const sent = await storescu(running.options.port, [path.join(work, 'send')], { aec: 'CALLEDAE', aet: 'MODALITY1' });
     assert.equal(sent.stored.length, 1, sent.output);
-    await until(() => series.length === 1);
+    await until('the series is complete', () => series.length === 1, { describe: () => ({ instances: instances.length, errors }) });
     const [got] = instances;
     assert.ok(got && sample);
     assert.deepEqual({ ...got, path: path.relative(work, got.path) }, {
@@ -124,7 +119,7 @@ describe('Listener receiving from storescu', function () {
     running.on('instance', (p) => sizesAtEmit.set(p.path, statSync(p.path).size));
     const sent = await Promise.all([storescu(running.options.port, [path.join(work, 'send')]), storescu(running.options.port, [path.join(work, 'send')])]);
     assert.equal(sent[0].stored.length + sent[1].stored.length, 24);
-    await until(() => instances.length === 24);
+    await until('24 instances emitted', () => instances.length === 24, { describe: () => ({ instances: instances.length, errors }) });
     for (const [file, size] of sizesAtEmit) {
       assert.ok(size > 2 * 1024 * 1024, `${file} was ${size} bytes when emitted`);
       assert.equal(statSync(file).size, size, `${file} grew after it was emitted`);
@@ -143,7 +138,7 @@ describe('Listener receiving from storescu', function () {
     });
     const sent = await storescu(running.options.port, [path.join(work, 'send')]);
     assert.equal(sent.stored.length, patients.length, sent.output);
-    await until(() => instances.length === patients.length);
+    await until(`${patients.length} instances emitted`, () => instances.length === patients.length, { describe: () => ({ instances: instances.length, errors }) });
     const dataDir = path.join(work, 'data');
     for (const got of instances) {
       assert.ok(got.path.startsWith(`${dataDir}/`), got.path);
@@ -162,35 +157,46 @@ describe('Listener receiving from storescu', function () {
     await writeFile(path.join(dataDir, 'incoming', 'CT.truncated'), (sample as { bytes: Buffer }).bytes.subarray(0, 600));
     await writeFile(path.join(dataDir, 'incoming', 'MR.garbage'), 'not DICOM at all');
     const running = await listen();
-    await until(() => errors.length === 2);
+    await until('both unreadable files reported', () => errors.length === 2, { describe: () => errors.map((e) => e.message) });
     assert.deepEqual((await readdir(path.join(dataDir, 'quarantine'))).sort(), ['CT.truncated', 'MR.garbage']);
     assert.ok(errors.every((e) => e.kind === 'malformed' && /cannot be read as DICOM .*kept as .*quarantine/.test(e.message)), errors.map((e) => e.message).join('\n'));
     const sent = await storescu(running.options.port, [path.join(work, 'send')]);
     assert.equal(sent.stored.length, 1);
-    await until(() => instances.length === 1);
+    await until('the instance sent after them emitted', () => instances.length === 1, { describe: () => errors.map((e) => e.message) });
   });
 
   it('files what a closed listener left, exactly once, when started again (redeploy mid-transfer)', async () => {
     const first = await listen({ seriesTimeout: 2 });
     const port = first.options.port;
     await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 4), seriesPerStudy: 2, instancesPerSeries: 40, imageSize: 64 });
-    const sending = storescu(port, [path.join(work, 'send')]);
-    await until(() => instances.length >= 60);
-    await first.close();
-    assert.deepEqual(dcmtkDescendants().filter((p) => p.command === 'storescp'), [], 'storescp outlived close');
-    const sent = await sending;
-    assert.ok(sent.stored.length < 320, 'the transfer was cut short');
-    const second = await listen({ port, seriesTimeout: 1 });
-    const storedUids = sent.stored.map((f) => path.basename(f, '.dcm'));
-    await until(() => { const seen = new Set(instances.map((p) => p.SOPInstanceUID)); return storedUids.every((uid) => seen.has(uid)); })
-      .catch(() => assert.fail(`acknowledged to the sender but never emitted: ${storedUids.filter((uid) => !instances.some((p) => p.SOPInstanceUID === uid)).join(', ')}`));
-    await new Promise((r) => setTimeout(r, 2500));
-    const emitted = instances.map((p) => p.SOPInstanceUID);
-    assert.equal(new Set(emitted).size, emitted.length, 'an instance was emitted twice');
-    assert.deepEqual((await readdir(second.options.tmpDir)).filter((n) => !n.startsWith('.')), []);
-    const filedCount = series.reduce((n, s) => n + s.count, 0);
-    assert.ok(filedCount >= storedUids.length);
-    assert.deepEqual(errors.filter((e) => e.kind !== 'receiver-died'), []);
+    // Half of what the sender has reaches the listener, then the sender waits: the close comes in the
+    // middle of the transfer however fast this machine sends.
+    const proxy = await startTcpProxy(port, { holdAfterBytes: bytesUnder(path.join(work, 'send')) / 2 });
+    try {
+      const sending = storescu(proxy.port, [path.join(work, 'send')]);
+      await until('60 instances emitted', () => instances.length >= 60, { describe: () => ({ instances: instances.length, forwarded: proxy.forwarded(), errors }) });
+      await first.close();
+      assert.deepEqual(dcmtkDescendants().filter((p) => p.command === 'storescp'), [], 'storescp outlived close');
+      const sent = await sending;
+      assert.ok(sent.stored.length < 320, 'the transfer was cut short');
+      const second = await listen({ port, seriesTimeout: 1 });
+      const storedUids = sent.stored.map((f) => path.basename(f, '.dcm'));
+      await until('every instance acknowledged to the sender is emitted', () => { const seen = new Set(instances.map((p) => p.SOPInstanceUID)); return storedUids.every((uid) => seen.has(uid)); },
+        { describe: () => `never emitted: ${storedUids.filter((uid) => !instances.some((p) => p.SOPInstanceUID === uid)).join(', ')}` });
+      // What the first listener left was queued for filing when the second started, before anything it
+      // receives: once an instance sent now is emitted, each leftover has been filed (and emitted) or not.
+      const [late] = await writeSampleInstances(path.join(work, 'late'), { patients: SAMPLE_PATIENTS.slice(5, 6), seriesPerStudy: 1, instancesPerSeries: 1, seed: 'late' });
+      assert.equal((await storescu(port, [path.join(work, 'late')])).stored.length, 1);
+      await until('the instance sent after the restart is emitted', () => instances.some((p) => p.SOPInstanceUID === late?.sopInstanceUID));
+      const emitted = instances.map((p) => p.SOPInstanceUID);
+      assert.equal(new Set(emitted).size, emitted.length, 'an instance was emitted twice');
+      assert.deepEqual((await readdir(second.options.tmpDir)).filter((n) => !n.startsWith('.')), []);
+      const filedCount = () => series.filter((s) => s.SeriesInstanceUID !== late?.seriesInstanceUID).reduce((n, s) => n + s.count, 0);
+      await until('the series complete hold every acknowledged instance', () => filedCount() >= storedUids.length, { describe: () => ({ filedCount: filedCount(), acknowledged: storedUids.length }) });
+      assert.deepEqual(errors.filter((e) => e.kind !== 'receiver-died'), []);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('refuses a port already in use with a clear error, and leaves no storescp behind', async () => {
@@ -217,6 +223,6 @@ describe('Listener receiving from storescu', function () {
     await writeSampleInstances(path.join(work, 'send'), { patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 1, instancesPerSeries: 2 });
     const sent = await storescu(running.options.port, [path.join(work, 'send')]);
     assert.equal(sent.stored.length, 2, sent.output);
-    await until(() => instances.length === 2);
+    await until('both instances sent after the restart emitted', () => instances.length === 2, { describe: () => ({ instances: instances.length, errors }) });
   });
 });

@@ -123,8 +123,6 @@ describe('lib move: movescu command and responses', () => {
 });
 
 describe('lib AssociationQueue', () => {
-  const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
   it('runs at most `concurrency` tasks at once, in FIFO order', async () => {
     const queue = new AssociationQueue(2);
     let active = 0;
@@ -134,7 +132,8 @@ describe('lib AssociationQueue', () => {
       queue.run(async () => {
         started.push(i);
         most = Math.max(most, ++active);
-        await later(20);
+        // Still running when the next turn of the event loop comes: the queue must hold the others back meanwhile.
+        await new Promise((r) => setImmediate(r));
         active--;
         return i;
       }),

@@ -9,12 +9,14 @@ import path from 'node:path';
 import { associationProfile, contextsFor, groupsWithinContexts } from '../lib/ops/send/storescu';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, startOrthanc } from '../testbed/orthanc';
+import { dcmtkSpy } from './support/dcmtk-spy';
 import { useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
 import { transcode } from './support/transcode';
 import { collectSendFiles } from '../lib/ops/send/files';
 import { StorescuLogReader } from '../lib/ops/send/storescu-log';
 import { runSend } from '../lib/ops/send';
+import { until } from './support/until';
 
 const NO_TLS = { args: [] };
 
@@ -60,15 +62,21 @@ describe('px-send over storescu as over TLS (no dcmsend pass), against Orthanc a
 
   it('sends again after the connection is refused, with retries', async () => {
     const port = await freePort();
-    const sending = runSend(settings(port), await collectSendFiles(path.join(dir, 'mixed')), { tls: NO_TLS, retries: 5, retryDelayMs: 500 });
-    await new Promise((r) => setTimeout(r, 700));
-    const late = await startOrthanc({ dicomPort: port });
+    const spy = await dcmtkSpy();
     try {
-      const outcome = await sending;
-      assert.deepEqual([outcome.payload.status, outcome.payload.sent], ['success', 4], JSON.stringify(outcome.payload.data));
-      assert.ok(outcome.payload.command.split('\n').length >= 2, 'more than one attempt');
+      const sending = runSend({ ...settings(port), dcmtkDir: spy.dir }, await collectSendFiles(path.join(dir, 'mixed')), { tls: NO_TLS, retries: 5, retryDelayMs: 500 });
+      // The PACS comes up once a first attempt has been refused.
+      await until('a first attempt has failed', () => spy.ended().some((run) => run.code !== 0), { describe: () => spy.ended() });
+      const late = await startOrthanc({ dicomPort: port });
+      try {
+        const outcome = await sending;
+        assert.deepEqual([outcome.payload.status, outcome.payload.sent], ['success', 4], JSON.stringify(outcome.payload.data));
+        assert.ok(outcome.payload.command.split('\n').length >= 2, 'more than one attempt');
+      } finally {
+        await late.stop();
+      }
     } finally {
-      await late.stop();
+      await spy.remove();
     }
   });
 

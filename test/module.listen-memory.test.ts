@@ -9,6 +9,7 @@ import vm from 'node:vm';
 import * as pypx from '../lib/index';
 import { SAMPLE_PATIENTS, type SamplePatient, writeSampleInstances } from '../testbed/generate';
 import { freeTcpPort, storescu } from './support/store';
+import { until } from './support/until';
 
 describe('pypx module listen() over 10,000 instances', function () {
   this.timeout(300000);
@@ -29,7 +30,7 @@ describe('pypx module listen() over 10,000 instances', function () {
       // A first round warms up (code, caches); then 20 rounds of 500: the same files filed again as duplicates.
       const round = async (n: number) => {
         await Promise.all(folders.map((dir) => storescu(listener.options.port, [dir], { aec: 'MEMORY' })));
-        for (let i = 0; i < 2000 && received < n * 500; i++) await new Promise((r) => setTimeout(r, 10));
+        await until(`round ${n}: ${n * 500} instances received`, () => received >= n * 500, { timeoutMs: 20000, intervalMs: 10, describe: () => ({ received }) });
       };
       await round(1);
       gc();

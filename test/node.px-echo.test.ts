@@ -6,6 +6,7 @@ import type { NodeMessage } from 'node-red';
 import { type FlowNode, helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
+import { until } from './support/until';
 
 interface EchoMsg extends NodeMessage {
   payload: { status: string; command: string; data: string };
@@ -169,7 +170,7 @@ describe('px-echo node in a Node-RED runtime', () => {
     try {
       await load({ port: silent.port, timeout: 60 });
       helper.getNode('echo')?.receive({ payload: 1 } as NodeMessage);
-      for (let i = 0; i < 50 && !dcmtkDescendants().some((p) => p.command === 'echoscu'); i++) await new Promise((r) => setTimeout(r, 50));
+      await until('echoscu runs', () => dcmtkDescendants().some((p) => p.command === 'echoscu'), { timeoutMs: 5000 });
       assert.equal(dcmtkDescendants().filter((p) => p.command === 'echoscu').length, 1, 'echoscu should be running');
       await helper.unload();
       assert.deepEqual(dcmtkDescendants(), [], 'echoscu outlived the closed flow');

@@ -7,6 +7,7 @@ import { generateSampleInstances, type SampleInstance } from '../testbed/generat
 import { type FlowNode, helper, joinModule, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { closedPort, startSilentServer, useOrthanc } from './support/pacs';
 import { dcmtkDescendants } from './support/processes';
+import { until } from './support/until';
 
 interface FindMsg extends NodeMessage {
   payload: { status: string; command: string; data: PypxRecord[] | string };
@@ -171,7 +172,7 @@ describe('px-find node in a Node-RED runtime', () => {
     try {
       await load({}, { port: silent.port, timeout: 60 });
       send({});
-      for (let i = 0; i < 50 && !dcmtkDescendants().some((p) => p.command === 'findscu'); i++) await new Promise((r) => setTimeout(r, 50));
+      await until('findscu runs', () => dcmtkDescendants().some((p) => p.command === 'findscu'), { timeoutMs: 5000 });
       assert.equal(dcmtkDescendants().filter((p) => p.command === 'findscu').length, 1, 'findscu should be running');
       assert.deepEqual(statusLog('find').at(-1), { fill: 'blue', shape: 'dot', text: 'querying…' });
       await helper.unload();

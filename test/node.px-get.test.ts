@@ -17,6 +17,7 @@ import type { MovePayload } from '../lib/ops/move/types';
 import { buildFiledPath } from '../lib/filing/layout';
 import { type InstancePayload } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';
+import { until } from './support/until';
 
 interface InstanceMsg extends NodeMessage {
   payload: { status: string; data: InstancePayload };
@@ -29,7 +30,6 @@ interface GetMsg extends NodeMessage {
   error?: { message: string };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every message a helper node receives from now on. */
 function collect<T>(nodeId: string): T[] {
@@ -311,7 +311,8 @@ describe('px-get node against Orthanc', () => {
       assert.equal(msg.payload.status, 'error');
       assert.match(String(msg.payload.data), /cannot file into the data folder .*(ENOTDIR|EEXIST)/, String(msg.payload.data));
       assert.match(String((await caught).error?.message), /cannot file into the data folder/);
-      await sleep(200);
+      // Closing the flow waits for all px-get still runs: whatever it would let escape has escaped by then.
+      await helper.unload();
     } finally {
       process.off('uncaughtException', onEscape);
     }
@@ -323,7 +324,7 @@ describe('px-get node against Orthanc', () => {
     try {
       await load({ port: silent.port, aet: 'GETLEAK', timeout: 30 });
       helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study[0]?.studyInstanceUID } } as NodeMessage);
-      for (let i = 0; i < 100 && !processesNaming('-aet GETLEAK').length; i++) await sleep(50);
+      await until('getscu runs', () => processesNaming('-aet GETLEAK').length > 0, { timeoutMs: 5000 });
       assert.equal(processesNaming('-aet GETLEAK').length, 1, 'getscu runs');
       await helper.unload();
       assert.deepEqual(processesNaming('-aet GETLEAK'), []);

@@ -11,6 +11,7 @@ import { dcmtkDescendants } from './support/processes';
 import { instancesInPacs, maxAlive, type Receiver, startReceiver } from './support/receiver';
 import { startQrScp } from './support/qrscp';
 import type { MovePayload } from '../lib/ops/move/types';
+import { until } from './support/until';
 
 interface MoveMsg extends NodeMessage {
   payload: MovePayload;
@@ -24,7 +25,6 @@ interface JoinedMsg extends NodeMessage {
 
 // node-red's own split/join nodes, to prove that a join in automatic mode completes.
 const movescuAlive = () => dcmtkDescendants().filter((p) => p.command === 'movescu').length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A px-find result exactly as pypx prints it, at SERIES level. */
 function findResult(series: Array<Pick<SampleInstance, 'patientID' | 'studyInstanceUID' | 'seriesInstanceUID'>>) {
@@ -46,7 +46,8 @@ function messages<T>(nodeId: string, count: number, ms = 30000): Promise<T[]> {
   const node = helper.getNode(nodeId) as Node;
   const got: T[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${got.length} of ${count} messages reached ${nodeId} within ${ms} ms`)), ms);
+    // Unref'd: a test that failed before awaiting it must not hold the run open; one that awaits it is held by mocha's timeout.
+    const timer = setTimeout(() => reject(new Error(`${got.length} of ${count} messages reached ${nodeId} within ${ms} ms`)), ms).unref();
     const onInput = (msg: T) => {
       got.push(msg);
       if (got.length < count) return;
@@ -176,7 +177,7 @@ describe('px-move node in a Node-RED runtime', () => {
     for (const payload of [[], findResult([])]) {
       const joined = nextMessage<JoinedMsg>('joined');
       const outs = messages<MoveMsg>('out', 1);
-      const extra = noMessage('caught', 300);
+      const extra = noMessage('caught', joined);
       helper.getNode('move')?.receive({ payload, topic: 'empty' } as NodeMessage);
       const [msg] = await outs;
       assert.deepEqual(msg.payload, { status: 'success', command: '', data: '', completed: 0, failed: 0, warning: 0 });
@@ -197,7 +198,7 @@ describe('px-move node in a Node-RED runtime', () => {
       const out = nextMessage<MoveMsg>('out');
       helper.getNode('move')?.receive({ payload: { SeriesInstanceUID: s.seriesInstanceUID } } as NodeMessage);
       assert.equal((await out).payload.completed, 3);
-      for (let i = 0; i < 40 && statusLog('move').at(-1)?.fill !== 'green'; i++) await sleep(25);
+      await until('the status is green again', () => statusLog('move').at(-1)?.fill === 'green', { timeoutMs: 5000, describe: () => statusLog('move').at(-1) });
     }
     assert.deepEqual(statusLog('move').at(-1), { fill: 'green', shape: 'dot', text: '6 moved' }, 'the total of both inputs, not the last one');
   });
@@ -304,12 +305,15 @@ describe('px-move node in a Node-RED runtime', () => {
     let outputs = 0;
     (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', () => outputs++);
     const series = seriesOf(slow);
+    const queue = (helper.getNode('pacs') as unknown as { queue: { waiting: number; active: number; run(task: () => Promise<unknown>): Promise<unknown> } }).queue;
     helper.getNode('move')?.receive({ payload: findResult(series) } as NodeMessage);
-    for (let i = 0; i < 100 && movescuAlive() === 0; i++) await sleep(20);
+    await until('a movescu runs', () => movescuAlive() > 0, { timeoutMs: 5000 });
     assert.equal(movescuAlive(), 1, 'one movescu should be running');
     await helper.unload();
     assert.equal(movescuAlive(), 0, 'movescu outlived the closed flow');
-    await sleep(1000);
+    // The PACS queue closed with the flow: what waited in it was dropped, and it starts nothing more.
+    assert.deepEqual({ waiting: queue.waiting, active: queue.active }, { waiting: 0, active: 0 }, 'a queued move started after the flow closed');
+    await assert.rejects(queue.run(async () => 'started'), /the PACS queue was closed/);
     assert.equal(movescuAlive(), 0, 'a queued move started after the flow closed');
     assert.ok(outputs < series.length, `${outputs} of ${series.length} moves finished; the rest should have been dropped`);
     assert.ok((await receiver.received()).length < 40);

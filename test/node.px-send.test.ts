@@ -7,6 +7,7 @@ import type { NodeMessage } from 'node-red';
 import { validatePacsSettings } from '../lib/core/settings';
 import { type SampleInstance, writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
+import { dcmtkSpy } from './support/dcmtk-spy';
 import { helper, nextMessage, nodeModules, sendFlow, statusLog } from './support/flow';
 import { startSilentServer, useOrthanc } from './support/pacs';
 import { startReceiver } from './support/receiver';
@@ -14,13 +15,12 @@ import { transcode } from './support/transcode';
 import type { SendPayload } from '../lib/ops/send/types';
 import { collectSendFiles } from '../lib/ops/send/files';
 import { runSend } from '../lib/ops/send';
+import { until } from './support/until';
 
 interface SendMsg extends NodeMessage {
   payload: SendPayload;
   error?: { message: string };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SOP Instance UIDs Orthanc holds, over its REST API. */
 async function uidsInPacs(pacs: RunningOrthanc): Promise<string[]> {
@@ -207,17 +207,24 @@ describe('px-send node against Orthanc', () => {
 
   it('PACS down with retries: sends once it is back', async () => {
     const port = await freePort();
-    await load({ port }, { retries: 5 });
-    const out = nextMessage<SendMsg>('out', 60000);
-    helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
-    await sleep(1500);
-    const late = await startOrthanc({ dicomPort: port, aet: pacs().aet });
+    const spy = await dcmtkSpy();
     try {
-      const msg = await out;
-      assert.deepEqual([msg.payload.status, msg.payload.sent, msg.payload.failed], ['success', 8, 0], JSON.stringify(msg.payload.data));
-      assert.equal((await uidsInPacs(late)).length, 8);
+      await load({ port, dcmtkDir: spy.dir }, { retries: 5 });
+      const out = nextMessage<SendMsg>('out', 60000);
+      helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
+      // The PACS comes up once a first attempt has been refused.
+      await until('a first attempt has failed', () => spy.ended().some((run) => run.code !== 0), { describe: () => spy.ended() });
+      const late = await startOrthanc({ dicomPort: port, aet: pacs().aet });
+      try {
+        const msg = await out;
+        assert.deepEqual([msg.payload.status, msg.payload.sent, msg.payload.failed], ['success', 8, 0], JSON.stringify(msg.payload.data));
+        assert.ok(msg.payload.command.split('\n').length >= 2, 'sent again after the refusal');
+        assert.equal((await uidsInPacs(late)).length, 8);
+      } finally {
+        await late.stop();
+      }
     } finally {
-      await late.stop();
+      await spy.remove();
     }
   });
 
@@ -246,10 +253,13 @@ describe('px-send node against Orthanc', () => {
     const silent = await startSilentServer();
     try {
       await load({ port: silent.port, aet: 'QUEUED', timeout: 30, concurrency: 1 });
+      const queue = (helper.getNode('pacs') as unknown as { queue: { waiting: number; active: number } }).queue;
       helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
       helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
-      for (let i = 0; i < 100 && !processesNaming('-aet QUEUED').length; i++) await sleep(50);
-      await sleep(500);
+      await until('a send runs while the other waits in the queue', () => processesNaming('-aet QUEUED').length > 0 && queue.waiting === 1,
+        { timeoutMs: 5000, describe: () => ({ processes: processesNaming('-aet QUEUED'), waiting: queue.waiting, active: queue.active }) });
+      // The second send waits in the queue, and the first holds its one place: nothing else can start.
+      assert.equal(queue.active, 1);
       assert.equal(processesNaming('-aet QUEUED').length, 1, 'one association at a time');
     } finally {
       await helper.unload();
@@ -262,7 +272,7 @@ describe('px-send node against Orthanc', () => {
     try {
       await load({ port: silent.port, aet: 'LEAKCHECK', timeout: 30 });
       helper.getNode('send')?.receive({ payload: path.join(dir, 'plain') } as NodeMessage);
-      for (let i = 0; i < 100 && !processesNaming(`-aet LEAKCHECK`).length; i++) await sleep(50);
+      await until('storescu runs', () => processesNaming('-aet LEAKCHECK').length > 0, { timeoutMs: 5000 });
       assert.equal(processesNaming('-aet LEAKCHECK').filter((line) => line.includes('storescu')).length, 1, 'storescu runs');
       await helper.unload();
       assert.deepEqual(processesNaming('-aet LEAKCHECK'), []);

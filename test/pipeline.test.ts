@@ -7,8 +7,9 @@ import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { generateSampleInstances, SAMPLE_PATIENTS } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
-import { helper, nextMessage, nodeModules, onTab } from './support/flow';
+import { helper, nextMessage, nodeModules, onTab, statusLog } from './support/flow';
 import { useOrthanc } from './support/pacs';
+import { until } from './support/until';
 
 interface SeriesMsg extends NodeMessage {
   payload: { status: string; data: { SeriesInstanceUID: string; count: number; files: string[]; path: string } };
@@ -52,7 +53,7 @@ describe('px-find -> px-move -> px-listen in one flow', function () {
         { id: 'series', type: 'helper' },
       ]),
     );
-    await new Promise((r) => setTimeout(r, 500)); // storescp binding its port
+    await until('px-listen listens (green status)', () => statusLog('listen').some((st) => st.fill === 'green'), { timeoutMs: 10000, describe: () => statusLog('listen') });
     const expected = new Map<string, number>();
     for (const i of instances.filter((x) => x.patientID === patient.id)) expected.set(i.seriesInstanceUID, (expected.get(i.seriesInstanceUID) ?? 0) + 1);
 

@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEMO } from '../testbed/demo';
 import { REPO_ROOT } from '../testbed/node-red';
-import { DEMO_JS, freeOffset, nothingLeftIn, type Running, sleep, startDemo } from './support/demo';
+import { DEMO_JS, freeOffset, nothingLeftIn, type Running, startDemo } from './support/demo';
 import { packagedUserDir } from './support/packaged';
 import { exemptFromLeakCheck } from './support/processes';
+import { until } from './support/until';
 
 const README = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
 /** The sh and js blocks of the section on pypx's commands and module. */
@@ -118,7 +119,7 @@ describe('README\'s commands and module calls, run against the demo', function (
     let said = '';
     listener.stdout?.on('data', (chunk: Buffer) => (received += chunk.toString()));
     listener.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    for (let i = 0; i < 100 && !/receiving as CHIPS/.test(said); i++) await sleep(100);
+    await until('px-listen says it is receiving as CHIPS', () => /receiving as CHIPS/.test(said), { timeoutMs: 10000, describe: () => said });
     const move = await run(shell('px-move'), userDir);
     assert.equal(move.code, 0, move.stderr);
     // The series is given alone: findscu's line comes first, its answer folder named afresh by each run.
@@ -126,7 +127,7 @@ describe('README\'s commands and module calls, run against the demo', function (
     const movedNow = JSON.parse(move.stdout) as { command: string };
     const movedShown = answer('px-move');
     assert.deepEqual({ ...movedNow, command: answers(movedNow.command) }, { ...movedShown, command: answers(movedShown.command) });
-    for (let i = 0; i < 100 && received.trim().split('\n').length < 5; i++) await sleep(100);
+    await until('px-listen printed 5 lines', () => received.trim().split('\n').length >= 5, { timeoutMs: 10000, describe: () => received });
     const first = JSON.parse(/```json\n(.*)\n/.exec(section.slice(section.indexOf('npx px-listen ')))?.[1] ?? '{}') as { data: Record<string, unknown> };
     const lines = received.trim().split('\n').map((line) => JSON.parse(line) as { status: string; data: Record<string, unknown> });
     const same = lines.find((l) => l.data.SOPInstanceUID === first.data.SOPInstanceUID);
@@ -146,7 +147,6 @@ describe('README\'s commands and module calls, run against the demo', function (
     process.kill(-(listener.pid as number), 'SIGINT');
     await stopped;
     const storescp = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('storescp') && line.includes(`${dir}/incoming`));
-    for (let i = 0; i < 100 && storescp().length; i++) await sleep(50);
-    assert.deepEqual(storescp(), [], 'Ctrl-C stopped the listener\'s storescp');
+    await until('Ctrl-C stopped the listener\'s storescp', () => storescp().length === 0, { timeoutMs: 5000, describe: storescp });
   });
 });

@@ -18,6 +18,7 @@ import { type FlowNode, helper, nextMessage, nodeModules, onTab, statusLog } fro
 import { dcmtkDescendants, watchCommandLines } from './support/processes';
 import { storescu } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
+import { until } from './support/until';
 
 const run = promisify(execFile);
 
@@ -252,22 +253,18 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
       ]));
       helper.getNode('instances')?.on('input', (msg: unknown) => received.push(msg as { payload: { data: InstancePayload } }));
       helper.getNode('caught')?.on('input', (msg: unknown) => caught.push(msg as { error?: { message: string } }));
-      for (let i = 0; i < 400 && !statusLog('listen').some((s) => s.fill === 'green' || s.fill === 'red'); i++) await new Promise((r) => setTimeout(r, 25));
+      await until('px-listen shows it listens or why it cannot (green or red)', () => statusLog('listen').some((s) => s.fill === 'green' || s.fill === 'red'),
+        { timeoutMs: 10000, describe: () => statusLog('listen') });
       assert.equal(statusLog('listen').at(-1)?.fill, 'green', JSON.stringify(statusLog('listen')));
     }
-    async function until(check: () => boolean, ms = 20000): Promise<void> {
-      for (const end = Date.now() + ms; !check(); ) {
-        if (Date.now() > end) throw new Error('condition not met in time');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    const seen = () => ({ received: received.length, caught: caught.map((m) => m.error?.message) });
 
     it('receives what Orthanc sends over TLS (a modality with UseDicomTls) and files it', async () => {
       await deploy({});
       const [study] = await orthanc.get<string[]>('/studies');
       const answer = await orthanc.post<{ InstancesCount?: number; FailedInstancesCount?: number }>('/modalities/tlslisten/store', { Resources: [study], Synchronous: true });
       assert.equal(answer.FailedInstancesCount ?? 0, 0, JSON.stringify(answer));
-      await until(() => received.length === 1);
+      await until('the instance Orthanc sent is filed', () => received.length === 1, { describe: seen });
       const filed = received[0]?.payload.data as InstancePayload;
       assert.equal(filed.callingAET, 'ORTHANC');
       assert.equal(filed.calledAET, 'TLSLISTEN');
@@ -282,20 +279,20 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
       await writeSampleInstances(files, { patients: SAMPLE_PATIENTS.slice(3, 4), studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1, seed: 'tls-refused' });
       const plain = await storescu(listenerPort, [files], { aec: 'TLSLISTEN' });
       assert.notEqual(plain.exitCode, 0);
-      await until(() => caught.length >= 1);
+      await until('the sender without TLS reported', () => caught.length >= 1, { describe: seen });
       assert.match(caught[0]?.error?.message ?? '', /refused a sender that connected without TLS: this receiver accepts DICOM over TLS only/);
 
       assert.notEqual(await storescuTls(listenerPort, ['+tla', '+cf', certs.ca], files), 0);
-      await until(() => caught.length >= 2);
+      await until('the sender without a certificate reported', () => caught.length >= 2, { describe: seen });
       assert.match(caught[1]?.error?.message ?? '', /refused a sender over TLS: it offered no certificate, and with tlsCa set only senders with a certificate from that CA are accepted/);
 
       assert.notEqual(await storescuTls(listenerPort, ['+tls', certs.rogue.key, certs.rogue.cert, '+cf', certs.ca], files), 0);
-      await until(() => caught.length >= 3);
+      await until('the sender with a rogue certificate reported', () => caught.length >= 3, { describe: seen });
       assert.match(caught[2]?.error?.message ?? '', /refused a sender over TLS: its certificate is not signed by the CA in tlsCa \(\S+test-ca\.pem\)/);
 
       // The same sender with a certificate from tlsCa gets through.
       assert.equal(await storescuTls(listenerPort, ['+tls', certs.client.key, certs.client.cert, '+cf', certs.ca], files), 0);
-      await until(() => received.length === 1);
+      await until('the sender with a certificate from tlsCa gets through', () => received.length === 1, { describe: seen });
       assert.equal(caught.length, 3);
       assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: 'TLS sender refused' });
     });
@@ -304,7 +301,7 @@ describe('DICOM over TLS with a real Orthanc requiring client certificates', fun
       await deploy({ tlsCert: certs.rogue.cert, tlsKey: certs.rogue.key });
       const [study] = await orthanc.get<string[]>('/studies');
       await assert.rejects(orthanc.post('/modalities/tlslisten/store', { Resources: [study], Synchronous: true }), /HTTP 500/);
-      await until(() => caught.length >= 1);
+      await until('the distrust reported on the receiving side', () => caught.length >= 1, { describe: seen });
       assert.match(caught[0]?.error?.message ?? '', /a sender did not trust this receiver's certificate \(tlsCert \S+rogue\.pem\)/);
       assert.equal(received.length, 0);
       assert.deepEqual(dcmtkDescendants().filter((p) => p.command !== 'storescp'), []);

@@ -1,14 +1,14 @@
 // The demo as its tests run it: on ports moved out of the way, in a folder of their own.
-import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isPortInUse } from '../../lib/ops/listen/port';
 import { DEMO } from '../../testbed/demo';
 import { REPO_ROOT } from '../../testbed/node-red';
 import { processesIn } from '../../testbed/processes';
+import { until } from './until';
 
 export const DEMO_JS = path.join(REPO_ROOT, 'dist', 'testbed', 'demo.js');
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An offset that moves every port of the demo onto free ones, below the ephemeral range. */
 export async function freeOffset(): Promise<number> {
@@ -36,17 +36,45 @@ export async function startDemo(command: string, args: string[], dir: string, of
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  for (let i = 0; i < 1200 && !/is running on/.test(output); i++) {
-    if (child.exitCode !== null) throw new Error(`the demo exited at start:\n${output}`);
-    await sleep(100);
+  try {
+    await until('the demo says it is running', () => {
+      if (child.exitCode !== null) throw new Error(`the demo exited at start:\n${output}`);
+      return /is running on/.test(output);
+    }, { timeoutMs: 120000, intervalMs: 100, describe: () => output });
+  } catch (err) {
+    // Nothing of a demo that did not start may keep running (nor keep this test run from ending).
+    // Again until none is found: one may have been forked between a look and the kill.
+    await until('nothing is left of the demo that did not start', () => {
+      const left = demoProcesses(dir);
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* ended meanwhile */
+        }
+      }
+      return !left.length;
+    }, { timeoutMs: 10000 }).catch(() => undefined);
+    throw err;
   }
-  assert.match(output, /is running on/, output);
   return { child, output: () => output, url: `http://127.0.0.1:${DEMO.nodeRedPort + offset}` };
 }
 
 /** Waits until no process has the demo folder in its command line or working folder. */
 export async function nothingLeftIn(dir: string): Promise<void> {
-  for (let i = 0; i < 200 && processesIn(dir).length; i++) await sleep(100);
-  assert.deepEqual(processesIn(dir), [], 'still running after the demo ended (a storescp here: px-listen must start it with a parent-death signal)');
+  await until('nothing runs in the demo folder after the demo ended (a storescp here: px-listen must start it with a parent-death signal)',
+    () => processesIn(dir).length === 0, { timeoutMs: 20000, intervalMs: 100, describe: () => processesIn(dir) });
 }
 
+
+/** Every process of the demo run in `dir`: the demo, the shells around it and what it started all carry PYPX_DEMO_DIR. */
+function demoProcesses(dir: string): number[] {
+  const mark = `PYPX_DEMO_DIR=${dir}`;
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name) && Number(name) !== process.pid).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(mark);
+    } catch {
+      return false;
+    }
+  });
+}

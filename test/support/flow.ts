@@ -86,7 +86,8 @@ export function sendFlow(pacs: FlowNode, send: Record<string, unknown> = {}): Fl
 export function nextMessage<T = NodeMessage>(nodeId: string, ms = 30000): Promise<T> {
   const node = helper.getNode(nodeId) as Node;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${ms} ms`)), ms);
+    // Unref'd: a test that failed before awaiting it must not hold the run open; one that awaits it is held by mocha's timeout.
+    const timer = setTimeout(() => reject(new Error(`no message reached ${nodeId} within ${ms} ms`)), ms).unref();
     node.once('input', (msg: T) => {
       clearTimeout(timer);
       resolve(msg);
@@ -103,17 +104,25 @@ export function statusLog(nodeId: string): Array<{ fill?: string; shape?: string
   return node.status.getCalls().filter((call) => call.thisValue === node).map((call) => call.args[0] as { fill?: string; shape?: string; text?: string });
 }
 
-/** Resolves after `ms` without any message reaching the node; rejects if one does. */
-export function noMessage(nodeId: string, ms: number): Promise<void> {
+/**
+ * Resolves once `proof` has come (a later event showing the node is done with the input: the Catch
+ * message its done(err) sends, the answer that follows, ...) without any message having reached the
+ * node meanwhile; rejects naming the message if one did. Node-RED delivers messages in the order they
+ * were sent, so a message sent before the proof has arrived by the turn after it.
+ */
+export async function noMessage(nodeId: string, proof: Promise<unknown>): Promise<void> {
   const node = helper.getNode(nodeId) as Node;
-  return new Promise((resolve, reject) => {
-    const onInput = (msg: unknown) => reject(new Error(`unexpected message at ${nodeId}: ${JSON.stringify(msg)}`));
-    node.once('input', onInput);
-    setTimeout(() => {
-      node.removeListener('input', onInput);
-      resolve();
-    }, ms);
-  });
+  const got: unknown[] = [];
+  const onInput = (msg: unknown) => got.push(msg);
+  node.on('input', onInput);
+  try {
+    // A proof that fails is reported by whoever awaits it.
+    await proof.catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    node.removeListener('input', onInput);
+  }
+  if (got.length) throw new Error(`unexpected message at ${nodeId}: ${JSON.stringify(got[0])}`);
 }
 
 /** Messages reaching the helper that replaced the debug node of this name. */
@@ -121,11 +130,4 @@ export function shown(flow: FlowNode[], name: string): NodeMessage[] {
   const got: NodeMessage[] = [];
   (helper.getNode(flow.find((n) => n.name === name)?.id as string) as unknown as NodeJS.EventEmitter).on('input', (msg: NodeMessage) => got.push(msg));
   return got;
-}
-
-/** Waits until check() holds, polling every 50 ms; fails naming what did not happen. */
-export async function until(check: () => boolean, what: string, ms = 45000): Promise<void> {
-  for (const started = Date.now(); !check(); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() - started > ms) throw new Error(`not within ${ms / 1000} s: ${what}`);
-  }
 }

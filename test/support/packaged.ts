@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { REPO_ROOT } from '../../testbed/node-red';
+import { until } from './until';
 
 const run = promisify(execFile);
 let installed: Promise<string> | undefined;
@@ -51,13 +52,8 @@ export class DebugSidebar {
   }
 
   async next(predicate: (m: { id: string; msg: string }) => boolean = () => true, ms = 30000): Promise<{ id: string; msg: string }> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const index = this.messages.findIndex(predicate);
-      if (index >= 0) return this.messages.splice(index, 1)[0] as { id: string; msg: string };
-      if (Date.now() > deadline) throw new Error(`the debug sidebar showed nothing matching within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until('the debug sidebar shows a matching message', () => this.messages.some(predicate), { timeoutMs: ms, describe: () => this.messages });
+    return this.messages.splice(this.messages.findIndex(predicate), 1)[0] as { id: string; msg: string };
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { type OrthancOptions, type RunningOrthanc, startOrthanc } from '../../testbed/orthanc';
+import { until } from './until';
 
 /** Starts one Orthanc for the enclosing describe block and stops it afterwards. */
 export function useOrthanc(options: OrthancOptions = {}): () => RunningOrthanc {
@@ -18,9 +19,11 @@ export function useOrthanc(options: OrthancOptions = {}): () => RunningOrthanc {
 }
 
 /** A TCP server that accepts connections and never says a word: a hung PACS. */
-export async function startSilentServer(): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startSilentServer(): Promise<{ port: number; connections(): number; stop(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
+  let connections = 0;
   const server = net.createServer((socket) => {
+    connections++;
     sockets.add(socket);
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
@@ -28,6 +31,8 @@ export async function startSilentServer(): Promise<{ port: number; stop(): Promi
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
+    /** Connections accepted so far. */
+    connections: () => connections,
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -43,4 +48,23 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Whether something accepts TCP connections on this port of 127.0.0.1 (the connection is closed at once). */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+/** Waits until `server` accepts connections on `port`; fails at once when it has exited. */
+export async function untilListening(server: string, port: number, exited: () => boolean, timeoutMs = 10000): Promise<void> {
+  await until(`${server} listens on port ${port}`, async () => {
+    if (exited()) throw new Error(`${server} exited before it listened on port ${port}`);
+    return acceptsConnections(port);
+  }, { timeoutMs });
 }

@@ -92,23 +92,28 @@ export function processesMentioning(text: string): Array<{ pid: number; command:
 export function watchCommandLines(keep: (line: string) => boolean = () => true): { stop(): Promise<string[]> } {
   const seen = new Set<string>();
   let running = true;
+  const look = () => {
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+        if (keep(line)) seen.add(line);
+      } catch {
+        /* the process is gone */
+      }
+    }
+  };
   const loop = (async () => {
     while (running) {
-      for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-        try {
-          const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-          if (keep(line)) seen.add(line);
-        } catch {
-          /* the process is gone */
-        }
-      }
+      look();
       await new Promise((r) => setTimeout(r, 2));
     }
   })();
   return {
+    /** Takes a last look, after everything that happened before the call. */
     async stop() {
       running = false;
       await loop;
+      look();
       return [...seen];
     },
   };

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed/orthanc';
-import { waitForPort } from './receiver';
+import { untilListening } from './pacs';
 
 export interface QrScp {
   aet: string;
@@ -33,9 +33,10 @@ export async function startQrScp(files: string[], preference: string[] = [], des
   const child: ChildProcess = spawn('dcmqrscp', [...preference, '-c', config], { stdio: 'ignore', env: { ...process.env, TCP_NODELAY: '1' } });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await waitForPort(port, `dcmqrscp (${config})`, child);
+    await untilListening('dcmqrscp', port, () => child.exitCode !== null || child.signalCode !== null);
   } catch (err) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    child.kill('SIGKILL');
+    await exited;
     await rm(dir, { recursive: true, force: true });
     throw err;
   }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, type RunningOrthanc } from '../../testbed/orthanc';
 import { readDicomHeader } from '../../lib/dicom/read-file';
+import { untilListening } from './pacs';
 
 export interface Receiver {
   aet: string;
@@ -28,7 +29,14 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
   const env = options.nagle ? { PATH: process.env.PATH } : { PATH: process.env.PATH, TCP_NODELAY: '1' };
   const child: ChildProcess = spawn('storescp', args, { stdio: 'ignore', env });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, `storescp ${aet}`, child);
+  try {
+    await untilListening('storescp', port, () => child.exitCode !== null || child.signalCode !== null, 5000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     aet,
     port,
@@ -46,30 +54,6 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * Waits until something accepts connections on 127.0.0.1:port; fails loudly with what it waited for,
- * at once if the process that should listen has exited, after `timeoutMs` otherwise.
- */
-export async function waitForPort(port: number, what = 'storescp', child?: ChildProcess, timeoutMs = 5000): Promise<void> {
-  const net = await import('node:net');
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}) before it accepted connections on 127.0.0.1:${port}`);
-    }
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not accept connections on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface OrthancResource {
