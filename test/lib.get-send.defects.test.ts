@@ -1,0 +1,39 @@
+// Defects found by a read of px-get's and px-send's code (issue 20), each shown by what a user would
+// meet: a tool run as another, an OS error thrown where an outcome is promised, and the like.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { validatePacsSettings } from '../lib/core/settings';
+import { GetLogReader } from '../lib/ops/get/getscu';
+import type { Pass, Retrieve } from '../lib/ops/get/retrieve';
+import { retrieveRest } from '../lib/ops/get/second-pass';
+import { parseMoveRequests } from '../lib/ops/move/request';
+import { freePort } from '../testbed/orthanc';
+
+describe('lib: px-get and px-send defects (issue 20)', function () {
+  this.timeout(30000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-defects-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('px-get\'s C-FIND fallback never runs settings.executable (getscu\'s) as findscu', async () => {
+    // An `executable` that leaves a mark when run: the C-FIND that lists what an ended C-GET left must not run it.
+    const marker = path.join(dir, 'ran');
+    const getscu = path.join(dir, 'getscu');
+    await writeFile(getscu, `#!/bin/sh\ntouch '${marker}'\nexit 1\n`);
+    await chmod(getscu, 0o755);
+    const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5, executable: getscu });
+    const request = parseMoveRequests({ StudyInstanceUID: '1.2.3', SeriesInstanceUID: '1.2.3.4' })[0]!;
+    const reader = new GetLogReader({ stored: () => undefined, answered: () => undefined, progress: () => undefined });
+    reader.read('I: Received C-GET Response (Failed: UnableToProcess)');
+    const first: Pass = { reader, command: 'getscu' };
+    const retrieve = { received: new Set<string>(), run: async () => { throw new Error('no C-GET expected: nothing is listed'); } } as unknown as Retrieve;
+    const rest = await retrieveRest(retrieve, request, first, settings, { dataDir: dir });
+    assert.equal(existsSync(marker), false, 'settings.executable was run as findscu');
+    assert.equal(rest.hard.size, 1);
+  });
+});
