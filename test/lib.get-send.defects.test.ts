@@ -1,14 +1,17 @@
 // Defects found by a read of px-get's and px-send's code (issue 20), each shown by what a user would
 // meet: a tool run as another, an OS error thrown where an outcome is promised, and the like.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { validatePacsSettings } from '../lib/core/settings';
 import { GetLogReader } from '../lib/ops/get/getscu';
 import type { Pass, Retrieve } from '../lib/ops/get/retrieve';
 import { retrieveRest } from '../lib/ops/get/second-pass';
+import { runGet } from '../lib/ops/get';
+import { send } from '../lib/ops/send';
 import { parseMoveRequests } from '../lib/ops/move/request';
 import { freePort } from '../testbed/orthanc';
 
@@ -35,5 +38,40 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     const rest = await retrieveRest(retrieve, request, first, settings, { dataDir: dir });
     assert.equal(existsSync(marker), false, 'settings.executable was run as findscu');
     assert.equal(rest.hard.size, 1);
+  });
+
+  it('runGet answers a data folder it cannot write in (an OS error from mkdir) with an error naming the folder, never a throw', async () => {
+    const notAFolder = path.join(dir, 'data');
+    await writeFile(notAFolder, '');
+    const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
+    const outcome = await runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir: notAFolder });
+    assert.equal(outcome.result.status, 'error');
+    assert.match(outcome.error?.message ?? '', new RegExp(`cannot make a working folder in ${notAFolder}/incoming: ENOTDIR`));
+  });
+
+  it('the module\'s send() answers a folder it cannot read (an OS error) with an error naming it, never a throw', async () => {
+    // A folder too deep to name (ENAMETOOLONG): as root, no permission denies a read.
+    const deep = path.join(dir, 'deep');
+    await mkdir(deep);
+    const cwd = process.cwd();
+    try {
+      process.chdir(deep);
+      for (let i = 0; i < 25; i++) {
+        await mkdir('d'.repeat(200));
+        process.chdir('d'.repeat(200));
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+    try {
+      const answer = await send({ aet: 'US', aec: 'PACS', server_ip: '127.0.0.1', server_port: '104' }, deep);
+      assert.equal(answer.status, 'error');
+      assert.equal(answer.failed, 1);
+      assert.match(answer.data[0]?.file ?? '', /^\/tmp\/pypx-defects-.*\/deep\/d+\//);
+      assert.match(answer.data[0]?.reason ?? '', /^nothing was sent: cannot read the files to send: ENAMETOOLONG: .*scandir '\/tmp\/pypx-defects-/);
+    } finally {
+      // Node's rm cannot unlink names that long: rm(1) takes the tree from inside.
+      execFileSync('rm', ['-rf', 'd'.repeat(200)], { cwd: deep });
+    }
   });
 });

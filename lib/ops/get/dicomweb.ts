@@ -1,7 +1,7 @@
 // px-get over WADO-RS: the same outcome as over C-GET, so the nodes, commands and module calls do not
 // change with the protocol.
 import path from 'node:path';
-import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, failureBeforeRun, PacsError } from '../../core/errors';
 import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import { RetrievedSeries } from '../../filing/retrieved-series';
@@ -9,7 +9,7 @@ import { runQidoFind } from '../find/dicomweb';
 import { describeTarget, type WadoTarget, wadoRetrieve } from './wado';
 import { seriesTimeoutSeconds } from './stall';
 import type { DicomwebPacs } from '../../core/settings';
-import type { MoveRequest } from '../move/request';
+import { describeRequest, type MoveRequest } from '../move/request';
 import type { GetFailure, GetOptions, GetOutcome } from './types';
 
 /**
@@ -75,7 +75,7 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
     const reason = outcome.error && !completed ? outcome.error.reason : outcome.error ? `${outcome.error.reason} after ${completed}` : `${failures.length} failed`;
     return finish(result, new PacsError(kind, reason, message, result));
   } catch (err) {
-    const error = toPacsError(err);
+    const error = anyToPacsError(err, 'failed', `DICOMweb: the retrieve of ${describeRequest(request)} into ${options.dataDir} failed`);
     return finish(error.result as PypxResult<string>, error);
   }
 }

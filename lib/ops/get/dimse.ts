@@ -4,7 +4,7 @@
 // (second-pass.ts). The outcome says what was filed and what failed, and why.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
 import type { PacsSettings } from '../../core/settings';
 import { refuseTlsFor } from '../../dcmtk/tls';
@@ -55,13 +55,15 @@ export async function runCGet(settings: PacsSettings, request: MoveRequest, opti
 async function cget(settings: PacsSettings, request: MoveRequest, options: GetOptions & { dataDir: string }, seriesTimeout: number, started: number): Promise<GetOutcome> {
   let retrieve: Retrieve | undefined;
   let tmpDir: string | undefined;
+  const incoming = path.join(path.resolve(options.dataDir), 'incoming');
+  let doing = `getscu: cannot make a working folder in ${incoming}`;
   try {
-    const incoming = path.join(path.resolve(options.dataDir), 'incoming');
     await mkdir(incoming, { recursive: true });
     tmpDir = await mkdtemp(path.join(incoming, '.get-'));
     // Beside the folder getscu writes into (whose every file is taken for an instance), gone with it.
     const logConfig = `${tmpDir}.log.cfg`;
     await writeFile(logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
+    doing = `getscu: the retrieve of ${describeRequest(request)} into ${options.dataDir} failed`;
     retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout, logConfig);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
@@ -103,7 +105,8 @@ async function cget(settings: PacsSettings, request: MoveRequest, options: GetOp
     const result: PypxResult<string> = { status: 'error', command, data };
     return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failures.length} failed` : error?.reason ?? 'failed', message, result));
   } catch (err) {
-    const error = toPacsError(err);
+    // An OS error (EACCES, ENOSPC, ENOTDIR from the data folder) is an outcome naming the folder, never a throw.
+    const error = anyToPacsError(err, 'cannot write', doing);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
   } finally {
     if (tmpDir) await Promise.all([rm(tmpDir, { recursive: true, force: true }), rm(`${tmpDir}.log.cfg`, { force: true })]);
