@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { AssociationQueue } from '../lib/core/queue';
 import { validatePacsSettings } from '../lib/core/settings';
 import { GetLogReader } from '../lib/ops/get/getscu';
 import type { Pass, Retrieve } from '../lib/ops/get/retrieve';
@@ -72,6 +73,34 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     } finally {
       // Node's rm cannot unlink names that long: rm(1) takes the tree from inside.
       execFileSync('rm', ['-rf', 'd'.repeat(200)], { cwd: deep });
+    }
+  });
+
+  it('a C-GET waiting its turn on the association queue neither polls its folder nor has one made', async () => {
+    const queue = new AssociationQueue(1);
+    let release = () => undefined as void;
+    const busy = queue.run(() => new Promise<void>((resolve) => { release = resolve; }));
+    const dataDir = path.join(dir, 'data');
+    const realSetInterval = global.setInterval;
+    let polls = 0;
+    global.setInterval = ((fn: () => void, ms?: number) => {
+      polls++;
+      return realSetInterval(fn, ms);
+    }) as typeof setInterval;
+    const stop = new AbortController();
+    try {
+      const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
+      const outcome = runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir, queue, signal: stop.signal });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(polls, 0, 'a timer was started for a retrieve still in the queue');
+      assert.equal(existsSync(path.join(dataDir, 'incoming')), false, 'a folder was made for a retrieve still in the queue');
+      stop.abort();
+      assert.match((await outcome).error?.message ?? '', /never started/);
+      assert.equal(existsSync(path.join(dataDir, 'incoming')), false);
+    } finally {
+      global.setInterval = realSetInterval;
+      release();
+      await busy;
     }
   });
 });
