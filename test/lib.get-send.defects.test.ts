@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AssociationQueue } from '../lib/core/queue';
@@ -12,7 +12,8 @@ import { GetLogReader } from '../lib/ops/get/getscu';
 import type { Pass, Retrieve } from '../lib/ops/get/retrieve';
 import { retrieveRest } from '../lib/ops/get/second-pass';
 import { runGet } from '../lib/ops/get';
-import { send } from '../lib/ops/send';
+import { runSend, send } from '../lib/ops/send';
+import type { FileMeta } from '../lib/dicom/file-meta';
 import { parseMoveRequests } from '../lib/ops/move/request';
 import { freePort } from '../testbed/orthanc';
 
@@ -102,5 +103,23 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
       release();
       await busy;
     }
+  });
+
+  it('a send of many associations given no queue (commands, module) opens at most the default concurrency at once', async () => {
+    // A storescu that notes how many of it run at once; 7,501 files are four associations.
+    const tools = path.join(dir, 'tools');
+    const running = path.join(dir, 'running');
+    await mkdir(tools);
+    await mkdir(running);
+    await writeFile(path.join(tools, 'storescu'), `#!/bin/sh\ntouch '${running}'/$$\nls '${running}' | wc -l >> '${dir}/counts'\nsleep 0.3\nrm '${running}'/$$\n`);
+    await chmod(path.join(tools, 'storescu'), 0o755);
+    const files = Array.from({ length: 7501 }, (_, i) => path.join(dir, `${i}.dcm`));
+    const meta = new Map<string, FileMeta>(files.map((file) => [file, { kind: 'dicom', sopClass: '1.2.840.10008.5.1.4.1.1.2', transferSyntax: '1.2.840.10008.1.2.1' }]));
+    const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: 104, timeout: 5, dcmtkDir: tools });
+    const outcome = await runSend(settings, { files, missing: [], meta });
+    assert.equal(outcome.payload.command.split('\n').length, 4);
+    const counts = (await readFile(path.join(dir, 'counts'), 'utf8')).trim().split('\n').map(Number);
+    assert.equal(counts.length, 4);
+    assert.ok(Math.max(...counts) <= 2, `storescu ran ${Math.max(...counts)} at once`);
   });
 });

@@ -5,6 +5,7 @@
 // (dcmsend.ts): it decompresses where that is lossless. dcmsend has no TLS: over TLS those files fail alone.
 import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
 import { anyToPacsError, PacsError } from '../../core/errors';
+import { AssociationQueue } from '../../core/queue';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
 import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu } from './storescu';
 import type { PypxResult } from '../../core/result';
@@ -130,8 +131,13 @@ function summary(sent: number, warning: number, failures: SendFailure[], total: 
   return `${sent + warning} of ${total} file${total === 1 ? '' : 's'} sent${warning ? ` (${warning} with a warning)` : ''}, ${failures.length} failed`;
 }
 
-/** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
-export async function cstoreSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
+/**
+ * C-STORE of every file an input names. Never throws for what the PACS or the files do. Its associations
+ * wait their turn on options.queue or, given none (the commands, the module's send()), on a queue of the
+ * default concurrency: 100,000 files never open 40 associations to one PACS at once.
+ */
+export async function cstoreSend(settings: PacsSettings, list: SendList, given: SendOptions = {}): Promise<SendOutcome> {
+  const options: SendOptions = { ...given, queue: given.queue ?? new AssociationQueue() };
   const total = list.files.length + list.missing.length;
   const failures: SendFailure[] = [...list.missing];
   let sent = 0;
