@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AssociationQueue } from '../lib/core/queue';
@@ -16,6 +16,9 @@ import { runSend, send } from '../lib/ops/send';
 import type { FileMeta } from '../lib/dicom/file-meta';
 import { parseMoveRequests } from '../lib/ops/move/request';
 import { freePort } from '../testbed/orthanc';
+import { writeSampleInstances } from '../testbed/generate';
+import { fileReceivedInstance, type FilingDirs } from '../lib/filing/file-instance';
+import { readReceivedHeader } from '../lib/filing/header';
 
 describe('lib: px-get and px-send defects (issue 20)', function () {
   this.timeout(30000);
@@ -121,5 +124,22 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     const counts = (await readFile(path.join(dir, 'counts'), 'utf8')).trim().split('\n').map(Number);
     assert.equal(counts.length, 4);
     assert.ok(Math.max(...counts) <= 2, `storescu ran ${Math.max(...counts)} at once`);
+  });
+
+  it('an instance filed, deleted by the flow, and received again is not called a duplicate; one still there is', async () => {
+    const [sample] = await writeSampleInstances(path.join(dir, 'sample'), { instancesPerSeries: 1, seriesPerStudy: 1, seed: 'defects-duplicate' });
+    const source = path.join(dir, 'sample', `${sample!.sopInstanceUID}.dcm`);
+    const dirs: FilingDirs = { dataDir: path.join(dir, 'data'), calledAET: 'US', knownDirs: new Set(), knownInfo: new Set() };
+    await mkdir(dirs.dataDir);
+    const receive = async () => {
+      const incoming = path.join(dir, 'received.dcm');
+      await copyFile(source, incoming);
+      return fileReceivedInstance(incoming, readReceivedHeader(incoming, true).header, dirs).payload;
+    };
+    const first = await receive();
+    assert.equal(first.duplicate, false);
+    await unlink(first.path);
+    assert.equal((await receive()).duplicate, false, 'a deleted file was reported as a duplicate');
+    assert.equal((await receive()).duplicate, true);
   });
 });
