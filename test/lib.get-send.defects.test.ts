@@ -1,10 +1,11 @@
 // Defects found by a read of px-get's and px-send's code (issue 20), each shown by what a user would
 // meet: a tool run as another, an OS error thrown where an outcome is promised, and the like.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { AssociationQueue } from '../lib/core/queue';
 import { validatePacsSettings } from '../lib/core/settings';
@@ -141,5 +142,21 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     await unlink(first.path);
     assert.equal((await receive()).duplicate, false, 'a deleted file was reported as a duplicate');
     assert.equal((await receive()).duplicate, true);
+  });
+
+  it('px-get removes the working folders a crashed px-get left in <dataDir>/incoming, and only those whose process is gone', async () => {
+    const dead = spawnSync('true').pid as number;
+    const host = os.hostname();
+    const incoming = path.join(dir, 'data', 'incoming');
+    const left = [`.get-${dead}-${host}-Ab12Cd`, `.wado-${dead}-${host}-xY34zW`];
+    const kept = [`.get-${process.pid}-${host}-Qq56Rr`, `.get-${dead}-another-machine-Zz78Tt`, 'not-ours'];
+    for (const name of [...left, ...kept]) {
+      await mkdir(path.join(incoming, name), { recursive: true });
+      await writeFile(path.join(incoming, name, 'instance.dcm'), 'patient data');
+    }
+    await writeFile(path.join(incoming, `${left[0]}.log.cfg`), '');
+    const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
+    await runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir: path.join(dir, 'data') });
+    assert.deepEqual(readdirSync(incoming).sort(), [...kept].sort());
   });
 });

@@ -18,6 +18,7 @@ import type { GetFailure, GetOptions } from './types';
 import { fileReceivedInstance, type FilingDirs, quarantine } from '../../filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../../filing/header';
 import { FILE_MODE } from '../../filing/layout';
+import { workingFolderPrefix } from './leftovers';
 
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
@@ -59,7 +60,7 @@ export class Retrieve {
     if (this.tmpDir) return this.tmpDir;
     try {
       await mkdir(this.incoming, { recursive: true });
-      this.tmpDir = await mkdtemp(path.join(this.incoming, '.get-'));
+      this.tmpDir = await mkdtemp(workingFolderPrefix(this.incoming, 'get'));
       this.logConfig = `${this.tmpDir}.log.cfg`;
       await writeFile(this.logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
     } catch (err) {
@@ -70,8 +71,7 @@ export class Retrieve {
 
   /** Removes getscu's folder and its log configuration, once the retrieve is over. */
   async remove(): Promise<void> {
-    if (!this.tmpDir) return;
-    await Promise.all([rm(this.tmpDir, { recursive: true, force: true }), rm(`${this.tmpDir}.log.cfg`, { force: true })]);
+    if (this.tmpDir) await Promise.all([rm(this.tmpDir, { recursive: true, force: true }), rm(`${this.tmpDir}.log.cfg`, { force: true })]);
   }
 
   /**
@@ -174,8 +174,8 @@ export class Retrieve {
     });
     // -d names each file it wrote. Otherwise getscu prints no line per instance, and its folder is looked
     // at every COLLECT_EVERY_MS: a file new there is an instance that has begun to arrive (for the stall
-    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed.
-    // Both start when the queue gives the turn: a retrieve waiting there neither polls nor has a folder.
+    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed. Looking
+    // and the folder start when the queue gives the turn: a retrieve waiting there neither polls nor has one.
     let pid: number | undefined;
     let active: (() => void) | undefined;
     let collecting: NodeJS.Timeout | undefined;
