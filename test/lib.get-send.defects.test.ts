@@ -17,6 +17,7 @@ import { runSend, send } from '../lib/ops/send';
 import type { FileMeta } from '../lib/dicom/file-meta';
 import { parseMoveRequests } from '../lib/ops/move/request';
 import { freePort } from '../testbed/orthanc';
+import { startHttpStub } from './support/http-stub';
 import { writeSampleInstances } from '../testbed/generate';
 import { fileReceivedInstance, type FilingDirs } from '../lib/filing/file-instance';
 import { readReceivedHeader } from '../lib/filing/header';
@@ -158,5 +159,22 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
     await runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir: path.join(dir, 'data') });
     assert.deepEqual(readdirSync(incoming).sort(), [...kept].sort());
+  });
+
+  it('a WADO-RS retrieve that brings no instance is an error saying the service found nothing to send', async () => {
+    const stub = await startHttpStub((_request, response) => {
+      response.writeHead(200, { 'content-type': 'multipart/related; type="application/dicom"; boundary=none' });
+      response.end('--none--\r\n');
+    });
+    try {
+      const settings = validatePacsSettings({ protocol: 'dicomweb', url: `${stub.url}/dicom-web`, timeout: 5, retries: 0 });
+      const outcome = await runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir: path.join(dir, 'data') });
+      assert.equal(outcome.result.status, 'error');
+      assert.equal(outcome.completed, 0);
+      assert.equal(outcome.error?.kind, 'not-found');
+      assert.match(String(outcome.result.data), /^DICOMweb: http:\/\/127\.0\.0\.1:\d+\/dicom-web found nothing to send for study 1\.2\.3: /);
+    } finally {
+      await stub.stop();
+    }
   });
 });

@@ -63,6 +63,12 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
     }), options.signal, (err) => {
       throw failureBeforeRun('aborted', 'stopped', `DICOMweb: the retrieve of the ${describeTarget(target)} never started: ${err.message}`);
     });
+    if (!outcome.error && !failures.length && !completed) {
+      // An answer with no instance: the service found nothing to send, never a silent success (as over C-MOVE and C-GET).
+      const message = `DICOMweb: ${settings.dicomweb.url} found nothing to send for ${describeRequest(request)}: it answered the WADO-RS retrieve of the ${describeTarget(target)} with no instance`;
+      const result: PypxResult<string> = { status: 'error', command: outcome.command, data: message };
+      return finish(result, new PacsError('not-found', 'nothing to send', message, result));
+    }
     if (!outcome.error && !failures.length) return finish({ status: 'success', command: outcome.command, data: '' });
     // The service does not name what it has not sent: the rest is one line, counted once.
     if (outcome.stalled) failures.push({ SOPInstanceUID: `(the rest of the ${describeTarget(target)})`, reason: (outcome.error as PacsError).message.replace(/^DICOMweb: /, '') });
