@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import type { Pass, Retrieve } from '../lib/ops/get/retrieve';
 import { retrieveRest } from '../lib/ops/get/second-pass';
 import { runGet } from '../lib/ops/get';
 import { runSend, send } from '../lib/ops/send';
+import { collectSendFiles } from '../lib/ops/send/files';
 import type { FileMeta } from '../lib/dicom/file-meta';
 import { parseMoveRequests } from '../lib/ops/move/request';
 import { freePort } from '../testbed/orthanc';
@@ -176,5 +177,25 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     } finally {
       await stub.stop();
     }
+  });
+
+  it('px-send\'s data lists each file that failed once, as many as `failed` says, however the send ends', async () => {
+    await writeSampleInstances(path.join(dir, 'files'), { instancesPerSeries: 1, seriesPerStudy: 1, seed: 'defects-send-once' });
+    await writeFile(path.join(dir, 'files', 'notes.txt'), 'not DICOM');
+    await symlink(path.join(dir, 'gone.dcm'), path.join(dir, 'files', 'dangling.dcm'));
+    const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
+    const once = (data: Array<{ file: string }>, failed: number) => {
+      assert.equal(data.length, failed, JSON.stringify(data));
+      assert.equal(new Set(data.map((f) => f.file)).size, data.length, `a file listed twice: ${JSON.stringify(data)}`);
+    };
+    // The same folder given twice: its files are sent once, and what cannot be read fails once.
+    const twice = await collectSendFiles([path.join(dir, 'files'), path.join(dir, 'files')]);
+    once(twice.missing, 1);
+    // A send that ends in an error of its own (here a progress callback that throws, after a file failed alone).
+    const list = await collectSendFiles([path.join(dir, 'files'), path.join(dir, 'gone.dcm'), path.join(dir, 'files', 'notes.txt')]);
+    const outcome = await runSend(settings, list, { onProgress: () => { throw new Error('the callback broke'); } });
+    assert.equal(outcome.payload.status, 'error');
+    once(outcome.payload.data, outcome.payload.failed);
+    assert.equal(outcome.payload.failed, outcome.total);
   });
 });

@@ -181,7 +181,10 @@ export async function cstoreSend(settings: PacsSettings, list: SendList, given: 
     }
   } catch (err) {
     const error = anyToPacsError(err, 'failed', `storescu: nothing was sent to ${settings.aec} at ${settings.host}:${settings.port}`);
-    return { payload: { ...(error.result as PypxResult<never>), data: list.files.map((file) => ({ file, reason: error.message })).concat(failures), sent: 0, failed: total, warning: 0 }, error, total };
+    // Each file once: those that had failed alone keep their reason, the others fail with this error.
+    const failedAlone = new Set(failures.map((f) => f.file));
+    const data = [...failures, ...list.files.filter((file) => !failedAlone.has(file)).map((file) => ({ file, reason: error.message }))];
+    return { payload: { ...(error.result as PypxResult<never>), data, sent: 0, failed: data.length, warning: 0 }, error, total };
   }
   const command = commands.join('\n');
   const payload: SendPayload = { status: failures.length ? 'error' : 'success', command, data: failures, sent, failed: failures.length, warning };
