@@ -37,6 +37,7 @@ export type { FindOptions, FindOutcome } from './ops/find/types';
 export { buildFindQuery, QueryError, DEFAULT_RETURN_KEYS, QUERY_LEVELS } from './ops/find/query';
 export type { QueryLevel, FindRequest } from './ops/find/query';
 export { sweepOnce as sweepStaleFindAnswers } from './ops/find/answer-folder';
+export { sweepLeftoverRetrieves } from './ops/get/leftovers';
 
 // C-MOVE
 export { move, runMove, movePayload, dicomwebMoveProblem } from './ops/move';

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { failureBeforeRun, getPayload, refuseGetOverTls, runGet, seriesTimeoutSeconds, type FilingDirs } from '../lib';
+import { failureBeforeRun, getPayload, refuseGetOverTls, runGet, seriesTimeoutSeconds, sweepLeftoverRetrieves, type FilingDirs } from '../lib';
 import { answerInputs } from './contract';
 import { dataDirOrDefault, findPacsConfig, settingsForMessage } from './glue';
 import { catalog } from './i18n';
@@ -30,6 +30,8 @@ export = function register(RED: NodeAPI): void {
     const filing: Pick<FilingDirs, 'knownDirs' | 'knownInfo'> = { knownDirs: new Set(), knownInfo: new Set() };
     const dataDir = dataDirOrDefault(RED, def.dataDir);
     const seriesTimeout = def.seriesTimeout;
+    // What a crashed Node-RED's retrieves left in <dataDir>/incoming (patient data) goes at start, not at the first retrieve.
+    if (!unsetEnvVariableProblem('dataDir', dataDir)) void sweepLeftoverRetrieves(dataDir);
 
     answerInputs(RED, this, {
       say,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
@@ -269,6 +269,16 @@ describe('px-get node against Orthanc', () => {
     } finally {
       await qr.stop();
     }
+  });
+
+  it('removes at start the working folders a crashed Node-RED\'s retrieves left in <dataDir>/incoming, and no other', async () => {
+    const gone = spawnSync('true').pid as number;
+    const incoming = path.join(dataDir, 'incoming');
+    const left = [`.get-${gone}-${os.hostname()}-Ab12Cd`, `.wado-${gone}-${os.hostname()}-Ef34Gh`];
+    for (const name of [...left, 'received.dcm']) await mkdir(path.join(incoming, name), { recursive: true });
+    await load();
+    await sleep(200);
+    assert.deepEqual(await readdir(incoming), ['received.dcm']);
   });
 
   it('an empty input is answered on output 2 with one success and counts of 0', async () => {

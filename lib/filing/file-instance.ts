@@ -32,7 +32,7 @@ export interface Filed {
 
 /**
  * The file names filed into each series folder this process made itself (mkdir succeeded): a name not
- * among them is not there, so no existence check is needed before the rename. Folders that existed
+ * among them is not there, so no existence check is needed before the rename (one among them is checked). Folders that existed
  * before are checked. Forgotten past FRESH_NAMES_KEPT names (they are then checked again).
  */
 const namesInFreshFolders = new Map<string, Set<string>>();
@@ -44,11 +44,14 @@ function forgetFreshFolder(dir: string): void {
   namesInFreshFolders.delete(dir);
 }
 
-/** Whether a file of this name is already in the series folder, and notes that it is now. */
+/**
+ * Whether a file of this name is already in the series folder, and notes that it is now. A name filed
+ * before is looked for again: a flow may have deleted the file since, and the instance then is no duplicate.
+ */
 function alreadyFiled(where: FiledPath): boolean {
   const names = namesInFreshFolders.get(where.seriesDir);
   if (!names) return existsSync(where.file);
-  if (names.has(where.file)) return true;
+  if (names.has(where.file)) return existsSync(where.file);
   if (freshNames >= FRESH_NAMES_KEPT) {
     namesInFreshFolders.clear();
     freshNames = 0;

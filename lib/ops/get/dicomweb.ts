@@ -1,7 +1,7 @@
 // px-get over WADO-RS: the same outcome as over C-GET, so the nodes, commands and module calls do not
 // change with the protocol.
 import path from 'node:path';
-import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, failureBeforeRun, PacsError } from '../../core/errors';
 import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import { RetrievedSeries } from '../../filing/retrieved-series';
@@ -9,7 +9,7 @@ import { runQidoFind } from '../find/dicomweb';
 import { describeTarget, type WadoTarget, wadoRetrieve } from './wado';
 import { seriesTimeoutSeconds } from './stall';
 import type { DicomwebPacs } from '../../core/settings';
-import type { MoveRequest } from '../move/request';
+import { describeRequest, type MoveRequest } from '../move/request';
 import type { GetFailure, GetOptions, GetOutcome } from './types';
 
 /**
@@ -63,6 +63,12 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
     }), options.signal, (err) => {
       throw failureBeforeRun('aborted', 'stopped', `DICOMweb: the retrieve of the ${describeTarget(target)} never started: ${err.message}`);
     });
+    if (!outcome.error && !failures.length && !completed) {
+      // An answer with no instance: the service found nothing to send, never a silent success (as over C-MOVE and C-GET).
+      const message = `DICOMweb: ${settings.dicomweb.url} found nothing to send for ${describeRequest(request)}: it answered the WADO-RS retrieve of the ${describeTarget(target)} with no instance`;
+      const result: PypxResult<string> = { status: 'error', command: outcome.command, data: message };
+      return finish(result, new PacsError('not-found', 'nothing to send', message, result));
+    }
     if (!outcome.error && !failures.length) return finish({ status: 'success', command: outcome.command, data: '' });
     // The service does not name what it has not sent: the rest is one line, counted once.
     if (outcome.stalled) failures.push({ SOPInstanceUID: `(the rest of the ${describeTarget(target)})`, reason: (outcome.error as PacsError).message.replace(/^DICOMweb: /, '') });
@@ -75,7 +81,7 @@ export async function wadoGet(settings: DicomwebPacs, request: MoveRequest, opti
     const reason = outcome.error && !completed ? outcome.error.reason : outcome.error ? `${outcome.error.reason} after ${completed}` : `${failures.length} failed`;
     return finish(result, new PacsError(kind, reason, message, result));
   } catch (err) {
-    const error = toPacsError(err);
+    const error = anyToPacsError(err, 'failed', `DICOMweb: the retrieve of ${describeRequest(request)} into ${options.dataDir} failed`);
     return finish(error.result as PypxResult<string>, error);
   }
 }

@@ -2,20 +2,17 @@
 // registration, no inbound port). A first pass asks for the whole study, series or instance
 // (retrieve.ts); where the PACS ends it early, the rest is asked for instance by instance
 // (second-pass.ts). The outcome says what was filed and what failed, and why.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
+import { anyToPacsError, failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
 import type { PacsSettings } from '../../core/settings';
 import { refuseTlsFor } from '../../dcmtk/tls';
 import { describeRequest, type MoveRequest } from '../move/request';
 import { afterLookup, nothingToSend, unlessNothingSent, withUpperKeys } from '../move/lookup';
-import { GET_LOG_CONFIG_TEXT } from './getscu';
 import { type Pass, Retrieve, statusWords, succeeded } from './retrieve';
 import { retrieveRest } from './second-pass';
 import { seriesTimeoutSeconds, stallReason } from './stall';
 import type { GetFailure, GetOptions, GetOutcome } from './types';
-import { FILE_MODE } from '../../filing/layout';
 
 function outcomeOf(request: MoveRequest, retrieve: Retrieve | undefined, started: number, result: PypxResult<string>, failures: GetFailure[], warning: number, error?: PacsError): GetOutcome {
   return { result, completed: retrieve?.received.size ?? 0, failed: failures.length, warning, request, failures, series: retrieve?.series.list() ?? [], error, elapsedMs: Date.now() - started };
@@ -54,15 +51,10 @@ export async function runCGet(settings: PacsSettings, request: MoveRequest, opti
 
 async function cget(settings: PacsSettings, request: MoveRequest, options: GetOptions & { dataDir: string }, seriesTimeout: number, started: number): Promise<GetOutcome> {
   let retrieve: Retrieve | undefined;
-  let tmpDir: string | undefined;
+  const incoming = path.join(path.resolve(options.dataDir), 'incoming');
   try {
-    const incoming = path.join(path.resolve(options.dataDir), 'incoming');
-    await mkdir(incoming, { recursive: true });
-    tmpDir = await mkdtemp(path.join(incoming, '.get-'));
-    // Beside the folder getscu writes into (whose every file is taken for an instance), gone with it.
-    const logConfig = `${tmpDir}.log.cfg`;
-    await writeFile(logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
-    retrieve = new Retrieve(settings, tmpDir, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout, logConfig);
+    // getscu's folder is made under `incoming` when the retrieve gets its turn on the queue.
+    retrieve = new Retrieve(settings, incoming, { ...options, dataDir: path.resolve(options.dataDir) }, seriesTimeout);
     const first = await retrieve.run({ ...request });
     const final = first.reader.final;
     const warning = final?.warning ?? 0;
@@ -103,10 +95,11 @@ async function cget(settings: PacsSettings, request: MoveRequest, options: GetOp
     const result: PypxResult<string> = { status: 'error', command, data };
     return outcomeOf(request, retrieve, started, result, failures, warning, new PacsError(error?.kind ?? 'dicom-status', failures.length ? `${failures.length} failed` : error?.reason ?? 'failed', message, result));
   } catch (err) {
-    const error = toPacsError(err);
+    // An OS error (EACCES, ENOSPC, ENOTDIR from the data folder) is an outcome naming the folder, never a throw.
+    const error = anyToPacsError(err, 'failed', `getscu: the retrieve of ${describeRequest(request)} into ${options.dataDir} failed`);
     return outcomeOf(request, retrieve, started, error.result as PypxResult<string>, retrieve?.problems ?? [], 0, error);
   } finally {
-    if (tmpDir) await Promise.all([rm(tmpDir, { recursive: true, force: true }), rm(`${tmpDir}.log.cfg`, { force: true })]);
+    await retrieve?.remove();
   }
 }
 

@@ -7,10 +7,13 @@ import { type MoveRequest, parseMoveRequests } from '../move/request';
 import type { MovePayload } from '../move/types';
 import { wadoGet } from './dicomweb';
 import { runCGet } from './dimse';
+import { sweepLeftoverRetrieves } from './leftovers';
 import type { GetOptions, GetOutcome } from './types';
 
 /** One retrieve, start to end, every instance filed. Never throws: failures are in the outcome. */
 export async function runGet(settings: PacsSettings, request: MoveRequest, options: GetOptions): Promise<GetOutcome> {
+  // What retrieves into this data folder left when their process crashed (patient data) goes first, once.
+  if (options.dataDir?.trim()) await sweepLeftoverRetrieves(options.dataDir);
   if (isDicomweb(settings)) return wadoGet(settings, request, options);
   return runCGet(settings, request, options);
 }

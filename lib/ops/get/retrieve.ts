@@ -1,7 +1,7 @@
 // One C-GET pass: getscu run into a folder of its own, each instance it stores filed with px-listen's
 // filing code as soon as getscu has closed its file, and the pass stopped when the PACS goes silent.
 import { readdirSync, realpathSync, rmSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runDcmtk } from '../../dcmtk/run';
 import { failureBeforeRun, type PacsError } from '../../core/errors';
@@ -12,11 +12,13 @@ import type { PacsSettings } from '../../core/settings';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import type { MoveProgress } from '../move/responses';
-import { buildGetArgs, GetLogReader } from './getscu';
+import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
 import { StallWatch } from './stall';
 import type { GetFailure, GetOptions } from './types';
 import { fileReceivedInstance, type FilingDirs, quarantine } from '../../filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../../filing/header';
+import { FILE_MODE } from '../../filing/layout';
+import { workingFolderPrefix } from './leftovers';
 
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
@@ -45,9 +47,31 @@ export class Retrieve {
   /** Filing failed (disk full, a data folder that cannot be written): the retrieve stops with this error. */
   fault?: PacsError;
   private halt?: AbortController;
+  /** getscu's folder under <dataDir>/incoming, made when the first pass gets its turn on the queue ('' before). */
+  private tmpDir = '';
+  private logConfig?: string;
 
-  constructor(private readonly settings: PacsSettings, private readonly tmpDir: string, private readonly options: GetOptions, readonly seriesTimeout: number, private readonly logConfig?: string) {
+  constructor(private readonly settings: PacsSettings, private readonly incoming: string, private readonly options: GetOptions, readonly seriesTimeout: number) {
     this.dirs = { dataDir: options.dataDir, calledAET: settings.aet, knownDirs: options.filing?.knownDirs ?? new Set(), knownInfo: options.filing?.knownInfo ?? new Set() };
+  }
+
+  /** Makes getscu's folder and, beside it, its log configuration (gone with it: every file in the folder is taken for an instance). */
+  private async workingFolder(): Promise<string> {
+    if (this.tmpDir) return this.tmpDir;
+    try {
+      await mkdir(this.incoming, { recursive: true });
+      this.tmpDir = await mkdtemp(workingFolderPrefix(this.incoming, 'get'));
+      this.logConfig = `${this.tmpDir}.log.cfg`;
+      await writeFile(this.logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
+    } catch (err) {
+      throw failureBeforeRun('failed', 'cannot write', `getscu: cannot make a working folder in ${this.incoming}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return this.tmpDir;
+  }
+
+  /** Removes getscu's folder and its log configuration, once the retrieve is over. */
+  async remove(): Promise<void> {
+    if (this.tmpDir) await Promise.all([rm(this.tmpDir, { recursive: true, force: true }), rm(`${this.tmpDir}.log.cfg`, { force: true })]);
   }
 
   /**
@@ -114,6 +138,7 @@ export class Retrieve {
 
   /** Files whatever getscu left in the folder once it has exited. */
   async sweep(stopped: boolean): Promise<void> {
+    if (!this.tmpDir) return;
     for (const name of await readdir(this.tmpDir).catch(() => [] as string[])) {
       if (this.fault) return;
       this.guarded(() => this.file(path.join(this.tmpDir, name), stopped ? 'stopped' : 'written'));
@@ -134,7 +159,6 @@ export class Retrieve {
   }
 
   async run(keys: Parameters<typeof buildGetArgs>[1], preference?: string, debug = false): Promise<Pass> {
-    const args = buildGetArgs(this.settings, keys, this.tmpDir, preference, debug, this.logConfig);
     const progress = (p: MoveProgress) => this.options.onProgress?.(p);
     const watch = new StallWatch(this.seriesTimeout);
     const halt = (this.halt = new AbortController());
@@ -150,10 +174,12 @@ export class Retrieve {
     });
     // -d names each file it wrote. Otherwise getscu prints no line per instance, and its folder is looked
     // at every COLLECT_EVERY_MS: a file new there is an instance that has begun to arrive (for the stall
-    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed.
+    // watch, and for the idle deadline as a printed line is), and what getscu has closed is filed. Looking
+    // and the folder start when the queue gives the turn: a retrieve waiting there neither polls nor has one.
     let pid: number | undefined;
     let active: (() => void) | undefined;
-    const collecting = debug ? undefined : setInterval(() => {
+    let collecting: NodeJS.Timeout | undefined;
+    const collect = () => {
       if (pid === undefined) return;
       const running = pid;
       let seen = { arrived: false, filed: false };
@@ -166,12 +192,14 @@ export class Retrieve {
       watch.arrived();
       active?.();
       if (seen.filed) progress({ completed: this.received.size, failed: 0, warning: 0, remaining: 0, total: 0 });
-    }, COLLECT_EVERY_MS);
+    };
     let run: Awaited<ReturnType<typeof runDcmtk>>;
     try {
       run = await runQueued(
         this.options.queue,
         async (signal) => {
+          const args = buildGetArgs(this.settings, keys, await this.workingFolder(), preference, debug, this.logConfig);
+          if (!debug) collecting = setInterval(collect, COLLECT_EVERY_MS);
           const either = watch.orWhen(signal);
           try {
             return await runDcmtk('getscu', args, {

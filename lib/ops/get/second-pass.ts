@@ -7,6 +7,7 @@ import type { PacsError } from '../../core/errors';
 import type { PacsSettings } from '../../core/settings';
 import { trimUid } from '../../dicom/uid';
 import { describeRequest, type MoveRequest } from '../move/request';
+import { findSettingsOf } from '../move/lookup';
 import { type Pass, type Retrieve, statusWords } from './retrieve';
 import { stallReason } from './stall';
 import type { GetOptions } from './types';
@@ -24,7 +25,8 @@ async function listInstances(settings: PacsSettings, request: MoveRequest, optio
   if (request.level === 'IMAGE') return [{ SOPInstanceUID: request.SOPInstanceUID as string, SeriesInstanceUID: request.SeriesInstanceUID }];
   const query: Record<string, string> = { SOPInstanceUID: '', SeriesInstanceUID: request.SeriesInstanceUID ?? '' };
   if (request.StudyInstanceUID) query.StudyInstanceUID = request.StudyInstanceUID;
-  const found = await runFind(settings, query, { level: 'IMAGE', returnTags: ['SOPInstanceUID', 'SeriesInstanceUID'], signal: options.signal, queue: options.queue });
+  // settings.executable is getscu's: never run as findscu (move/lookup.ts).
+  const found = await runFind(findSettingsOf(settings), query, { level: 'IMAGE', returnTags: ['SOPInstanceUID', 'SeriesInstanceUID'], signal: options.signal, queue: options.queue });
   if (found.error) return undefined;
   return found.result.data
     .map((record) => ({ SOPInstanceUID: trimUid(String(record.SOPInstanceUID?.value ?? '')), SeriesInstanceUID: trimUid(String(record.SeriesInstanceUID?.value ?? '')) || undefined }))

@@ -8,6 +8,7 @@ import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { uidProblem } from '../../dicom/uid';
 import { dicomwebRequest } from '../../dicomweb/http';
 import { seriesTimeoutSeconds, StallWatch, stallReason } from './stall';
+import { workingFolderPrefix } from './leftovers';
 import type { DicomwebPacs } from '../../core/settings';
 import { FILE_MODE } from '../../filing/layout';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, quarantine } from '../../filing/file-instance';
@@ -104,8 +105,12 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
     const route = wadoPath(target);
     const dataDir = path.resolve(options.dataDir);
     const incoming = path.join(dataDir, 'incoming');
-    mkdirSync(incoming, { recursive: true });
-    tempDir = await mkdtemp(path.join(incoming, '.wado-'));
+    try {
+      mkdirSync(incoming, { recursive: true });
+      tempDir = await mkdtemp(workingFolderPrefix(incoming, 'wado'));
+    } catch (err) {
+      throw failureBeforeRun('failed', 'cannot write', `DICOMweb: cannot make a working folder in ${incoming}: ${(err as Error).message}`);
+    }
     const answer = await dicomwebRequest(settings, { path: route, headers: { accept: WADO_ACCEPT }, what: `the ${describeTarget(target)}`, signal: options.signal });
     outcome.command = answer.command;
     const contentType = answer.header('content-type') ?? '';

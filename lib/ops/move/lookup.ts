@@ -21,6 +21,16 @@ const OPERATION: Record<Tool, string> = { movescu: 'C-MOVE', getscu: 'C-GET' };
 // look the UIDs up for us. Anything else (PACS down, timeout, stopped) is reported as it is.
 const REFUSED_FIND = new Set(['dicom-status', 'rejected']);
 
+/**
+ * The settings of a C-FIND made on the way to a C-MOVE or C-GET: settings.executable names movescu or
+ * getscu (pypx's `executable`), never findscu, so it is left out and findscu is found as usual.
+ */
+export function findSettingsOf(settings: PacsSettings): PacsSettings {
+  const findSettings: PacsSettings = { ...settings };
+  delete findSettings.executable;
+  return findSettings;
+}
+
 /** True when the request names every level above its own: no C-FIND is needed. */
 export function hasUpperKeys(request: MoveRequest): boolean {
   if (request.level === 'STUDY') return true;
@@ -57,10 +67,7 @@ export async function withUpperKeys(settings: PacsSettings, request: MoveRequest
   const key = image ? 'SOPInstanceUID' : 'SeriesInstanceUID';
   const query: Record<string, string> = { StudyInstanceUID: request.StudyInstanceUID ?? '', SeriesInstanceUID: request.SeriesInstanceUID ?? '' };
   query[key] = request[key] as string;
-  // settings.executable names movescu or getscu (pypx's `executable`): never run it as findscu.
-  const findSettings: PacsSettings = { ...settings };
-  delete findSettings.executable;
-  const found = await runFind(findSettings, query, { level: request.level, returnTags: ['StudyInstanceUID', 'SeriesInstanceUID', key], signal: options.signal, queue: options.queue });
+  const found = await runFind(findSettingsOf(settings), query, { level: request.level, returnTags: ['StudyInstanceUID', 'SeriesInstanceUID', key], signal: options.signal, queue: options.queue });
   const command = found.result.command ?? '';
   if (found.error && !REFUSED_FIND.has(found.error.kind)) return { request, command, error: found.error };
   if (found.error) return { request, command, refused: true, error: needs(settings, request, tool, command, found.error.kind, `it answered: ${found.error.message.replace(/^findscu: /, '')}`) };

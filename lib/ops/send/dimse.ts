@@ -5,6 +5,7 @@
 // (dcmsend.ts): it decompresses where that is lossless. dcmsend has no TLS: over TLS those files fail alone.
 import { FIRST_RETRY_DELAY_MS, pause, retryDelay } from '../../core/backoff';
 import { anyToPacsError, PacsError } from '../../core/errors';
+import { AssociationQueue } from '../../core/queue';
 import { type FileMeta, readFileMeta } from '../../dicom/file-meta';
 import { type FileSyntax, groupsWithinContexts, sendBatchWithStorescu } from './storescu';
 import type { PypxResult } from '../../core/result';
@@ -130,8 +131,13 @@ function summary(sent: number, warning: number, failures: SendFailure[], total: 
   return `${sent + warning} of ${total} file${total === 1 ? '' : 's'} sent${warning ? ` (${warning} with a warning)` : ''}, ${failures.length} failed`;
 }
 
-/** C-STORE of every file an input names. Never throws for what the PACS or the files do. */
-export async function cstoreSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
+/**
+ * C-STORE of every file an input names. Never throws for what the PACS or the files do. Its associations
+ * wait their turn on options.queue or, given none (the commands, the module's send()), on a queue of the
+ * default concurrency: 100,000 files never open 40 associations to one PACS at once.
+ */
+export async function cstoreSend(settings: PacsSettings, list: SendList, given: SendOptions = {}): Promise<SendOutcome> {
+  const options: SendOptions = { ...given, queue: given.queue ?? new AssociationQueue() };
   const total = list.files.length + list.missing.length;
   const failures: SendFailure[] = [...list.missing];
   let sent = 0;
@@ -175,7 +181,10 @@ export async function cstoreSend(settings: PacsSettings, list: SendList, options
     }
   } catch (err) {
     const error = anyToPacsError(err, 'failed', `storescu: nothing was sent to ${settings.aec} at ${settings.host}:${settings.port}`);
-    return { payload: { ...(error.result as PypxResult<never>), data: list.files.map((file) => ({ file, reason: error.message })).concat(failures), sent: 0, failed: total, warning: 0 }, error, total };
+    // Each file once: those that had failed alone keep their reason, the others fail with this error.
+    const failedAlone = new Set(failures.map((f) => f.file));
+    const data = [...failures, ...list.files.filter((file) => !failedAlone.has(file)).map((file) => ({ file, reason: error.message }))];
+    return { payload: { ...(error.result as PypxResult<never>), data, sent: 0, failed: data.length, warning: 0 }, error, total };
   }
   const command = commands.join('\n');
   const payload: SendPayload = { status: failures.length ? 'error' : 'success', command, data: failures, sent, failed: failures.length, warning };

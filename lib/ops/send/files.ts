@@ -91,5 +91,7 @@ export async function collectSendFiles(payload: unknown, name = 'payload'): Prom
     }
     if (++read.count % FILES_PER_TURN === 0) await nextTurn();
   }
-  return { files: [...new Set(files)], missing, meta };
+  // A path given twice, or a folder given twice, is one file: sent once, or failed once.
+  const failedOnce = [...new Map(missing.map((m) => [m.file, m])).values()];
+  return { files: [...new Set(files)], missing: failedOnce, meta };
 }

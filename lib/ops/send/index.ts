@@ -1,7 +1,7 @@
 // px-send's operation: the protocol chosen in one place, DICOMweb's STOW-RS (dicomweb.ts) where the
 // settings name a DICOMweb service, C-STORE (dimse.ts) otherwise; both take the same list of files and
 // answer the same outcome (types.ts). And pypx's module call, send().
-import { toPacsError } from '../../core/errors';
+import { anyToPacsError, PacsError } from '../../core/errors';
 import type { PypxResult } from '../../core/result';
 import { isDicomweb, type PacsSettings, splitSettingsAndQuery, validatePacsSettings } from '../../core/settings';
 import { stowSend } from './dicomweb';
@@ -9,9 +9,15 @@ import { cstoreSend } from './dimse';
 import { collectSendFiles } from './files';
 import type { SendList, SendOptions, SendOutcome, SendPayload } from './types';
 
-/** Every file of the list sent to the PACS, by the protocol its settings name. Never throws for what the PACS or the files do. */
+/** Every file of the list sent to the PACS, by the protocol its settings name. Never throws: an OS error is an outcome too. */
 export async function runSend(settings: PacsSettings, list: SendList, options: SendOptions = {}): Promise<SendOutcome> {
-  return isDicomweb(settings) ? stowSend(settings, list, options) : cstoreSend(settings, list, options);
+  try {
+    return await (isDicomweb(settings) ? stowSend(settings, list, options) : cstoreSend(settings, list, options));
+  } catch (err) {
+    const error = anyToPacsError(err, 'failed', `px-send: the send to ${settings.aec} failed`);
+    const data = [...list.files.map((file) => ({ file, reason: error.message })), ...list.missing];
+    return { payload: { ...(error.result as PypxResult<never>), data, sent: 0, failed: data.length, warning: 0 }, error, total: data.length };
+  }
 }
 
 /**
@@ -24,7 +30,10 @@ export async function send(input: Record<string, unknown>, files: unknown, optio
     const list = await collectSendFiles(files, 'files');
     return (await runSend(settings, list, options)).payload;
   } catch (err) {
-    const error = toPacsError(err);
-    return { ...(error.result as PypxResult<never>), data: [], sent: 0, failed: 0, warning: 0 };
+    // A folder that cannot be read (EACCES, a name too long) is an answer naming it, never a throw.
+    const error = anyToPacsError(err, 'cannot read files', 'nothing was sent: cannot read the files to send');
+    const folder = err instanceof PacsError ? undefined : (err as NodeJS.ErrnoException)?.path;
+    const data = folder === undefined ? [] : [{ file: folder, reason: error.message }];
+    return { ...(error.result as PypxResult<never>), data, sent: 0, failed: data.length, warning: 0 };
   }
 }
