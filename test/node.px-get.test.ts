@@ -277,7 +277,7 @@ describe('px-get node against Orthanc', () => {
     const left = [`.get-${gone}-${os.hostname()}-Ab12Cd`, `.wado-${gone}-${os.hostname()}-Ef34Gh`];
     for (const name of [...left, 'received.dcm']) await mkdir(path.join(incoming, name), { recursive: true });
     await load();
-    await sleep(200);
+    await until('the leftover working folders removed at start', async () => (await readdir(incoming)).length === 1, { timeoutMs: 5000, describe: async () => (await readdir(incoming)).join(', ') });
     assert.deepEqual(await readdir(incoming), ['received.dcm']);
   });
 
