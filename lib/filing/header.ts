@@ -88,7 +88,7 @@ export class MalformedFileError extends Error {
  * Reads a file's header and checks it can be filed; MalformedFileError when it cannot. checkWhole
  * checks that the pixel data ends within the file; in a deflated file, that its deflate stream ends
  * (inflated and thrown away, when small enough to do here: else `wholeUnknown`, and
- * deflatedStreamComplete in lib/dicom checks it without holding it in memory).
+ * deflatedStreamComplete (dicom/deflated.ts) checks it without holding it in memory).
  */
 export function readReceivedHeader(file: string, checkWhole: boolean): { header: InstanceHeader; dataset: DicomDataset; wholeUnknown?: boolean } {
   let dataset: DicomDataset;

@@ -42,7 +42,7 @@ export function buildStorescpArgs(options: ResolvedListenerOptions, logConfig: s
 }
 
 /**
- * What storescp runs under, after setpriv (orphans.ts, with TERM): setpriv gives `timeout` a TERM when
+ * What storescp runs under, after setpriv (dcmtk/processes.ts, with TERM): setpriv gives `timeout` a TERM when
  * its parent (this process) dies, however it dies; coreutils' `timeout` (here with no time limit) leads the
  * process group and passes that TERM on to the whole group, storescp and every child it forked for an
  * association, with a KILL one second later. (A parent-death signal on storescp itself would not reach
