@@ -13,6 +13,10 @@ try {
   process.exit(1); // tsc has printed the errors
 }
 
+// tsc writes files without the run bit; the commands are run as programs (npx px-echo, package.json's bin).
+const bin = path.join(root, 'dist', 'bin');
+for (const file of fs.readdirSync(bin)) if (file.endsWith('.js')) fs.chmodSync(path.join(bin, file), 0o755);
+
 fs.mkdirSync(out, { recursive: true });
 for (const file of fs.readdirSync(path.join(root, 'nodes'))) {
   if (file.endsWith('.html')) fs.copyFileSync(path.join(root, 'nodes', file), path.join(out, file));

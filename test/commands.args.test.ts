@@ -185,6 +185,15 @@ describe('the commands on bad usage and --help: message, stdout, exit code (no P
       assert.deepEqual(ran, { code: 2, stdout: '', stderr: `${name}: ${message} (see ${name} --help)\n` });
     });
   }
+  it('every command runs as a program after a build, as npx and package.json\'s bin run it (its run bit set)', async () => {
+    for (const name of Object.keys(COMMANDS)) {
+      const ran = await new Promise<{ code: number | string; stdout: string }>((resolve) => {
+        execFile(path.join(BIN, `${name}.js`), ['--help'], (err, stdout) => resolve({ code: err ? (err.code ?? -1) : 0, stdout }));
+      });
+      assert.equal(ran.code, 0, `${name} run as a program`);
+      assert.match(ran.stdout, new RegExp(`^usage: ${name} `));
+    }
+  });
   for (const name of Object.keys(COMMANDS)) {
     it(`${name} -h, and --help anywhere on the line: the help, exit 0`, async () => {
       for (const argv of [['-h'], ['--aet', 'CHIPS', '--help', '--bogus']]) {
