@@ -2,7 +2,7 @@
 // retrieve, with msg.parts when the input was a list (so a join completes, failures included), and
 // one failure for Catch nodes per input, summing up the retrieves that failed.
 import type { NodeAPI, NodeMessageInFlow } from 'node-red';
-import { isMoveCollection, PacsError, parseMoveRequests, type MoveRequest } from '../lib';
+import { failureBeforeRun, isMoveCollection, PacsError, parseMoveRequests, type MoveRequest } from '../lib';
 import type { Answered, Input } from './contract';
 import type { Say } from './i18n';
 import { partOf } from './sequence';
@@ -26,7 +26,7 @@ function summaryOf(failures: PacsError[], count: number, say: Say): PacsError {
   const shown = failures.slice(0, MESSAGES_IN_SUMMARY).map((e) => e.message);
   if (failures.length > shown.length) shown.push(say('errors.andMore', { count: failures.length - shown.length }));
   const message = say('errors.someFailed', { failed: failures.length, count, messages: shown.join('; ') });
-  return new PacsError('failed', say('status.someFailed', { failed: failures.length, count }), message, { status: 'error', command: '', data: message });
+  return failureBeforeRun('failed', say('status.someFailed', { failed: failures.length, count }), message);
 }
 
 export async function answerEachRetrieve<O extends RetrieveOutcome>(RED: NodeAPI, input: Input, say: Say, each: EachRetrieve<O>): Promise<Answered> {

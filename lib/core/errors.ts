@@ -40,7 +40,7 @@ export class PacsError extends Error {
   }
 }
 
-/** A failure before anything was sent: bad settings, a missing binary. */
+/** A failure whose pypx result is its message: found before anything was sent (bad settings, a missing binary), or decided from what a PACS answered. */
 export function failureBeforeRun(kind: FailureKind, reason: string, message: string, command = ''): PacsError {
   return new PacsError(kind, reason, message, { status: 'error', command, data: message });
 }

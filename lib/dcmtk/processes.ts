@@ -4,7 +4,7 @@
 // outlive this process, even when it is killed: it runs under setpriv --pdeathsig (util-linux, on every
 // Debian), so that the kernel signals it when its parent dies.
 import { constants, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { KnownProblem } from '../core/errors';
 
@@ -142,6 +142,29 @@ export function socketHolder(pids: Iterable<number | string>, inodes: Set<string
 /** Whether a process of the group holds one of these sockets: the port is ours, not another program's. */
 export function groupHoldsSocket(group: number, inodes: Set<string>): boolean {
   return socketHolder(groupMembers(group), inodes) !== undefined;
+}
+
+/**
+ * Removes what processes left in `dir` when they died (a crash, a kill): `ownerOf` reads the process
+ * from an entry's name (undefined: not one of ours); entries of this process, of a live one, or that
+ * `keep` keeps stay. Never throws; answers what it removed.
+ */
+export async function removeLeftBehind(dir: string, ownerOf: (name: string) => number | undefined, keep?: (entry: string) => Promise<boolean>): Promise<string[]> {
+  const removed: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = ownerOf(name);
+    if (pid === undefined || Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue;
+    const entry = path.join(dir, name);
+    try {
+      if (keep && (await keep(entry))) continue;
+      await rm(entry, { recursive: true, force: true });
+      removed.push(entry);
+    } catch {
+      /* another process removed it first */
+    }
+  }
+  return removed;
 }
 
 export class SetprivNotFoundError extends KnownProblem {

@@ -2,10 +2,10 @@
 // when there is one (10,000 answer files cost ~1.5 s of disk time on /tmp, ~0.1 s there). Each
 // folder is removed when its query ends; those of a process that crashed are removed at the next start.
 import { statSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive } from '../../dcmtk/processes';
+import { removeLeftBehind } from '../../dcmtk/processes';
 
 const PREFIX = 'pypx-find-';
 const OURS = /^pypx-find-(\d+)-/;
@@ -36,28 +36,10 @@ export async function makeAnswerFolder(root = answerRoot()): Promise<string> {
 }
 
 /** Removes the answer folders this user's processes left when they died mid-query. Never throws. */
-export async function sweepStaleAnswerFolders(root = answerRoot()): Promise<string[]> {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(root);
-  } catch {
-    return removed;
-  }
+export function sweepStaleAnswerFolders(root = answerRoot()): Promise<string[]> {
   const uid = process.getuid?.();
-  for (const name of names) {
-    const pid = Number(OURS.exec(name)?.[1] ?? NaN);
-    if (Number.isNaN(pid) || pid === process.pid || processAlive(pid)) continue;
-    const folder = path.join(root, name);
-    try {
-      if (uid !== undefined && (await stat(folder)).uid !== uid) continue;
-      await rm(folder, { recursive: true, force: true });
-      removed.push(folder);
-    } catch {
-      /* another process swept it first */
-    }
-  }
-  return removed;
+  const ownerOf = (name: string) => (OURS.test(name) ? Number(OURS.exec(name)?.[1]) : undefined);
+  return removeLeftBehind(root, ownerOf, async (folder) => uid !== undefined && (await stat(folder)).uid !== uid);
 }
 
 let swept: Promise<unknown> | undefined;

@@ -2,10 +2,9 @@
 // patient data and go when the retrieve ends. Each is named after the process and the machine that made
 // it, so that those a crash left are removed at the next px-get into that data folder: only those of
 // this machine whose process is gone (a data folder shared with another machine or container keeps theirs).
-import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive } from '../../dcmtk/processes';
+import { removeLeftBehind } from '../../dcmtk/processes';
 
 const host = () => os.hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'localhost';
 /** `.get-<pid>-<host>-XXXXXX` (mkdtemp's six characters), and getscu's `.log.cfg` beside it. */
@@ -18,18 +17,10 @@ export function workingFolderPrefix(incoming: string, kind: 'get' | 'wado'): str
   return path.join(incoming, `.${kind}-${process.pid}-${host()}-`);
 }
 
-async function sweep(incoming: string): Promise<string[]> {
-  const removed: string[] = [];
-  const names = await readdir(incoming).catch(() => [] as string[]);
-  const here = host();
-  for (const name of names) {
-    const found = LEFT_BEHIND.exec(name);
-    const pid = Number(found?.[1]);
-    if (!found || found[2] !== here || pid === process.pid || processAlive(pid)) continue;
-    const left = path.join(incoming, name);
-    await rm(left, { recursive: true, force: true }).then(() => removed.push(left), () => undefined);
-  }
-  return removed;
+/** The process that made a working folder of this machine; undefined for anything else. */
+function ownerOf(name: string): number | undefined {
+  const found = LEFT_BEHIND.exec(name);
+  return found && found[2] === host() ? Number(found[1]) : undefined;
 }
 
 const swept = new Map<string, Promise<string[]>>();
@@ -39,7 +30,7 @@ export function sweepLeftoverRetrieves(dataDir: string): Promise<string[]> {
   let done = swept.get(incoming);
   if (!done) {
     if (swept.size >= SWEPT_KEPT) swept.clear();
-    done = sweep(incoming);
+    done = removeLeftBehind(incoming, ownerOf);
     swept.set(incoming, done);
   }
   return done;

@@ -6,7 +6,7 @@
 // the PACS refuses that C-FIND, the retrieve is tried as given (a lenient PACS, such as Orthanc, needs no
 // more); if it then sends nothing, the error says what the PACS needs. And a retrieve the PACS answers
 // with success but no sub-operation is said to have found nothing, never a silent success.
-import { PacsError } from '../../core/errors';
+import { failureBeforeRun, PacsError } from '../../core/errors';
 import type { AssociationQueue } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import type { PacsSettings } from '../../core/settings';
@@ -53,10 +53,6 @@ export interface UpperKeys {
 const NOTHING_TO_SEND = 'nothing to send';
 const where = (settings: PacsSettings) => `${settings.aec} at ${settings.host}:${settings.port}`;
 
-function failure(kind: PacsError['kind'], reason: string, message: string, command: string): PacsError {
-  return new PacsError(kind, reason, message, { status: 'error', command, data: message });
-}
-
 /**
  * The request with the UIDs of the levels above it, looked up with one C-FIND where missing (at most
  * one query per request, waiting its turn on the queue like any association). Never throws.
@@ -91,20 +87,20 @@ function needs(settings: PacsSettings, request: MoveRequest, tool: Tool, command
   const give = image ? 'StudyInstanceUID and SeriesInstanceUID' : 'StudyInstanceUID';
   const message = `${tool}: the PACS needs ${uids} to ${VERB[tool]} ${image ? 'an instance' : 'a series'}: give ${give}, or allow C-FIND from "${settings.aet}" `
     + `(a PACS that follows the standard's hierarchical retrieve sends nothing without them, and ${where(settings)} found nothing to send without them; asked for them with a C-FIND, ${answered})`;
-  return failure(kind, image ? 'needs study, series UIDs' : 'needs study UID', message, command);
+  return failureBeforeRun(kind, image ? 'needs study, series UIDs' : 'needs study UID', message, command);
 }
 
 /** A retrieve with nothing to send: its final status was success with no sub-operation, or the UID is not listed at all. */
 export function nothingToSend(settings: PacsSettings, request: MoveRequest, tool: Tool, command: string, why = `it answered the ${OPERATION[tool]} with success and 0 sub-operations: it holds nothing under that UID`): PacsError {
   const message = `${tool}: ${where(settings)} found nothing to send for ${describeRequest(request)}: ${why}`;
-  return failure('not-found', NOTHING_TO_SEND, message, command);
+  return failureBeforeRun('not-found', NOTHING_TO_SEND, message, command);
 }
 
 /** After a refused C-FIND (UpperKeys.refused): a retrieve that sent nothing answers what the PACS needs instead. */
 export function unlessNothingSent<O extends { result: PypxResult<string>; error?: PacsError }>(outcome: O, looked: UpperKeys): O {
   if (!looked.refused || !looked.error || outcome.error?.reason !== NOTHING_TO_SEND) return outcome;
   const { kind, reason, message } = looked.error;
-  const error = failure(kind, reason, message, outcome.result.command);
+  const error = failureBeforeRun(kind, reason, message, outcome.result.command);
   return { ...outcome, result: error.result as PypxResult<string>, error };
 }
 
