@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Makes sure the Debian packages this project runs on are installed: DCMTK (the DICOM tools every
 # node runs), Orthanc with its DICOMweb plugin (the local PACS of the demo and the tests), GDCM's tools
-# (JPEG 2000 test files), with --with-browser Chromium (the editor test), with --with-bench GNU time (the
-# benchmarks' CPU figures). As root it installs what is missing; otherwise it prints the command and fails.
+# (JPEG 2000 test files, gdcmanon), dicom3tools (dciodvfy judges the files written), pydicom's test and
+# character-set files (de-identification tests), Redis and HAProxy (several Node-RED instances), with
+# --with-browser Chromium (the editor test), with --with-bench GNU time (the benchmarks' CPU figures).
+# As root it installs what is missing; otherwise it prints the command and fails.
 set -euo pipefail
 
-packages=(dcmtk orthanc orthanc-dicomweb openssl libgdcm-tools)
+packages=(dcmtk orthanc orthanc-dicomweb openssl libgdcm-tools dicom3tools python3-pydicom redis-server haproxy)
 [[ "${1:-}" == "--with-browser" ]] && packages+=(chromium)
 [[ "${1:-}" == "--with-bench" ]] && packages+=(time)
 
