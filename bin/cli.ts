@@ -104,6 +104,8 @@ export function parseCommandLine(argv: string[], specs: FlagSpec[], acceptExtra 
     const spec = byName.get(token.name);
     if (!spec && !(acceptExtra && word.startsWith('--'))) throw new UsageError(`unknown option ${word}`);
     if (spec && !spec.value) {
+      // parseArgs hands a switch its inline value (--tls=false) without a word: it would turn TLS on.
+      if (token.inlineValue) throw new UsageError(`${word.split('=')[0]} takes no value: give it to switch it on, leave it out for off`);
       flags[spec.name] = true;
       continue;
     }

@@ -50,6 +50,7 @@ const ROWS: Row[] = [
   ['px-echo', ['--serverPort', '-1', '--aet', '-'], { flags: { serverPort: '-1', aet: '-' } }],
   ['px-echo', ['--tls', '--tlsCa', 'ca.pem', '--tlsCert=me.pem', '--tlsKey', 'me.key'], { flags: { tls: true, tlsCa: 'ca.pem', tlsCert: 'me.pem', tlsKey: 'me.key' } }],
   ['px-echo', ['--url', 'https://pacs/dicom-web', '--user', 'me', '--password', 'pw', '--token', 't'], { flags: { url: 'https://pacs/dicom-web', user: 'me', password: 'pw', token: 't' } }],
+  ['px-echo', ['--tls=false'], { error: '--tls takes no value: give it to switch it on, leave it out for off' }],
   ['px-echo', ['--bogus', 'x'], { error: 'unknown option --bogus' }],
   ['px-echo', ['--bogus=x'], { error: 'unknown option --bogus=x' }],
   ['px-echo', ['-bogus'], { error: 'unknown option -bogus' }],
