@@ -66,6 +66,7 @@ export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 
 // C-STORE as a receiver
 export { listen } from './ops/listen';
-export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
+export type { ListenSettings, PypxListener, PypxListenerEvents, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
+export type { StorageProblem } from './ops/listen/storage-watch';

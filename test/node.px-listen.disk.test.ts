@@ -1,0 +1,122 @@
+// px-listen on a disk that fills up mid-transfer and is then enlarged (a real tmpfs, real storescu
+// senders): a red status naming the reason and the folder, one error for Catch nodes for the whole
+// episode however many instances storescp refuses, green again by itself once the disk has room, and
+// every instance announced complete, none of them cut short.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { SAMPLE_PATIENTS, type SamplePatient, type SampleInstance, writeSampleInstances } from '../testbed/generate';
+import { helper, nodeModules, noMessage, onTab, statusLog } from './support/flow';
+import { freeTcpPort, type SendResult, storescu } from './support/store';
+import type { InstancePayload } from '../lib/filing/file-instance';
+import { until } from './support/until';
+
+interface Out<D> extends NodeMessage {
+  payload: { status: string; data: D };
+  error?: { message: string };
+}
+
+/** The data set after the file meta information: what storescp received, whatever meta it wrote itself. */
+function dataSet(file: Buffer): Buffer {
+  assert.equal(file.toString('latin1', 128, 132), 'DICM');
+  assert.equal(file.readUInt16LE(132), 0x0002, 'the meta starts with its group length');
+  assert.equal(file.readUInt16LE(134), 0x0000);
+  return file.subarray(132 + 12 + file.readUInt32LE(140));
+}
+
+const refusals = (results: SendResult[]) => results.reduce((n, r) => n + (r.output.match(/Received Store Response \(Refused: OutOfResources\)/g)?.length ?? 0), 0);
+
+describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', function () {
+  this.timeout(180000);
+  let work = '';
+  let disk = '';
+  let mounted = false;
+
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip(); // mounting a tmpfs takes root (as in CI)
+  });
+  beforeEach(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'px-listen-disk-'));
+    disk = path.join(work, 'disk');
+    await mkdir(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', disk]);
+    mounted = true;
+  });
+  afterEach(async () => {
+    await helper.unload();
+    if (mounted) {
+      try {
+        execFileSync('umount', [disk]);
+      } catch {
+        execFileSync('umount', ['-l', disk]);
+      }
+      mounted = false;
+    }
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('red status with the reason and folder, one Catch for the episode, green again once enlarged; every announced file complete', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(disk, 'data');
+    const incoming = path.join(dataDir, 'incoming');
+    const logFile = path.join(work, 'log', 'px-listen.log');
+    await helper.load(nodeModules('px-listen'), onTab([
+      { id: 'listen', type: 'px-listen', aet: 'NODERED', port, dataDir, tmpDir: '', logDir: path.join(work, 'log'), seriesTimeout: 1, wires: [['instances'], []] },
+      { id: 'instances', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]));
+    const instances: Array<Out<InstancePayload>> = [];
+    const caught: Array<Out<unknown>> = [];
+    (helper.getNode('instances') as unknown as NodeJS.EventEmitter).on('input', (msg: Out<InstancePayload>) => instances.push(msg));
+    (helper.getNode('caught') as unknown as NodeJS.EventEmitter).on('input', (msg: Out<unknown>) => caught.push(msg));
+    const seen = () => ({ instances: instances.length, caught: caught.map((m) => m.error?.message), status: statusLog('listen').at(-1) });
+    await until('px-listen listens', () => statusLog('listen').some((s) => s.fill === 'green'), { timeoutMs: 10000, describe: () => statusLog('listen') });
+
+    // 4 senders x 20 instances of 128 KiB: 10 MiB for a 4 MiB disk, which fills while they send.
+    const sent = new Map<string, SampleInstance>();
+    const folders = await Promise.all([0, 1, 2, 3].map(async (i) => {
+      const dir = path.join(work, `send${i}`);
+      for (const s of await writeSampleInstances(dir, { patients: [SAMPLE_PATIENTS[i] as SamplePatient], seriesPerStudy: 2, instancesPerSeries: 10, imageSize: 256, seed: 'disk' })) sent.set(s.sopInstanceUID, s);
+      return dir;
+    }));
+    const first = await Promise.all(folders.map((dir) => storescu(port, [dir])));
+    const acknowledged = new Set(first.flatMap((r) => r.stored.map((f) => path.basename(f, '.dcm'))));
+    assert.ok(acknowledged.size > 0 && acknowledged.size < sent.size, `the disk filled mid-transfer (${acknowledged.size} of ${sent.size} stored)`);
+
+    const status = `disk full: ${incoming}`;
+    await until('the red status names the reason and the folder', () => statusLog('listen').at(-1)?.text === status, { describe: seen });
+    assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: status });
+    await until('Catch nodes hear of it', () => caught.length >= 1, { describe: seen });
+    // storescp's refusal or the filing's own writes, whichever meets the full disk first.
+    assert.match(caught[0]?.error?.message ?? '', new RegExp(`${incoming}: disk full \\(ENOSPC`));
+    assert.equal((caught[0]?.payload as { status: string }).status, 'error');
+
+    // More instances refused while the disk is full: each one in px-listen's log, none of them a new error.
+    const again = await Promise.all(folders.map((dir) => storescu(port, [dir])));
+    const refused = refusals([...first, ...again]);
+    assert.ok(refused >= 8, `storescp refused instance after instance (${refused})`);
+    await until('every refusal is in px-listen\'s log', () => (readFileSync(logFile, 'utf8').match(/cannot write DICOM file/g)?.length ?? 0) >= refused,
+      { describe: () => readFileSync(logFile, 'utf8').match(/cannot write DICOM file/g)?.length });
+    await noMessage('caught', Promise.resolve());
+    assert.equal(caught.length, 1, 'one error for the episode, not one per refused instance');
+    assert.equal(statusLog('listen').at(-1)?.fill, 'red', 'still red while the disk is full');
+
+    execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+    await until('the status turns green by itself', () => statusLog('listen').at(-1)?.fill === 'green', { describe: seen });
+    const last = await Promise.all(folders.map((dir) => storescu(port, [dir])));
+    assert.equal(last.reduce((n, r) => n + r.stored.length, 0), sent.size, 'every instance stored once the disk has room');
+    await until('every instance sent is filed and announced', () => sent.size === new Set(instances.map((m) => m.payload.data.SOPInstanceUID)).size, { describe: seen });
+    for (const uid of acknowledged) assert.ok(instances.some((m) => m.payload.data.SOPInstanceUID === uid), `${uid}, stored while the disk filled, announced`);
+    for (const { payload } of instances) {
+      const original = sent.get(payload.data.SOPInstanceUID);
+      assert.ok(original, `${payload.data.SOPInstanceUID} was sent`);
+      assert.ok(dataSet(await readFile(payload.data.path)).equals(dataSet(original.bytes)), `${payload.data.path} is complete, byte for byte`);
+    }
+    assert.equal(caught.length, 1, 'still the one error');
+  });
+});
