@@ -3,7 +3,7 @@
 // episode however many instances storescp refuses, green again by itself once the disk has room, and
 // every instance announced complete, none of them cut short.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -43,6 +43,7 @@ describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', 
   let work = '';
   let disk = '';
   let mounted = false;
+  let command: ChildProcess | undefined;
 
   before(function () {
     if (process.getuid?.() !== 0) this.skip(); // mounting a tmpfs takes root (as in CI)
@@ -56,6 +57,12 @@ describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', 
   });
   afterEach(async () => {
     await helper.unload();
+    if (command && command.exitCode === null) {
+      const exited = new Promise((resolve) => command?.once('exit', resolve));
+      command.kill('SIGTERM');
+      await exited;
+    }
+    command = undefined;
     if (mounted) {
       try {
         execFileSync('umount', [disk]);
@@ -96,12 +103,12 @@ describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', 
     const acknowledged = new Set(first.flatMap((r) => r.stored.map((f) => path.basename(f, '.dcm'))));
     assert.ok(acknowledged.size > 0 && acknowledged.size < sent.size, `the disk filled mid-transfer (${acknowledged.size} of ${sent.size} stored)`);
 
-    const status = `disk full: ${incoming}`;
-    await until('the red status names the reason and the folder', () => statusLog('listen').at(-1)?.text === status, { describe: seen });
-    assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: status });
+    // The folder whose write met the full disk first: storescp's (incoming) or the filing's (the data folder).
+    const folder = `(${incoming}|${dataDir})`;
+    await until('the red status names the reason and the folder', () => new RegExp(`^disk full: ${folder}$`).test(statusLog('listen').at(-1)?.text ?? ''), { describe: seen });
+    assert.deepEqual({ ...statusLog('listen').at(-1), text: '' }, { fill: 'red', shape: 'ring', text: '' });
     await until('Catch nodes hear of it', () => caught.length >= 1, { describe: seen });
-    // storescp's refusal or the filing's own writes, whichever meets the full disk first.
-    assert.match(caught[0]?.error?.message ?? '', new RegExp(`${incoming}: disk full \\(ENOSPC`));
+    assert.match(caught[0]?.error?.message ?? '', new RegExp(`${folder}: disk full \\(ENOSPC`));
     assert.equal((caught[0]?.payload as { status: string }).status, 'error');
 
     // More instances refused while the disk is full (dcmsend goes on after a refusal, where storescu
@@ -127,5 +134,27 @@ describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', 
       assert.ok(dataSet(await readFile(payload.data.path)).equals(dataSet(original.bytes)), `${payload.data.path} is complete, byte for byte`);
     }
     assert.equal(caught.length, 1, 'still the one error');
+  });
+
+  it('the px-listen command says the episode on stderr once, and when it can write again', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(disk, 'data');
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'px-listen.js'), '--aet', 'NODERED', '--port', String(port), '-d', dataDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    command = child;
+    let said = '';
+    child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    await until('px-listen receives', () => said.includes('receiving as'), { timeoutMs: 10000, describe: () => said });
+    const folders = await Promise.all([0, 1].map(async (i) => {
+      const dir = path.join(work, `send${i}`);
+      await writeSampleInstances(dir, { patients: [SAMPLE_PATIENTS[i] as SamplePatient], seriesPerStudy: 1, instancesPerSeries: 30, imageSize: 256, seed: 'command' });
+      return dir;
+    }));
+    const refused = (await dcmsendGoingOn(port, folders)).match(/OutOfResources|Out of Resources/gi)?.length ?? 0;
+    assert.ok(refused >= 10, `the disk filled (${refused} refused)`);
+    const folder = `(${path.join(dataDir, 'incoming')}|${dataDir})`;
+    await until('px-listen says the disk is full', () => new RegExp(`${folder}: disk full \\(ENOSPC`).test(said), { describe: () => said });
+    execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+    await until('px-listen says it can write again', () => new RegExp(`can write into ${folder} again \\(disk full for `).test(said), { describe: () => said });
+    assert.equal(said.match(/disk full \(ENOSPC/g)?.length, 1, `one line for the episode:\n${said}`);
   });
 });
