@@ -2,6 +2,7 @@
 // permissions, read-only), and a probe write that tells whether it can be written again.
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { failureBeforeRun, type PacsError } from '../core/errors';
 
 const WORDS: Record<string, string> = {
   ENOSPC: 'disk full',
@@ -41,6 +42,15 @@ export function describeWriteFailure(err: unknown): string {
   const words = writeFailureWords(err);
   const own = err instanceof Error ? err.message : String(err);
   return words === own ? own : `${words} (${own})`;
+}
+
+/**
+ * The failure of a write into `folder`, for an answer: its short reason names the cause and the folder
+ * ("disk full: /data/incoming"), its message says what could not be done (`what`), then why.
+ */
+export function folderWriteError(folder: string, err: unknown, what: string, command = ''): PacsError {
+  const known = WORDS[codeOf(err) ?? ''];
+  return failureBeforeRun(known ? 'storage' : 'failed', `${known ?? 'cannot write'}: ${folder}`, `${what}: ${describeWriteFailure(err)}`, command);
 }
 
 /** Writes PROBE_BYTES into a file of its own in the folder and removes it: the failure, or undefined when the folder took it. */

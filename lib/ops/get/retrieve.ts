@@ -18,12 +18,12 @@ import type { GetFailure, GetOptions } from './types';
 import { fileReceivedInstance, type FilingDirs, quarantine } from '../../filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../../filing/header';
 import { FILE_MODE } from '../../filing/layout';
+import { folderWriteError } from '../../filing/write-failure';
 import { workingFolderPrefix } from './leftovers';
 
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
-/** Files created 0666 & ~0027: FILE_MODE. */
-const GETSCU_UMASK = 0o027;
+const GETSCU_UMASK = 0o027; // files created 0666 & ~0027: FILE_MODE
 
 /** One getscu run: its log as read, its command line, and how it ended where that was not a final response. */
 export interface Pass {
@@ -64,7 +64,7 @@ export class Retrieve {
       this.logConfig = `${this.tmpDir}.log.cfg`;
       await writeFile(this.logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
     } catch (err) {
-      throw failureBeforeRun('failed', 'cannot write', `getscu: cannot make a working folder in ${this.incoming}: ${err instanceof Error ? err.message : String(err)}`);
+      throw folderWriteError(this.incoming, err, `getscu: cannot make a working folder in ${this.incoming}`);
     }
     return this.tmpDir;
   }
@@ -151,9 +151,9 @@ export class Retrieve {
     try {
       step();
     } catch (err) {
-      const message = `getscu: cannot file into the data folder ${this.options.dataDir}: ${err instanceof Error ? err.message : String(err)}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`;
-      this.fault = failureBeforeRun('failed', 'cannot file', message);
-      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: message.replace(/^getscu: /, '') });
+      const error = folderWriteError(this.options.dataDir, err, `getscu: cannot file into the data folder ${this.options.dataDir}`);
+      this.fault = failureBeforeRun(error.kind, error.reason, `${error.message}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`);
+      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: this.fault.message.replace(/^getscu: /, '') });
       this.halt?.abort();
     }
   }
