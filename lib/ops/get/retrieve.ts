@@ -12,7 +12,7 @@ import type { PacsSettings } from '../../core/settings';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import type { MoveProgress } from '../move/responses';
-import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
+import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader, getscuWriteFailure } from './getscu';
 import { StallWatch } from './stall';
 import type { GetFailure, GetOptions } from './types';
 import { fileReceivedInstance, type FilingDirs, quarantine } from '../../filing/file-instance';
@@ -228,7 +228,7 @@ export class Retrieve {
     if (this.fault) return { reader, command: run.command, error: this.fault };
     if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
-    return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
+    return { reader, command: run.command, error: getscuWriteFailure(reader.log, this.incoming, run.command) ?? describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
   }
 }
 

@@ -1,7 +1,8 @@
 // px-listen on a disk that fills up mid-transfer and is then enlarged (a real tmpfs, real storescu
-// senders): a red status naming the reason and the folder, one error for Catch nodes for the whole
-// episode however many instances storescp refuses, green again by itself once the disk has room, and
-// every instance announced complete, none of them cut short.
+// and dcmsend senders): a red status naming the reason and the folder, one error for Catch nodes for
+// the whole episode however many instances storescp refuses, green again by itself once the disk has
+// room, and every instance announced complete, none of them cut short. px-get (from dcmqrscp) into a
+// full disk answers in the same words.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { SAMPLE_PATIENTS, type SamplePatient, type SampleInstance, writeSampleInstances } from '../testbed/generate';
-import { helper, nodeModules, noMessage, onTab, statusLog } from './support/flow';
+import { getFlow, helper, joinModule, nextMessage, nodeModules, noMessage, onTab, statusLog } from './support/flow';
+import { startQrScp } from './support/qrscp';
+import type { MovePayload } from '../lib/ops/move/types';
 import { freeTcpPort, type SendResult, storescu } from './support/store';
 import type { InstancePayload } from '../lib/filing/file-instance';
 import { until } from './support/until';
@@ -38,7 +41,7 @@ async function dcmsendGoingOn(port: number, folders: string[]): Promise<string> 
 
 const refusals = (results: SendResult[]) => results.reduce((n, r) => n + (r.output.match(/Received Store Response \(Refused: OutOfResources\)/g)?.length ?? 0), 0);
 
-describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', function () {
+describe('px-listen and px-get on a disk that fills up (tmpfs)', function () {
   this.timeout(180000);
   let work = '';
   let disk = '';
@@ -156,5 +159,34 @@ describe('px-listen node on a disk that fills up and is then enlarged (tmpfs)', 
     execFileSync('mount', ['-o', 'remount,size=64m', disk]);
     await until('px-listen says it can write again', () => new RegExp(`can write into ${folder} again \\(disk full for `).test(said), { describe: () => said });
     assert.equal(said.match(/disk full \(ENOSPC/g)?.length, 1, `one line for the episode:\n${said}`);
+  });
+
+  it('px-get into a full disk answers error with the cause and the folder, in its status too; what it filed before is whole', async () => {
+    const send = path.join(work, 'pacs');
+    const held = await writeSampleInstances(send, { patients: [SAMPLE_PATIENTS[0] as SamplePatient], seriesPerStudy: 1, instancesPerSeries: 40, imageSize: 256, seed: 'get' });
+    const qr = await startQrScp(held.map((s) => path.join(send, `${s.sopInstanceUID}.dcm`)));
+    try {
+      const dataDir = path.join(disk, 'data');
+      const pacsNode = { id: 'pacs', type: 'px-pacs', aet: 'US', aec: qr.aet, host: '127.0.0.1', port: qr.port, timeout: 10 };
+      await helper.load([...nodeModules('px-pacs', 'px-get'), joinModule], getFlow(pacsNode, { dataDir }));
+      const instances: Array<Out<InstancePayload>> = [];
+      (helper.getNode('instances') as unknown as NodeJS.EventEmitter).on('input', (msg: Out<InstancePayload>) => instances.push(msg));
+      const answer = nextMessage<Out<string> & { payload: MovePayload }>('retrieves');
+      const caught = nextMessage<Out<unknown>>('caught');
+      helper.getNode('get')?.receive({ payload: { StudyInstanceUID: held[0]?.studyInstanceUID } } as NodeMessage);
+      const incoming = path.join(dataDir, 'incoming');
+      const { payload } = await answer;
+      assert.equal(payload.status, 'error');
+      assert.match(String(payload.data), new RegExp(`then cannot write received instances into ${incoming}: disk full \\(ENOSPC`));
+      assert.match((await caught).error?.message ?? '', new RegExp(`${incoming}: disk full`));
+      assert.deepEqual(statusLog('get').at(-1), { fill: 'red', shape: 'ring', text: `disk full: ${incoming}` });
+      assert.ok(instances.length > 0 && instances.length < held.length, `the disk filled mid-retrieve (${instances.length} filed)`);
+      const byUid = new Map(held.map((s) => [s.sopInstanceUID, s]));
+      for (const { payload: filed } of instances) {
+        assert.ok(dataSet(await readFile(filed.data.path)).equals(dataSet((byUid.get(filed.data.SOPInstanceUID) as SampleInstance).bytes)), `${filed.data.path} is complete`);
+      }
+    } finally {
+      await qr.stop();
+    }
   });
 });
