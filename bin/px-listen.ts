@@ -53,6 +53,8 @@ async function run(argv: string[]): Promise<void> {
   const started = listener;
   closeListener = () => started.close();
   started.on('error', (error) => process.stderr.write(`px-listen: ${error.message}\n`));
+  started.on('storage-recovered', ({ folder, words, lastedMs }) =>
+    process.stderr.write(`px-listen: can write into ${folder} again (${words} for ${Math.round(lastedMs / 1000)} s); receiving and filing again\n`));
   const stop = () => {
     void started.close().then(() => process.exit(0));
   };

@@ -66,9 +66,10 @@ export type { StowOptions, StowOutcome, StowFileResult } from './ops/send/stow';
 
 // C-STORE as a receiver
 export { listen } from './ops/listen';
-export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
+export type { ListenSettings, PypxListener, PypxListenerEvents, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
+export type { StorageProblem } from './ops/listen/storage-watch';
 
 // De-identification (PS3.15 Annex E) of files into pypx's layout
 export { deidentify, PROFILE_EDITION, BURNED_IN_CLASSES } from './ops/deidentify';

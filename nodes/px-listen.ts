@@ -28,7 +28,9 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const say = catalog(RED, 'px-listen');
     const light = new StatusLight(node, say);
-    const showReceived = () => light.succeeded(say('status.total', { count: listener?.received ?? 0 }));
+    // While a folder cannot be written, the status says so whatever else happens (instances filed, restarts).
+    let cannotWrite: string | undefined;
+    const showReceived = () => (cannotWrite ? light.failed(cannotWrite) : light.succeeded(say('status.total', { count: listener?.received ?? 0 })));
     // No input to answer: a failure of the receiver goes to Catch nodes with pypx's error result.
     const report = (error: PacsError) => {
       light.failed(error.reason);
@@ -65,6 +67,16 @@ export = function register(RED: NodeAPI): void {
     });
     started.on('series', (data) => node.send([null, { payload: { status: 'success', data } } as NodeMessage]));
     started.on('error', report);
+    // One error per episode came on 'error' (to Catch nodes) just before this.
+    started.on('storage-failing', ({ words, folder }) => {
+      cannotWrite = say('status.cannotWrite', { words, folder });
+      light.failed(cannotWrite);
+    });
+    started.on('storage-recovered', ({ words, folder, lastedMs }) => {
+      cannotWrite = undefined;
+      node.log(say('log.canWriteAgain', { words, folder, seconds: Math.round(lastedMs / 1000) }));
+      showReceived();
+    });
     started.on('restarting', ({ delayMs, error }) => light.failed(error.kind === 'port-in-use' ? error.reason : say('status.restarting', { seconds: delayMs / 1000 })));
     started.on('listening', showReceived);
     light.working();

@@ -54,7 +54,8 @@ describe('lib: px-get and px-send defects (issue 20)', function () {
     const settings = validatePacsSettings({ aet: 'US', aec: 'PACS', host: '127.0.0.1', port: await freePort(), timeout: 5 });
     const outcome = await runGet(settings, parseMoveRequests({ StudyInstanceUID: '1.2.3' })[0]!, { dataDir: notAFolder });
     assert.equal(outcome.result.status, 'error');
-    assert.match(outcome.error?.message ?? '', new RegExp(`cannot make a working folder in ${notAFolder}/incoming: ENOTDIR`));
+    assert.match(outcome.error?.message ?? '', new RegExp(`cannot make a working folder in ${notAFolder}/incoming: not a folder \\(ENOTDIR`));
+    assert.equal(outcome.error?.reason, `not a folder: ${notAFolder}/incoming`, 'the status names the cause and the folder, as px-listen\'s does');
   });
 
   it('the module\'s send() answers a folder it cannot read (an OS error) with an error naming it, never a throw', async () => {

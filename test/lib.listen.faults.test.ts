@@ -135,6 +135,22 @@ describe('px-listen under faults', function () {
     });
   }
 
+  it('storescp dies and what it left cannot be filed (its folder gone): said, not swallowed', async () => {
+    const tmpDir = path.join(work, 'incoming');
+    const running = await listen({ tmpDir, restartDelaysMs: [60000] });
+    const { main } = storescpFor(tmpDir);
+    assert.ok(main, 'storescp runs');
+    // The folder storescp wrote into is replaced by a file: what it left can be neither listed nor filed.
+    await rm(tmpDir, { recursive: true });
+    await writeFile(tmpDir, 'not a folder');
+    const restarting = new Promise<void>((resolve) => running.once('restarting', () => resolve()));
+    process.kill(main, 'SIGKILL');
+    await restarting;
+    const leftovers = errors.filter((e) => e.message.includes(`what it left in ${tmpDir} could not be filed`));
+    assert.equal(leftovers.length, 1, JSON.stringify(errors.map((e) => e.message)));
+    assert.match(leftovers[0]?.message ?? '', /ENOTDIR/);
+  });
+
   for (const umask of [0o000, 0o077]) {
     it(`files instances and .info files 0640 and folders 0750 under a umask of ${umask.toString(8).padStart(3, '0')}`, async () => {
       const previous = process.umask(umask);

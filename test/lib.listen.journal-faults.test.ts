@@ -43,12 +43,13 @@ describe('px-listen: an announcement journal that cannot be written', () => {
       },
       forget: () => undefined,
     } as unknown as AnnouncementJournal;
-    const failures: Array<{ message: string; parked: boolean }> = [];
+    const failures: Array<{ message: string; folder?: string }> = [];
     const filed: InstancePayload[] = [];
     const filer = new Filer({ dataDir, calledAET: 'FULL', knownDirs: new Set(), knownInfo: new Set() }, tmpDir, journal, {
       filed: (payload) => filed.push(payload),
       malformed: () => assert.fail('not malformed'),
-      failed: (message, parked) => failures.push({ message, parked }),
+      failed: (message) => failures.push({ message }),
+      cannotWrite: (folder, _words, message) => failures.push({ message, folder }),
       batchDone: () => undefined,
       log: () => undefined,
     });
@@ -59,7 +60,7 @@ describe('px-listen: an announcement journal that cannot be written', () => {
     assert.deepEqual(escaped, [], 'nothing escaped to the process');
     assert.equal(failures.length, 1, JSON.stringify(failures));
     assert.match(failures[0]?.message ?? '', /cannot write the announcement journal .*ENOSPC/);
-    assert.equal(failures[0]?.parked, true);
+    assert.equal(failures[0]?.folder, tmpDir, 'waits for tmpDir to be writable');
     assert.equal(filed.length, 0, 'nothing filed without its journal line');
     for (const file of files) assert.ok(existsSync(file), `${file} waits in tmpDir`);
 

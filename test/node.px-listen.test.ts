@@ -202,9 +202,10 @@ describe('px-listen node in a Node-RED runtime', function () {
     assert.equal((await storescu(port, [path.join(work, 'send')])).stored.length, 2);
     await until('the unusable data folder reported', () => caught.length === 1, { describe: seen });
     assert.match(caught[0]?.error?.message ?? '', /cannot file into the data folder .* wait in .*incoming/);
-    assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: 'data folder unusable' });
+    assert.deepEqual(statusLog('listen').at(-1), { fill: 'red', shape: 'ring', text: `data folder unusable: ${path.join(work, 'data')}` });
     await mkdir(path.join(work, 'data'));
     await until('both waiting instances filed', () => instances.length === 2, { describe: seen });
+    await until('the status turns green by itself', () => statusLog('listen').at(-1)?.fill === 'green', { describe: seen });
     assert.ok(instances.every((m) => statSync(m.payload.data.path).isFile()));
     assert.equal(caught.length, 1);
   });

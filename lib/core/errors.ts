@@ -17,6 +17,7 @@ export type FailureKind =
   | 'too-large'
   | 'server-error'
   | 'tls'
+  | 'storage'
   | 'failed';
 
 /**

@@ -1,7 +1,7 @@
 // pypx's layout: <dataDir>/<patient>/<study>/<series>/<instance>.dcm, with patient.info, study.info
 // and series.info beside it. Every tag value comes from a sender and is cleaned before it becomes part
 // of a path.
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { InstanceHeader } from './header';
 
@@ -131,9 +131,14 @@ export function writeInfoFiles(where: FiledPath, header: InstanceHeader, known: 
     try {
       fd = openSync(file, 'wx', FILE_MODE);
       fchmodSync(fd, FILE_MODE);
-      writeSync(fd, text());
+      const bytes = Buffer.from(text());
+      if (writeSync(fd, bytes) < bytes.length) throw Object.assign(new Error(`ENOSPC: no space left on device, write ${file}`), { code: 'ENOSPC' });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        // Cut short (disk full): removed, or 'wx' would keep it cut short for good.
+        if (fd !== undefined) rmSync(file, { force: true });
+        throw err;
+      }
     } finally {
       if (fd !== undefined) closeSync(fd);
     }

@@ -67,7 +67,7 @@ export class SeriesTracker {
       this.fd ??= openSync(this.journal, 'a', 0o640);
       this.bytes += writeSync(this.fd, line);
     } catch (err) {
-      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`));
+      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`, { cause: err }));
     }
   }
 
@@ -126,7 +126,7 @@ export class SeriesTracker {
     try {
       this.rewrite();
     } catch (err) {
-      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`));
+      this.onError(new Error(`cannot write the open-series journal ${this.journal}: ${(err as Error).message}`, { cause: err }));
     }
   }
 

@@ -6,6 +6,8 @@ import { trimUid } from '../../dicom/uid';
 import { buildAssociationArgs, buildTimeoutArgs } from '../../dcmtk/args';
 import { type MoveProgress, MoveResponseReader, progressOf } from '../move/responses';
 import { UID_KEYS } from '../move/request';
+import type { PacsError } from '../../core/errors';
+import { folderWriteError, probeWrite } from '../../filing/write-failure';
 
 /**
  * getscu's log for a whole study or series: -v's lines, less the three per instance. What it has
@@ -98,4 +100,15 @@ export class GetLogReader {
     const response = this.responses.read(line);
     if (response && !this.responses.final) this.on.progress(progressOf(response));
   }
+}
+
+/**
+ * getscu could not write an instance (disk full, quota, permissions, read-only) and stopped: the error
+ * names the cause, found by a probe write into `folder`, and the folder. It is ours, not the PACS's.
+ */
+export function getscuWriteFailure(log: string[], folder: string, command: string): PacsError | undefined {
+  const said = log.find((line) => line.includes('cannot write DICOM file'));
+  if (!said) return undefined;
+  const failure = probeWrite(folder) ?? new Error(said.replace(/^[EFW]: /, ''));
+  return folderWriteError(folder, failure, `getscu: cannot write received instances into ${folder}`, command);
 }

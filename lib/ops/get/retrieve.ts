@@ -12,18 +12,18 @@ import type { PacsSettings } from '../../core/settings';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
 import { idleDeadlineMs } from '../../dcmtk/args';
 import type { MoveProgress } from '../move/responses';
-import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader } from './getscu';
+import { buildGetArgs, GET_LOG_CONFIG_TEXT, GetLogReader, getscuWriteFailure } from './getscu';
 import { StallWatch } from './stall';
 import type { GetFailure, GetOptions } from './types';
 import { fileReceivedInstance, type FilingDirs, quarantine } from '../../filing/file-instance';
 import { MalformedFileError, readReceivedHeader } from '../../filing/header';
 import { FILE_MODE } from '../../filing/layout';
+import { folderWriteError } from '../../filing/write-failure';
 import { workingFolderPrefix } from './leftovers';
 
 /** How often getscu's folder is looked at for what it has finished writing: a batch at a time, not one per instance. */
 const COLLECT_EVERY_MS = 10;
-/** Files created 0666 & ~0027: FILE_MODE. */
-const GETSCU_UMASK = 0o027;
+const GETSCU_UMASK = 0o027; // files created 0666 & ~0027: FILE_MODE
 
 /** One getscu run: its log as read, its command line, and how it ended where that was not a final response. */
 export interface Pass {
@@ -64,7 +64,7 @@ export class Retrieve {
       this.logConfig = `${this.tmpDir}.log.cfg`;
       await writeFile(this.logConfig, GET_LOG_CONFIG_TEXT, { mode: FILE_MODE });
     } catch (err) {
-      throw failureBeforeRun('failed', 'cannot write', `getscu: cannot make a working folder in ${this.incoming}: ${err instanceof Error ? err.message : String(err)}`);
+      throw folderWriteError(this.incoming, err, `getscu: cannot make a working folder in ${this.incoming}`);
     }
     return this.tmpDir;
   }
@@ -151,9 +151,9 @@ export class Retrieve {
     try {
       step();
     } catch (err) {
-      const message = `getscu: cannot file into the data folder ${this.options.dataDir}: ${err instanceof Error ? err.message : String(err)}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`;
-      this.fault = failureBeforeRun('failed', 'cannot file', message);
-      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: message.replace(/^getscu: /, '') });
+      const error = folderWriteError(this.options.dataDir, err, `getscu: cannot file into the data folder ${this.options.dataDir}`);
+      this.fault = failureBeforeRun(error.kind, error.reason, `${error.message}; the retrieve was stopped after ${this.received.size} instance${this.received.size === 1 ? '' : 's'} filed`);
+      this.problems.push({ SOPInstanceUID: '(the rest of the retrieve)', reason: this.fault.message.replace(/^getscu: /, '') });
       this.halt?.abort();
     }
   }
@@ -228,7 +228,7 @@ export class Retrieve {
     if (this.fault) return { reader, command: run.command, error: this.fault };
     if (watch.stalled && !this.options.signal?.aborted) return { reader, command: run.command, stalled: true };
     if (reader.final && !run.aborted) return { reader, command: run.command };
-    return { reader, command: run.command, error: describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
+    return { reader, command: run.command, error: getscuWriteFailure(reader.log, this.incoming, run.command) ?? describeDcmtkFailure('getscu', { ...run, output: reader.log.join('\n') }, this.settings) };
   }
 }
 

@@ -11,6 +11,7 @@ import { seriesTimeoutSeconds, StallWatch, stallReason } from './stall';
 import { workingFolderPrefix } from './leftovers';
 import type { DicomwebPacs } from '../../core/settings';
 import { FILE_MODE } from '../../filing/layout';
+import { folderWriteError, isFolderWriteFailure } from '../../filing/write-failure';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload, quarantine } from '../../filing/file-instance';
 import { type InstanceHeader, MalformedFileError, readReceivedHeader, writtenHeader } from '../../filing/header';
 
@@ -109,7 +110,7 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
       mkdirSync(incoming, { recursive: true });
       tempDir = await mkdtemp(workingFolderPrefix(incoming, 'wado'));
     } catch (err) {
-      throw failureBeforeRun('failed', 'cannot write', `DICOMweb: cannot make a working folder in ${incoming}: ${(err as Error).message}`);
+      throw folderWriteError(incoming, err, `DICOMweb: cannot make a working folder in ${incoming}`);
     }
     const answer = await dicomwebRequest(settings, { path: route, headers: { accept: WADO_ACCEPT }, what: `the ${describeTarget(target)}`, signal: options.signal });
     outcome.command = answer.command;
@@ -224,7 +225,7 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
     outcome.error = err instanceof PacsError ? err
       : outcome.stalled ? failureBeforeRun('timeout', `stalled ${seriesTimeout} s`, `DICOMweb: ${stallReason(settings.dicomweb.url, seriesTimeout)}`, outcome.command)
       : options.signal?.aborted ? failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived (${outcome.completed} instances filed before)`, outcome.command)
-      : describeStreamFailure(err, settings, outcome.command, target);
+      : describeStreamFailure(err, settings, outcome.command, target, path.resolve(options.dataDir));
   } finally {
     watch.stop();
     if (tempDir) await rm(tempDir, { recursive: true, force: true });
@@ -234,10 +235,10 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
 }
 
 /** A failure while the answer streamed in: the connection dropped, the disk filled, or the node stopped. */
-function describeStreamFailure(err: unknown, settings: DicomwebPacs, command: string, target: WadoTarget): PacsError {
+function describeStreamFailure(err: unknown, settings: DicomwebPacs, command: string, target: WadoTarget, dataDir: string): PacsError {
   const error = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   if (error.name === 'AbortError') return failureBeforeRun('aborted', 'stopped', `DICOMweb: stopped while the ${describeTarget(target)} arrived`, command);
-  if (error.code === 'ENOSPC') return failureBeforeRun('failed', 'disk full', `DICOMweb: the disk is full: cannot write the ${describeTarget(target)}`, command);
+  if (isFolderWriteFailure(err)) return folderWriteError(dataDir, err, `DICOMweb: cannot write the ${describeTarget(target)} into ${dataDir}`, command);
   if (/TIMEOUT/.test(error.cause?.code ?? error.code ?? '')) {
     return failureBeforeRun('timeout', `timeout ${settings.timeout} s`, `DICOMweb: ${settings.dicomweb.url} sent nothing for ${settings.timeout} s while sending the ${describeTarget(target)}`, command);
   }

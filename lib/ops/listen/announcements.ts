@@ -66,13 +66,24 @@ export class AnnouncementJournal {
   record(batch: Announcement[]): void {
     if (this.fd === undefined || !batch.length) return;
     let text = this.markerOwed === undefined ? '' : `.${this.markerOwed}\n`;
-    this.markerOwed = undefined;
     for (const a of batch) {
       a.seq = ++this.seq;
       this.unconfirmed.set(a.seq, a);
       text += `${JSON.stringify([a.seq, a.calledAET, a.filed])}\n`;
     }
-    this.bytes += writeSync(this.fd, text);
+    this.append(text);
+    this.markerOwed = undefined;
+  }
+
+  /** Whole lines or nothing: a write the disk cut short is taken back, so that the next line never runs on from half a line. */
+  private append(text: string): void {
+    const bytes = Buffer.from(text);
+    const written = writeSync(this.fd as number, bytes, 0, bytes.length, this.bytes);
+    if (written < bytes.length) {
+      ftruncateSync(this.fd as number, this.bytes);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }
+    this.bytes += written;
   }
 
   /** Not filed after all (its rename failed): nothing to take back at close. */
@@ -102,7 +113,7 @@ export class AnnouncementJournal {
   /** Writes a confirmation still owed (the listener calls this once a second and at close). */
   flush(): void {
     if (this.fd === undefined || this.markerOwed === undefined) return;
-    this.bytes += writeSync(this.fd, `.${this.markerOwed}\n`);
+    this.append(`.${this.markerOwed}\n`);
     this.markerOwed = undefined;
   }
 

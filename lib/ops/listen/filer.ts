@@ -1,6 +1,7 @@
 // Files what storescp finished writing, a batch per turn of the event loop: read each header (see
 // intake), write the batch to the announcement journal, rename each into pypx's layout, announce it.
-// While the data folder is gone or not a folder, files wait in tmpDir and are tried again.
+// While the data folder cannot be written (gone, not a folder, disk full, read-only, ...), files wait
+// in tmpDir, said once, and are tried again when the listener finds it writable (retryParked).
 import { accessSync, constants, statSync } from 'node:fs';
 import type { SeriesKey } from '../../filing/series';
 import type { Announcement, AnnouncementJournal } from './announcements';
@@ -10,6 +11,7 @@ export type { FilingJob } from './intake';
 import { buildFiledPath, type FiledPath } from '../../filing/layout';
 import { fileReceivedInstance, type FilingDirs, type InstancePayload } from '../../filing/file-instance';
 import { type InstanceHeader } from '../../filing/header';
+import { describeWriteFailure, isFolderWriteFailure, writeFailureWords } from '../../filing/write-failure';
 
 const BATCH = 64;
 
@@ -17,8 +19,10 @@ export interface FilerEvents {
   /** Filed and journalled as number seq: announce it. */
   filed(payload: InstancePayload, series: SeriesKey, seq: number): void;
   malformed(message: string, data: unknown): void;
-  /** A file could not be filed; it stays in tmpDir. `parked`: it is retried once the data folder is usable. */
-  failed(message: string, parked: boolean): void;
+  /** A file could not be filed; it stays in tmpDir and is filed at the next start. */
+  failed(message: string): void;
+  /** A folder cannot be written (in `words`); what could not be filed waits in tmpDir for retryParked(). */
+  cannotWrite(folder: string, words: string, message: string): void;
   /** Once per batch, after its instances were announced. */
   batchDone(): void;
   log(text: string): void;
@@ -49,13 +53,12 @@ export class Filer {
     if (this.stopped || this.claimed.has(job.file)) return;
     this.claimed.add(job.file);
     this.queue.push(job);
-    this.retryParked();
     this.pump();
   }
 
-  /** Files that waited for the data folder are tried again once it is usable. */
+  /** Files that waited for a folder that could not be written are tried again (it can be, now). */
   retryParked(): void {
-    if (!this.parked.length || !this.dataDirUsable()) return;
+    if (!this.parked.length) return;
     this.queue.unshift(...this.parked.splice(0));
     this.pump();
   }
@@ -134,24 +137,26 @@ export class Filer {
 
   private cannotFile(job: FilingJob, err: unknown): void {
     const reason = err instanceof Error ? err.message : String(err);
-    if (!this.dataDirUsable()) {
+    const missing = !this.dataDirUsable();
+    if (missing || isFolderWriteFailure(err)) {
       // It stays claimed while it waits, so that no scan of tmpDir queues it twice.
       this.claimed.add(job.file);
       this.parked.push(job);
-      if (this.parked.length === 1) this.on.failed(`cannot file into the data folder ${this.dirs.dataDir}: it is missing or not a writable folder (${reason}); received instances wait in ${this.tmpDir} and are filed once it is usable again`, true);
+      const words = missing ? 'data folder unusable' : writeFailureWords(err);
+      const why = missing ? `it is missing or not a writable folder (${reason})` : describeWriteFailure(err);
+      this.on.cannotWrite(this.dirs.dataDir, words, `cannot file into the data folder ${this.dirs.dataDir}: ${why}; received instances wait in ${this.tmpDir} and are filed once it can be written again`);
       return;
     }
     this.claimed.delete(job.file);
-    this.on.failed(`cannot file ${job.file}: ${reason}; it stays in ${this.tmpDir} and is filed at the next start`, false);
+    this.on.failed(`cannot file ${job.file}: ${reason}; it stays in ${this.tmpDir} and is filed at the next start`);
   }
 
   /** The journal could not be written (disk full): nothing of the batch is filed; it waits in tmpDir, retried as files waiting for the data folder are. */
   private cannotJournal(jobs: FilingJob[], announcements: Announcement[], err: unknown): void {
     for (const announcement of announcements) this.journal.forget(announcement);
-    const first = !this.parked.length;
     for (const job of jobs) this.claimed.add(job.file);
     this.parked.push(...jobs);
-    if (first) this.on.failed(`cannot write the announcement journal in ${this.tmpDir} (${err instanceof Error ? err.message : String(err)}); received instances wait in ${this.tmpDir} and are filed once it can be written`, true);
+    this.on.cannotWrite(this.tmpDir, writeFailureWords(err), `cannot write the announcement journal in ${this.tmpDir}: ${describeWriteFailure(err)}; received instances wait in ${this.tmpDir} and are filed once it can be written again`);
   }
 
   private dataDirUsable(): boolean {

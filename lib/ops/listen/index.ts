@@ -6,6 +6,7 @@ import { Listener } from './listener';
 import type { ListenerOptions } from './options';
 import type { SeriesComplete } from '../../filing/series';
 import type { InstancePayload } from '../../filing/file-instance';
+import type { StorageProblem } from './storage-watch';
 
 export interface ReceivedInstance {
   status: 'success';
@@ -20,7 +21,19 @@ export type ListenEvent = { event: 'instance'; payload: ReceivedInstance } | { e
 /** pypx's listener settings: its command-line letters (-t, -l, -d) are accepted as keys too. */
 export type ListenSettings = Partial<ListenerOptions> & { t?: string; l?: string; d?: string };
 
-export interface PypxListener extends EventEmitter<{ instance: [ReceivedInstance]; series: [CompletedSeries]; error: [PacsError] }> {
+/**
+ * Besides instances and series: every failure on 'error'; a folder that cannot be written on
+ * 'storage-failing' (once per episode, after its 'error'), and on 'storage-recovered' once it can be again.
+ */
+export type PypxListenerEvents = {
+  instance: [ReceivedInstance];
+  series: [CompletedSeries];
+  error: [PacsError];
+  'storage-failing': [StorageProblem];
+  'storage-recovered': [StorageProblem & { lastedMs: number }];
+};
+
+export interface PypxListener extends EventEmitter<PypxListenerEvents> {
   /** The listener's AE title, port and folders as resolved. */
   readonly options: Listener['options'];
   /** Instances filed since start. */
@@ -30,7 +43,7 @@ export interface PypxListener extends EventEmitter<{ instance: [ReceivedInstance
   [Symbol.asyncIterator](): AsyncIterator<ListenEvent>;
 }
 
-class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; series: [CompletedSeries]; error: [PacsError] }> implements PypxListener {
+class StartedListener extends EventEmitter<PypxListenerEvents> implements PypxListener {
   private readonly pending: ListenEvent[] = [];
   private readonly waiting: Array<(result: IteratorResult<ListenEvent>) => void> = [];
   private closed = false;
@@ -55,6 +68,8 @@ class StartedListener extends EventEmitter<{ instance: [ReceivedInstance]; serie
       // Like any EventEmitter, an 'error' nobody listens to would throw; the listener carries on either way.
       if (this.listenerCount('error')) this.emit('error', error);
     });
+    listener.on('storage-failing', (problem) => this.emit('storage-failing', problem));
+    listener.on('storage-recovered', (problem) => this.emit('storage-recovered', problem));
   }
 
   get options(): Listener['options'] {

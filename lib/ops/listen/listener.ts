@@ -1,8 +1,10 @@
 // A DICOM receiver: storescp --fork writes each instance into tmpDir; this files it in pypx's layout
 // and tells whoever listens, once per instance and once per completed series. The parts: keeping
 // storescp running (supervisor, storescp-run), its log telling when a file is whole (storescp-log),
-// filing (filer), the announcement journal (announcements), and the series journal (../series).
+// filing (filer), the announcement journal (announcements), the series journal (../series), and whether
+// its folders can be written (storage-watch).
 import { EventEmitter } from 'node:events';
+import { rmSync } from 'node:fs';
 import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failureBeforeRun, PacsError } from '../../core/errors';
@@ -15,6 +17,8 @@ import { StorescpSupervisor } from './supervisor';
 import { type FilingDirs, type InstancePayload, instancePayload } from '../../filing/file-instance';
 import { makeFolder } from '../../filing/layout';
 import { readReceivedHeader } from '../../filing/header';
+import { describeWriteFailure, isFolderWriteFailure, probeWrite, writeFailureWords } from '../../filing/write-failure';
+import { type StorageProblem, StorageWatch } from './storage-watch';
 
 const SERIES_JOURNAL = '.px-listen-series.jsonl';
 const ANNOUNCEMENTS = '.px-listen-announced.jsonl';
@@ -28,6 +32,13 @@ export interface ListenerEvents {
   restarting: [{ reason: string; delayMs: number; error: PacsError }];
   /** storescp runs and accepts associations (after start and after each restart). */
   listening: [];
+  /**
+   * A folder cannot be written (disk full, quota, permissions, read-only): storescp refuses what
+   * arrives, or what arrived waits in tmpDir. Once per episode, right after the same error on 'error'.
+   */
+  'storage-failing': [StorageProblem];
+  /** The folders can be written again (a probe write succeeded); what waited is filed now. */
+  'storage-recovered': [StorageProblem & { lastedMs: number }];
 }
 
 export class Listener extends EventEmitter<ListenerEvents> {
@@ -39,6 +50,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly journal: AnnouncementJournal;
   private readonly filer: Filer;
   private readonly storescp: StorescpSupervisor;
+  private readonly storage: StorageWatch;
   /** Instances filed since start. */
   received = 0;
   private announced = 0;
@@ -48,18 +60,32 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.options = resolveListenerOptions(options);
     const { dataDir, tmpDir, aet, seriesTimeout, confirmByCaller } = this.options;
     const dirs: FilingDirs = { dataDir, calledAET: aet, knownDirs: new Set(), knownInfo: new Set() };
+    this.storage = new StorageWatch([tmpDir, dataDir], {
+      failing: (problem) => {
+        this.report(problem.error);
+        this.emit('storage-failing', problem);
+      },
+      recovered: (problem) => {
+        const lastedMs = Date.now() - problem.since;
+        this.writeLog(`can write again in ${problem.folder} (${problem.words} for ${Math.round(lastedMs / 1000)} s)`);
+        this.emit('storage-recovered', { ...problem, lastedMs });
+        this.filer.retryParked();
+      },
+    });
     this.series = new SeriesTracker(seriesTimeout * 1000, path.join(tmpDir, SERIES_JOURNAL), (done) => this.emit('series', done),
-      (err) => this.fail('failed', 'series journal', err.message));
+      (err) => (isFolderWriteFailure(err.cause) ? this.cannotWrite(tmpDir, writeFailureWords(err.cause), err.message) : this.fail('failed', 'series journal', err.message)));
     this.journal = new AnnouncementJournal(path.join(tmpDir, ANNOUNCEMENTS));
     this.filer = new Filer(dirs, tmpDir, this.journal, {
       filed: (payload, series, seq) => this.announce(payload, series, seq),
       malformed: (message, data) => this.fail('malformed', 'malformed file', message, data),
-      failed: (message, parked) => this.fail('failed', parked ? 'data folder unusable' : 'filing failed', message),
+      failed: (message) => this.fail('failed', 'filing failed', message),
+      cannotWrite: (folder, words, message) => this.cannotWrite(folder, words, message),
       batchDone: () => { if (!confirmByCaller) this.confirmJournal(); },
       log: (text) => this.writeLog(text),
     });
     this.storescp = new StorescpSupervisor(this.options, {
-      onWritten: (file, calledAET, abandoned) => this.filer.add({ file, calledAET: calledAET || aet, check: abandoned, abandoned }),
+      onWritten: (file, calledAET, how) => this.filer.add({ file, calledAET: calledAET || aet, check: how !== 'logged', abandoned: how === 'abandoned' }),
+      refused: (file, words) => this.refused(file, words),
       afterDeath: async () => {
         await this.fileLeftovers();
         await this.filer.drained();
@@ -88,7 +114,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await this.storescp.start();
     this.sweepTimer = setInterval(() => {
       this.storescp.sweep();
-      this.filer.retryParked();
+      this.storage.probe();
       this.guardJournal(() => this.journal.flush());
     }, QUIET_MS);
   }
@@ -112,6 +138,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     try {
       write();
     } catch (err) {
+      if (isFolderWriteFailure(err)) return this.cannotWrite(this.options.tmpDir, writeFailureWords(err), `cannot write the announcement journal in ${this.options.tmpDir}: ${describeWriteFailure(err)}; instances are still filed and announced, but after a crash some may be announced again (flagged duplicate)`);
       this.fail('failed', 'journal not writable', `cannot write the announcement journal ${path.join(this.options.tmpDir, ANNOUNCEMENTS)}: ${(err as Error).message}; instances are still filed and announced, but after a crash some may be announced again (flagged duplicate)`);
     }
   }
@@ -159,6 +186,23 @@ export class Listener extends EventEmitter<ListenerEvents> {
     for (const entry of await readdir(this.options.tmpDir, { withFileTypes: true })) {
       if (entry.isFile() && !entry.name.startsWith('.')) this.filer.add({ file: path.join(this.options.tmpDir, entry.name), calledAET: this.options.aet, check: true, abandoned: false });
     }
+  }
+
+  /**
+   * storescp could not write an instance and refused it to its sender, which keeps it. What it wrote is
+   * removed (storescp does so itself): never filed. Why, when it is the folder's fault, is found by a probe.
+   */
+  private refused(file: string, words: string): void {
+    rmSync(file, { force: true });
+    if (this.storage.failing) return;
+    const { tmpDir } = this.options;
+    const failure = probeWrite(tmpDir);
+    const why = failure ? describeWriteFailure(failure) : words;
+    this.cannotWrite(tmpDir, failure ? writeFailureWords(failure) : 'cannot write', `storescp cannot write received instances into ${tmpDir}: ${why}; it refuses each one (Refused: Out of Resources), which its sender keeps to send again, until it can write there again`);
+  }
+
+  private cannotWrite(folder: string, words: string, message: string): void {
+    this.storage.failed(folder, words, message, this.storescp.command);
   }
 
   private fail(kind: 'malformed' | 'failed', reason: string, message: string, data: unknown = message): void {

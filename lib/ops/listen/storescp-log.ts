@@ -3,12 +3,15 @@
 // process id: the next line the same child logs from storescp's own logger ("Association Release",
 // the next "storing", ...) comes after the write returned. A child that logs nothing more (killed,
 // or holding an idle association) is checked by sweep(): when it has died or no longer holds the
-// file open, the file is final. One StorescpLog reads one storescp run, and only its own children.
+// file open, the file is final. A write that failed ("cannot write DICOM file", the disk full) was
+// refused to the sender, and storescp deletes what it wrote: it is handed on as refused, never as
+// written. One StorescpLog reads one storescp run, and only its own children.
 import { existsSync } from 'node:fs';
 import { holdsOpen, processAlive } from '../../dcmtk/processes';
 
 const LINE = /^(\d+) ([TDIWEF]) (\S+): (.*)$/;
 const STORING = 'storing DICOM file: ';
+const NOT_WRITTEN = 'cannot write DICOM file: ';
 const HEX_DUMP_LINE = /^\s+[0-9a-f]{2}(?:\s+[0-9a-f]{2})*\s*$/i;
 const ASSOCIATION_END = /^Association (Release|Aborted)|^Association Request Failed|^DIMSE failure/;
 /** Where an A-ASSOCIATE-RQ PDU holds the called AE title (PS3.8 9.3.2), header included. */
@@ -16,8 +19,13 @@ const CALLED_AE_START = 10;
 const CALLED_AE_END = 26;
 export const QUIET_MS = 1000;
 
-/** A file storescp has finished with. `abandoned`: its writer died, so it may be cut short. */
-export type OnWritten = (file: string, calledAET: string | undefined, abandoned: boolean) => void;
+/**
+ * A file storescp has finished with. How it is known: `logged`, its writer said more after it;
+ * `quiet`, its writer no longer holds it open; `abandoned`, its writer died. The last two may be cut short.
+ */
+export type OnWritten = (file: string, calledAET: string | undefined, how: 'logged' | 'quiet' | 'abandoned') => void;
+/** storescp could not write this file (its words) and refused the instance to its sender. */
+export type OnRefused = (file: string, words: string) => void;
 
 export class StorescpLog {
   private readonly writing = new Map<number, { file: string; since: number }>();
@@ -31,6 +39,7 @@ export class StorescpLog {
     tmpDir: string,
     private readonly onWritten: OnWritten,
     private readonly log: (text: string) => void,
+    private readonly onRefused: OnRefused,
   ) {
     this.inFolder = `${tmpDir}/`;
   }
@@ -55,9 +64,12 @@ export class StorescpLog {
     const written = this.writing.get(pid);
     if (written) {
       this.writing.delete(pid);
-      this.onWritten(written.file, this.calledAET.get(pid), false);
+      if (text.startsWith(NOT_WRITTEN)) this.onRefused(written.file, text);
+      else this.onWritten(written.file, this.calledAET.get(pid), 'logged');
     }
-    if (text.startsWith(STORING)) {
+    if (text.startsWith(NOT_WRITTEN)) {
+      this.log(`${pid}: ${text}`);
+    } else if (text.startsWith(STORING)) {
       // storescp names the file in the folder it was given (-od, absolute); nothing else is taken.
       const file = text.slice(STORING.length);
       if (file.startsWith(this.inFolder) && !file.includes('/', this.inFolder.length) && !file.endsWith('/..')) this.writing.set(pid, { file, since: Date.now() });
@@ -92,7 +104,7 @@ export class StorescpLog {
       const alive = processAlive(pid);
       if (alive && (!existsSync(written.file) || holdsOpen(pid, written.file))) continue;
       this.writing.delete(pid);
-      this.onWritten(written.file, this.calledAET.get(pid), !alive);
+      this.onWritten(written.file, this.calledAET.get(pid), alive ? 'quiet' : 'abandoned');
     }
   }
 
@@ -103,7 +115,7 @@ export class StorescpLog {
   end(keep = false): string[] {
     this.ended = true;
     const files = [...this.writing.values()].map((w) => w.file);
-    if (!keep) for (const [pid, { file }] of this.writing) this.onWritten(file, this.calledAET.get(pid), true);
+    if (!keep) for (const [pid, { file }] of this.writing) this.onWritten(file, this.calledAET.get(pid), 'abandoned');
     this.writing.clear();
     this.calledAET.clear();
     this.associateBytes.clear();

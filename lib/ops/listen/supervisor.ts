@@ -3,12 +3,13 @@
 // after a growing delay. A restart that fails the same way again (a port still taken) is said once.
 import { PacsError } from '../../core/errors';
 import type { ResolvedListenerOptions } from './options';
-import { type OnWritten, StorescpLog } from './storescp-log';
+import { type OnRefused, type OnWritten, StorescpLog } from './storescp-log';
 import { endPreviousRun, StorescpRun } from './storescp-run';
 import { describeIncomingTlsFailure } from '../../dcmtk/failures';
 
 export interface SupervisorHooks {
   onWritten: OnWritten;
+  refused: OnRefused;
   /** A run died on its own and its whole group has ended: file what it left before the next one starts. */
   afterDeath(): Promise<void>;
   log(text: string): void;
@@ -59,7 +60,7 @@ export class StorescpSupervisor {
   }
 
   private async startRun(): Promise<void> {
-    const log = new StorescpLog(this.options.tmpDir, this.hooks.onWritten, (text) => this.onLog(text));
+    const log = new StorescpLog(this.options.tmpDir, this.hooks.onWritten, (text) => this.onLog(text), this.hooks.refused);
     const run = await StorescpRun.start(this.options, (line) => log.onLine(line));
     this.hooks.log(`started: ${run.command}`);
     this.run = run;
@@ -82,7 +83,10 @@ export class StorescpSupervisor {
     if (this.stopping || run !== this.run) return;
     this.run = undefined;
     log.end();
-    await this.hooks.afterDeath().catch(() => undefined);
+    await this.hooks.afterDeath().catch((err: unknown) => {
+      const message = `storescp exited (${how}) and what it left in ${this.options.tmpDir} could not be filed: ${err instanceof Error ? err.message : String(err)}; it is filed at the next start`;
+      this.hooks.fail(new PacsError('failed', 'leftovers not filed', message, { status: 'error', command: run.command, data: message }));
+    });
     if (Date.now() - this.lastStart > STABLE_MS) this.restarts = 0;
     this.scheduleRestart(new PacsError('receiver-died', 'storescp died', `storescp exited (${how})`, { status: 'error', command: run.command, data: how }));
   }
