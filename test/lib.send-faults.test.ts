@@ -2,7 +2,7 @@
 // (SIGSTOP) past storescu's DIMSE timeout and woken. What the PACS did not confirm goes again on a new
 // association; the result counts each file once, and every file ends up stored.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runSend } from '../lib/ops/send';
@@ -10,6 +10,8 @@ import { collectSendFiles } from '../lib/ops/send/files';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort, type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { dcmtkSpy } from './support/dcmtk-spy';
+import { startReceiver } from './support/receiver';
+import { transcode } from './support/transcode';
 import { until } from './support/until';
 
 const INSTANCES = 300;
@@ -78,5 +80,30 @@ describe('px-send through a PACS that fails mid-transfer', function () {
     assert.ok(outcome);
     assertExact(outcome.payload);
     assert.equal(await stored(pacs), INSTANCES);
+  });
+
+  it('dcmsend\'s pass (files the receiver takes only uncompressed) through a receiver frozen past the DIMSE timeout: every file stored, each counted once', async () => {
+    const compressed = path.join(dir, 'jpeg-ls');
+    await mkdir(compressed);
+    const some = (await readdir(sources)).slice(0, 150);
+    for (const file of some) transcode(path.join(sources, file), path.join(compressed, file), 'jpeg-ls');
+    const receiver = await startReceiver({ aet: 'PLAIN' });
+    const spy = await dcmtkSpy({ execs: true });
+    try {
+      const sending = runSend({ aet: 'SENDER', aec: 'PLAIN', host: '127.0.0.1', port: receiver.port, timeout: 2, dcmtkDir: spy.dir }, await collectSendFiles(compressed), { retries: 5, retryDelayMs: 500 });
+      await until('dcmsend has begun and the receiver holds some of its files', async () => spy.started().includes('dcmsend') && (await readdir(receiver.dir)).length > 10, { intervalMs: 20 });
+      process.kill(receiver.pid, 'SIGSTOP');
+      try {
+        await until('dcmsend has given up on the frozen receiver and tries again', () => spy.started().filter((tool) => tool === 'dcmsend').length > 1, { describe: () => spy.started() });
+      } finally {
+        process.kill(receiver.pid, 'SIGCONT');
+      }
+      const outcome = await sending;
+      assert.deepEqual({ status: outcome.payload.status, sent: outcome.payload.sent, failed: outcome.payload.failed, data: outcome.payload.data.length }, { status: 'success', sent: some.length, failed: 0, data: 0 }, JSON.stringify(outcome.payload.data.slice(0, 3)));
+      assert.equal(new Set(await receiver.received()).size, some.length);
+    } finally {
+      await spy.remove();
+      await receiver.stop();
+    }
   });
 });
