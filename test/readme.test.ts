@@ -106,6 +106,10 @@ describe('README\'s commands and module calls, run against the demo', function (
 
   it('prints what README shows for px-echo, px-find, px-move and px-listen', async () => {
     const userDir = await packagedUserDir();
+    // What the commands may leave: px-listen's three folders, beside the demo's and the temporary one.
+    const around = async () => ({ cwd: (await readdir(userDir)).sort(), tmp: await readdir(path.join(dir, 'tmp')), dir: (await readdir(dir)).sort() });
+    const start = await around();
+    const after = { ...start, cwd: [...new Set([...start.cwd, 'readme-example.mjs'])].sort(), dir: [...start.dir, 'data', 'incoming', 'log'].sort() };
     const echo = await run(shell('px-echo'), userDir);
     assert.equal(echo.code, 0, echo.stderr);
     assert.deepEqual(JSON.parse(echo.stdout), answer('px-echo'));
@@ -157,10 +161,8 @@ describe('README\'s commands and module calls, run against the demo', function (
     const storescp = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('storescp') && line.includes(`${dir}/incoming`));
     await until('Ctrl-C stopped the listener\'s storescp', () => storescp().length === 0, { timeoutMs: 5000, describe: storescp });
 
-    // px-send of what px-listen filed, to the second PACS, and px-get of a study into the same folder. They leave
-    // nothing in the folder they are run from, nor in the temporary folder, nor beside the folders they are given.
-    const around = async () => ({ cwd: (await readdir(userDir)).sort(), tmp: await readdir(path.join(dir, 'tmp')), dir: (await readdir(dir)).sort() });
-    const before = await around();
+    // px-send of what px-listen filed, to the second PACS, and px-get of a study into the same folder. No command
+    // leaves anything in the folder it is run from, nor in the temporary folder, nor beside the folders it is given.
     const send = await run(shell('px-send'), userDir);
     assert.equal(send.code, 1, send.stderr);
     const sent = JSON.parse(send.stdout) as { command: string };
@@ -179,7 +181,7 @@ describe('README\'s commands and module calls, run against the demo', function (
     assert.deepEqual({ ...got, command: working(got.command) }, { ...gotShown, command: working(gotShown.command) });
     const filed = execFileSync('find', [path.join(dir, 'data'), '-name', '*.dcm', '-path', '*PX0001-Smith.John*'], { encoding: 'utf8' }).trim().split('\n');
     assert.equal(filed.length, (gotShown as unknown as { completed: number }).completed);
-    assert.deepEqual(await around(), before, 'px-send and px-get left nothing outside the folders they were given');
+    assert.deepEqual(await around(), after, 'the commands left nothing outside the folders they were given (the module script is the test\'s)');
     assert.deepEqual((await readdir(path.join(dir, 'data'))).sort(), ['PX0001-Smith.John', 'PX0003-Иванов.Иван', 'incoming']);
     assert.deepEqual(await readdir(path.join(dir, 'data', 'incoming')), [], 'px-get\'s working folder is gone');
   });
