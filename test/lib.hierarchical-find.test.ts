@@ -1,7 +1,7 @@
 // px-find at every level against a strictly hierarchical PACS, DCMTK's dcmqrscp, checked against the files
 // it was given: PATIENT is asked in the Patient Root model (Study Root has no such level), and a SERIES or
-// IMAGE query matching on patient or study attributes finds the studies first, since such a PACS ignores
-// keys of the levels above the one queried and would answer every patient's series.
+// IMAGE query matching on attributes of a level above it finds the studies or series first, since such a
+// PACS ignores keys of the levels above the one queried and would answer every patient's series.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -75,6 +75,16 @@ describe('lib: px-find at every level against a strictly hierarchical PACS (dcmq
     assert.deepEqual((await found('IMAGE', { StudyInstanceUID: studyInstanceUID, SeriesInstanceUID: seriesInstanceUID }, 'SOPInstanceUID')).values, held((s) => s.sopInstanceUID, (s) => s.seriesInstanceUID === seriesInstanceUID));
     assert.deepEqual((await found('IMAGE', { StudyInstanceUID: studyInstanceUID }, 'SOPInstanceUID')).values, held((s) => s.sopInstanceUID, (s) => s.studyInstanceUID === studyInstanceUID));
     assert.deepEqual((await found('IMAGE', { PatientName: 'Hier^Two' }, 'SOPInstanceUID')).values, held((s) => s.sopInstanceUID, (s) => s.patientID === 'HF2'));
+  });
+
+  it('IMAGE level on series keys: the series found first, then their instances; with a patient\'s key too, the studies before', async () => {
+    const mr = await found('IMAGE', { Modality: 'MR' }, 'SOPInstanceUID');
+    assert.ok(held((s) => s.sopInstanceUID, (s) => s.modality === 'MR').length > 0);
+    assert.deepEqual(mr.values, held((s) => s.sopInstanceUID, (s) => s.modality === 'MR'));
+    assert.match(mr.command, /^\S*findscu .*-k QueryRetrieveLevel=SERIES .*-k Modality=MR .*\n\S*findscu .*-k QueryRetrieveLevel=IMAGE /);
+    const both = await found('IMAGE', { PatientID: 'HF1', Modality: 'CT' }, 'SOPInstanceUID');
+    assert.deepEqual(both.values, held((s) => s.sopInstanceUID, (s) => s.modality === 'CT' && s.patientID === 'HF1'));
+    assert.deepEqual(both.command.split('\n').map((line) => /QueryRetrieveLevel=(\w+)/.exec(line)?.[1]), ['STUDY', 'SERIES', 'IMAGE']);
   });
 
   it('a SERIES query for a patient the PACS does not hold answers success with no records, after one C-FIND', async () => {

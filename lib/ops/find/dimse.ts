@@ -51,7 +51,7 @@ function failedResult(error: PacsError, elapsedMs: number): FindOutcome {
 
 /**
  * C-FIND with findscu: pypx's result with one record per match, or the reason it failed. A SERIES or
- * IMAGE query matching on patient or study attributes finds the studies first (hierarchical.ts).
+ * IMAGE query matching on attributes of a level above it finds the studies or series first (hierarchical.ts).
  */
 export async function runFindscu(settings: PacsSettings, query: unknown, options: FindOptions = {}): Promise<FindOutcome> {
   const started = Date.now();
@@ -62,21 +62,27 @@ export async function runFindscu(settings: PacsSettings, query: unknown, options
     return failedResult(toPacsError(err), 0);
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
+  const outcome = await findInSteps(settings, request, limit, options);
+  return { ...outcome, elapsedMs: Date.now() - started };
+}
+
+/** A request as one findscu run or, where it matches on attributes of a level above its own, as hierarchical.ts plans it. */
+async function findInSteps(settings: PacsSettings, request: FindRequest, limit: number, options: FindOptions): Promise<FindOutcome> {
   const plan = planHierarchicalFind(request);
   if (!plan) return findOnce(settings, request, limit, options);
-  const studies = await findOnce(settings, plan.studies, 0, { ...options, onRecord: undefined });
-  if (studies.error) return studies;
-  const uids = [...new Set(studies.result.data.map((record) => String(record.StudyInstanceUID?.value ?? '')).filter(Boolean))];
-  const commands = [studies.result.command];
+  const first = await findInSteps(settings, plan.first, 0, { ...options, onRecord: undefined });
+  if (first.error) return first;
+  const commands = [first.result.command];
   const records: PypxRecord[] = [];
-  for (const within of plan.within(uids)) {
+  const answer = (limited: boolean): FindOutcome => ({ result: { status: 'success', command: commands.join('\n'), data: records }, limited, elapsedMs: 0 });
+  for (const within of plan.within(first.result.data)) {
     const part = await findOnce(settings, within, limit ? limit - records.length : 0, options);
     if (part.error) return { ...part, result: { ...part.result, command: [...commands, part.result.command].join('\n') } };
     commands.push(part.result.command);
     records.push(...part.result.data);
-    if (part.limited) return { result: { status: 'success', command: commands.join('\n'), data: records }, limited: true, elapsedMs: Date.now() - started };
+    if (part.limited) return answer(true);
   }
-  return { result: { status: 'success', command: commands.join('\n'), data: records }, limited: false, elapsedMs: Date.now() - started };
+  return answer(false);
 }
 
 /** One findscu run of one request. */
