@@ -55,7 +55,8 @@ describe('px-find node in a Node-RED runtime', () => {
     send({ payload: Date.now(), topic: 'keep me' });
     const msg = await received;
     assert.equal(msg.payload.status, 'success');
-    assert.match(msg.payload.command, /^\S*findscu .*-k PatientID=PX0003 .*-aec ORTHANC -aet NODERED 127\.0\.0\.1 \d+$/);
+    // A SERIES query on a patient's key finds the patient's studies first, as a strictly hierarchical PACS needs.
+    assert.match(msg.payload.command, /^\S*findscu .*-k QueryRetrieveLevel=STUDY .*-k PatientID=PX0003 .*\n\S*findscu .*-k QueryRetrieveLevel=SERIES .*-k PatientID=PX0003 .*-aec ORTHANC -aet NODERED 127\.0\.0\.1 \d+$/);
     const records = msg.payload.data as PypxRecord[];
     assert.deepEqual(records.map((r) => r.PatientName?.value), ['Иванов^Иван', 'Иванов^Иван']);
     assert.equal(msg.topic, 'keep me');

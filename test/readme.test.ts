@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO } from '../testbed/demo';
@@ -31,8 +31,12 @@ describe('README against the demo', () => {
     assert.ok(titles.size > 0);
     const known = new Set(DEMO.listeners.map((l) => l.aet));
     for (const title of titles) assert.ok(known.has(title), `README uses AE title ${title}, which the demo PACS does not know`);
-    for (const port of [...all(/--serverPort (\d+)/g), ...all(/server_port: '(\d+)'/g)]) assert.equal(Number(port), DEMO.pacs.dicomPort);
-    for (const aec of [...all(/--aec (\S+)/g), ...all(/aec: '([^']+)'/g)]) assert.equal(aec, DEMO.pacs.aet);
+    // The demo PACS, or for px-send the demo's second one.
+    const pacs = new Set([`${DEMO.pacs.aet} ${DEMO.pacs.dicomPort}`, `${DEMO.archive.aet} ${DEMO.archive.dicomPort}`]);
+    const called = [/--aec (\S+) --serverIP \S+ --serverPort (\d+)/g, /aec: '([^']+)', aet: '[^']+', server_ip: '[^']+', server_port: '(\d+)'/g]
+      .flatMap((pattern) => blocks.flatMap((block) => [...block.matchAll(pattern)].map((m) => `${m[1]} ${m[2]}`)));
+    assert.ok(called.length >= 6, called.join(', '));
+    for (const pair of called) assert.ok(pacs.has(pair), `README calls ${pair}, which is not the demo's`);
   });
 
   it('listens where the demo PACS sends that AE title, on no port of the demo\'s own listeners', () => {
@@ -58,14 +62,16 @@ describe('README\'s commands and module calls, run against the demo', function (
   let listener: ChildProcess | undefined;
   let unexempt = () => undefined as unknown;
   /** README's text with the demo's ports moved as this test's demo has them. */
-  const moved = (text: string) =>
-    text.replace(new RegExp(`\\b(${DEMO.pacs.dicomPort}|${DEMO.listeners.map((l) => l.port).join('|')})\\b`, 'g'), (port) => String(Number(port) + offset));
+  const ports = [DEMO.pacs.dicomPort, DEMO.pacs.httpPort, DEMO.archive.dicomPort, DEMO.archive.httpPort, ...DEMO.listeners.map((l) => l.port)];
+  const moved = (text: string) => text.replace(new RegExp(`\\b(${ports.join('|')})\\b`, 'g'), (port) => String(Number(port) + offset));
   /** The sh block that runs `command`, one line, as a user would type it (after npx, from an install). */
   const shell = (command: string) => {
     const block = blocks.find((b) => b.startsWith(`npx ${command} `));
     assert.ok(block, `README has no npx ${command} block`);
-    return moved(block.replace(/\\\n\s*/g, '').trim()).replace(/\/tmp\/pypx\//g, `${dir}/`);
+    return inDir(moved(block.replace(/\\\n\s*/g, '').trim()));
   };
+  /** README's /tmp/pypx/ is this test's folder. */
+  const inDir = (text: string) => text.replace(/\/tmp\/pypx\//g, `${dir}/`);
   /** The JSON block right after a command's sh block. */
   const answer = (command: string) => {
     const at = section.indexOf(`npx ${command} `);
@@ -74,13 +80,14 @@ describe('README\'s commands and module calls, run against the demo', function (
   };
   const run = (line: string, cwd: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile('sh', ['-c', line], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TCP_NODELAY: '1' } }, (err, stdout, stderr) =>
+      execFile('sh', ['-c', line], { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TCP_NODELAY: '1', TMPDIR: path.join(dir, 'tmp') } }, (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
       );
     });
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-readme-'));
+    await mkdir(path.join(dir, 'tmp'));
     offset = await freeOffset();
     demo = await startDemo(process.execPath, [DEMO_JS], path.join(dir, 'demo'), offset);
     unexempt = exemptFromLeakCheck(demo.child.pid);
@@ -99,6 +106,10 @@ describe('README\'s commands and module calls, run against the demo', function (
 
   it('prints what README shows for px-echo, px-find, px-move and px-listen', async () => {
     const userDir = await packagedUserDir();
+    // What the commands may leave: px-listen's three folders, beside the demo's and the temporary one.
+    const around = async () => ({ cwd: (await readdir(userDir)).sort(), tmp: await readdir(path.join(dir, 'tmp')), dir: (await readdir(dir)).sort() });
+    const start = await around();
+    const after = { ...start, cwd: [...new Set([...start.cwd, 'readme-example.mjs'])].sort(), dir: [...start.dir, 'data', 'incoming', 'log'].sort() };
     const echo = await run(shell('px-echo'), userDir);
     assert.equal(echo.code, 0, echo.stderr);
     assert.deepEqual(JSON.parse(echo.stdout), answer('px-echo'));
@@ -107,7 +118,8 @@ describe('README\'s commands and module calls, run against the demo', function (
     assert.equal(find.code, 0, find.stderr);
     const found = JSON.parse(find.stdout) as { status: string; command: string; data: unknown };
     const shown = answer('px-find');
-    const folder = (command: string) => command.replace(/-od \S+/, '-od <answers>');
+    // Answer folders are named afresh by each run; the studies found first come in the PACS's order.
+    const folder = (command: string) => command.replace(/-od \S+/g, '-od <answers>').replace(/'StudyInstanceUID=([^']*)'/g, (_match, list: string) => `'StudyInstanceUID=${list.split('\\').sort().join('\\')}'`);
     // A SERIES-level InstanceNumber is whichever instance Orthanc reads first, and the demo uploads in parallel.
     const steady = (data: unknown) => JSON.parse(JSON.stringify(data).replace(/"InstanceNumber":\{"tag":"0020,0013","value":"\d*"/g, '"InstanceNumber":{"tag":"0020,0013","value":"?"')) as unknown;
     assert.deepEqual({ ...found, command: folder(found.command), data: steady(found.data) }, { ...shown, command: folder(shown.command), data: steady(shown.data) });
@@ -148,5 +160,38 @@ describe('README\'s commands and module calls, run against the demo', function (
     await stopped;
     const storescp = () => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((line) => line.includes('storescp') && line.includes(`${dir}/incoming`));
     await until('Ctrl-C stopped the listener\'s storescp', () => storescp().length === 0, { timeoutMs: 5000, describe: storescp });
+
+    // px-send of what px-listen filed, to the second PACS, and px-get of a study into the same folder. No command
+    // leaves anything in the folder it is run from, nor in the temporary folder, nor beside the folders it is given.
+    const send = await run(shell('px-send'), userDir);
+    assert.equal(send.code, 1, send.stderr);
+    const sent = JSON.parse(send.stdout) as { command: string };
+    const sentShown = JSON.parse(inDir(JSON.stringify(answer('px-send')))) as { command: string };
+    const profile = (command: string) => command.replace(/-lc \S+ -nh -xf \S+ /, '-lc <log.cfg> -nh -xf <profile.cfg> ');
+    assert.deepEqual({ ...sent, command: profile(sent.command) }, { ...sentShown, command: profile(sentShown.command) });
+    const archive = `http://127.0.0.1:${DEMO.archive.httpPort + offset}`;
+    const held = (await (await fetch(`${archive}/statistics`)).json()) as { CountInstances: number };
+    assert.equal(held.CountInstances, 5, 'ARCHIVE holds what px-send sent');
+
+    const get = await run(shell('px-get'), userDir);
+    assert.equal(get.code, 0, get.stderr);
+    const got = JSON.parse(get.stdout) as { command: string };
+    const gotShown = JSON.parse(inDir(JSON.stringify(answer('px-get')))) as { command: string };
+    const working = (command: string) => command.replace(/\.get-[^ /]+?(?=\.log\.cfg | )/g, '.get-<run>');
+    assert.deepEqual({ ...got, command: working(got.command) }, { ...gotShown, command: working(gotShown.command) });
+    const filed = execFileSync('find', [path.join(dir, 'data'), '-name', '*.dcm', '-path', '*PX0001-Smith.John*'], { encoding: 'utf8' }).trim().split('\n');
+    assert.equal(filed.length, (gotShown as unknown as { completed: number }).completed);
+    assert.deepEqual(await around(), after, 'the commands left nothing outside the folders they were given (the module script is the test\'s)');
+    assert.deepEqual((await readdir(path.join(dir, 'data'))).sort(), ['PX0001-Smith.John', 'PX0003-Иванов.Иван', 'incoming']);
+    assert.deepEqual(await readdir(path.join(dir, 'data', 'incoming')), [], 'px-get\'s working folder is gone');
+  });
+
+  it('runs README\'s DICOMweb command, which answers what README says', async () => {
+    const text = README.slice(README.indexOf('## DICOMweb'), README.indexOf('\n## ', README.indexOf('## DICOMweb') + 5)).replace(/\n/g, ' ');
+    const [, command, status, count] = /`(npx px-find --url [^`]+)`\s+\((\w+), the (\d+) studies/.exec(text) ?? [];
+    assert.ok(command, 'README\'s DICOMweb section shows a px-find command and its answer');
+    const found = await run(moved(command), await packagedUserDir());
+    const result = JSON.parse(found.stdout) as { status: string; data: unknown[] };
+    assert.deepEqual([found.code, result.status, result.data.length], [0, status, Number(count)], found.stderr);
   });
 });

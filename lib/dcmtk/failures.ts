@@ -66,11 +66,14 @@ export function describeDcmtkFailure(
     // Orthanc, and many PACS, abort instead of answering a query or retrieve they will not serve.
     return make('rejected', 'aborted by PACS', `${where} aborted the association instead of answering: it refuses this request, often because it does not allow calling AE title "${settings.aet}" to query or retrieve: list "${settings.aet}" among its modalities`);
   }
-  if (/timeout/i.test(said)) {
-    return make('timeout', `timeout ${settings.timeout} s`, `no answer from ${where} within ${settings.timeout} s (${complaints[0]})`);
-  }
   // storescu's "Store Failed, file: <path>:" names a file, not the cause, which follows it.
   const first = complaints.find((c) => !/^Store Failed, file: /.test(c)) ?? complaints[0] ?? `exited with code ${run.exitCode ?? 'unknown'}`;
+  if (/Unexpected Response MsgId/i.test(said)) {
+    return make('timeout', `timeout ${settings.timeout} s`, `${where} answered out of step (${first}): a late answer to a request already given up after ${settings.timeout} s; the association was given up`);
+  }
+  if (/timeout/i.test(said)) {
+    return make('timeout', `timeout ${settings.timeout} s`, `no answer from ${where} within ${settings.timeout} s (${first})`);
+  }
   return make('failed', 'failed', `${where}: ${first}`);
 }
 

@@ -8,7 +8,9 @@ export interface LogConfigOptions {
   drop: readonly string[];
   /**
    * false: lines collect in the tool's output buffer (about 4 KB) and reach Node.js a block at a time,
-   * and whatever is left at exit. For per-instance lines whose arrival time does not matter.
+   * and whatever is left at exit. For per-instance lines whose arrival time does not matter. Error lines
+   * (E:, F:) still come as printed, and bring what was printed before them: a caller may have to act on
+   * them at once (a DIMSE timeout after which storescu would go on over an association out of step).
    */
   immediateFlush?: boolean;
   /** Named loggers set to their own level, e.g. `{'dcmtk.apps.storescu.progress': 'WARN'}`. */
@@ -17,19 +19,26 @@ export interface LogConfigOptions {
 
 /** A log4cplus configuration printing what -v prints (`I: ...`, `E: ...`) except the dropped lines. */
 export function buildLogConfig({ drop, immediateFlush = true, levels = {} }: LogConfigOptions): string {
-  const lines = [
-    'log4cplus.rootLogger = INFO, console',
-    ...Object.entries(levels).map(([logger, level]) => `log4cplus.logger.${logger} = ${level}`),
-    'log4cplus.appender.console = log4cplus::ConsoleAppender',
-    'log4cplus.appender.console.logToStderr = false',
-    `log4cplus.appender.console.ImmediateFlush = ${immediateFlush}`,
-    'log4cplus.appender.console.layout = log4cplus::PatternLayout',
-    'log4cplus.appender.console.layout.ConversionPattern = %P: %m%n',
+  const appender = (name: string, flush: boolean) => [
+    `log4cplus.appender.${name} = log4cplus::ConsoleAppender`,
+    `log4cplus.appender.${name}.logToStderr = false`,
+    `log4cplus.appender.${name}.ImmediateFlush = ${flush}`,
+    `log4cplus.appender.${name}.layout = log4cplus::PatternLayout`,
+    `log4cplus.appender.${name}.layout.ConversionPattern = %P: %m%n`,
   ];
-  drop.forEach((text, i) => {
+  const lines = [
+    `log4cplus.rootLogger = INFO, console${immediateFlush ? '' : ', errors'}`,
+    ...Object.entries(levels).map(([logger, level]) => `log4cplus.logger.${logger} = ${level}`),
+    ...appender('console', immediateFlush),
+  ];
+  const filters = drop.map((text) => ['StringMatchFilter', `StringToMatch = ${text}`]);
+  // Both appenders write to the same standard output, in order: the buffered one up to warnings, the other errors, flushed.
+  if (!immediateFlush) filters.push(['LogLevelRangeFilter', 'LogLevelMin = TRACE', 'LogLevelMax = WARN']);
+  filters.forEach(([kind, ...settings], i) => {
     const filter = `log4cplus.appender.console.filters.${i + 1}`;
-    lines.push(`${filter} = log4cplus::spi::StringMatchFilter`, `${filter}.StringToMatch = ${text}`, `${filter}.AcceptOnMatch = false`);
+    lines.push(`${filter} = log4cplus::spi::${kind}`, ...settings.map((setting) => `${filter}.${setting}`), `${filter}.AcceptOnMatch = false`);
   });
+  if (!immediateFlush) lines.push(...appender('errors', true), 'log4cplus.appender.errors.Threshold = ERROR');
   return `${lines.join('\n')}\n`;
 }
 

@@ -11,18 +11,27 @@ const TOOLS = ['echoscu', 'findscu', 'movescu', 'getscu', 'storescu', 'dcmsend']
 export interface DcmtkSpy {
   /** The folder to give as dcmtkDir. */
   dir: string;
-  /** The runs that have ended, in order: the tool and its exit code. */
+  /** The runs that have ended, in order: the tool and its exit code (none for a run killed by a signal). */
   ended(): Array<{ tool: string; code: number }>;
+  /** The tools started so far, in order. */
+  started(): string[];
   remove(): Promise<void>;
 }
 
-export async function dcmtkSpy(): Promise<DcmtkSpy> {
+/**
+ * `execs`: each wrapper notes the start and execs the tool, which then gets the signals that stop it (a
+ * run stopped by px-send itself); no end is noted then.
+ */
+export async function dcmtkSpy(options: { execs?: boolean } = {}): Promise<DcmtkSpy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pypx-dcmtk-spy-'));
   const log = path.join(dir, 'ended.log');
+  const starts = path.join(dir, 'started.log');
   for (const tool of TOOLS) {
     const real = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
     const wrapper = path.join(dir, tool);
-    writeFileSync(wrapper, `#!/bin/sh\n'${real}' "$@"\ncode=$?\necho "${tool} $code" >> '${log}'\nexit $code\n`);
+    writeFileSync(wrapper, options.execs
+      ? `#!/bin/sh\necho ${tool} >> '${starts}'\nexec '${real}' "$@"\n`
+      : `#!/bin/sh\necho ${tool} >> '${starts}'\n'${real}' "$@"\ncode=$?\necho "${tool} $code" >> '${log}'\nexit $code\n`);
     chmodSync(wrapper, 0o755);
   }
   return {
@@ -34,6 +43,7 @@ export async function dcmtkSpy(): Promise<DcmtkSpy> {
           return { tool: tool as string, code: Number(code) };
         })
         : [],
+    started: () => (existsSync(starts) ? readFileSync(starts, 'utf8').split('\n').filter(Boolean) : []),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }

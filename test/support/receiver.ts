@@ -11,6 +11,8 @@ export interface Receiver {
   aet: string;
   port: number;
   dir: string;
+  /** storescp's process id (for tests that freeze it). */
+  pid: number;
   /** SOP Instance UIDs read from the files received so far. */
   received(): Promise<string[]>;
   stop(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
     aet,
     port,
     dir,
+    pid: child.pid as number,
     async received() {
       const files = (await readdir(dir)).filter((f) => !f.startsWith('.'));
       const uids = await Promise.all(files.map(async (f) => (await readDicomHeader(path.join(dir, f))).text('x00080018') ?? `unreadable ${f}`));

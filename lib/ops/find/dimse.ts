@@ -11,6 +11,7 @@ import { loadExeca, runDcmtk } from '../../dcmtk/run';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
 import { answerRoot, makeAnswerFolder, sweepOnce } from './answer-folder';
 import { AnswerReader } from './answers';
+import { planHierarchicalFind } from './hierarchical';
 import { buildFindQuery, type FindRequest } from './query';
 import type { FindOptions, FindOutcome } from './types';
 
@@ -21,12 +22,13 @@ export interface FindArgsOptions {
 }
 
 /**
- * `findscu -v -S -X -od <dir> [--cancel N] -k Key[=value]... <timeouts> -aec .. -aet .. host port`.
+ * `findscu -v -S|-P -X -od <dir> [--cancel N] -k Key[=value]... <timeouts> -aec .. -aet .. host port`.
  * -v because only then does findscu print the final C-FIND status: it exits 0 even when the PACS
  * answers "Failed".
  */
 export function buildFindArgs(settings: PacsSettings, request: FindRequest, options: FindArgsOptions): string[] {
-  const args = ['-v', '-S', '-X', '-od', options.outputDir];
+  // PATIENT is a level of the Patient Root model only: a Study Root query at that level is refused by a strict PACS.
+  const args = ['-v', request.level === 'PATIENT' ? '-P' : '-S', '-X', '-od', options.outputDir];
   if (options.cancelAfter && options.cancelAfter > 0) args.push('--cancel', String(options.cancelAfter));
   for (const { keyword, value } of request.keys) args.push('-k', value === '' ? keyword : `${keyword}=${value}`);
   return [...args, ...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
@@ -47,7 +49,10 @@ function failedResult(error: PacsError, elapsedMs: number): FindOutcome {
   return { result: error.result as PypxResult<PypxRecord[]>, error, limited: false, elapsedMs };
 }
 
-/** C-FIND with findscu: pypx's result with one record per match, or the reason it failed. */
+/**
+ * C-FIND with findscu: pypx's result with one record per match, or the reason it failed. A SERIES or
+ * IMAGE query matching on attributes of a level above it finds the studies or series first (hierarchical.ts).
+ */
 export async function runFindscu(settings: PacsSettings, query: unknown, options: FindOptions = {}): Promise<FindOutcome> {
   const started = Date.now();
   let request: FindRequest;
@@ -57,6 +62,32 @@ export async function runFindscu(settings: PacsSettings, query: unknown, options
     return failedResult(toPacsError(err), 0);
   }
   const limit = options.limit && options.limit > 0 ? Math.floor(options.limit) : 0;
+  const outcome = await findInSteps(settings, request, limit, options);
+  return { ...outcome, elapsedMs: Date.now() - started };
+}
+
+/** A request as one findscu run or, where it matches on attributes of a level above its own, as hierarchical.ts plans it. */
+async function findInSteps(settings: PacsSettings, request: FindRequest, limit: number, options: FindOptions): Promise<FindOutcome> {
+  const plan = planHierarchicalFind(request);
+  if (!plan) return findOnce(settings, request, limit, options);
+  const first = await findInSteps(settings, plan.first, 0, { ...options, onRecord: undefined });
+  if (first.error) return first;
+  const commands = [first.result.command];
+  const records: PypxRecord[] = [];
+  const answer = (limited: boolean): FindOutcome => ({ result: { status: 'success', command: commands.join('\n'), data: records }, limited, elapsedMs: 0 });
+  for (const within of plan.within(first.result.data)) {
+    const part = await findOnce(settings, within, limit ? limit - records.length : 0, options);
+    if (part.error) return { ...part, result: { ...part.result, command: [...commands, part.result.command].join('\n') } };
+    commands.push(part.result.command);
+    records.push(...part.result.data);
+    if (part.limited) return answer(true);
+  }
+  return answer(false);
+}
+
+/** One findscu run of one request. */
+async function findOnce(settings: PacsSettings, request: FindRequest, limit: number, options: FindOptions): Promise<FindOutcome> {
+  const started = Date.now();
   // The first run loads execa (the longest step of a command's start): alongside the folder work, not after.
   loadExeca().catch(() => undefined); // a failure is reported where findscu is started
   await sweepOnce();

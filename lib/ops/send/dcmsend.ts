@@ -92,17 +92,21 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
     await writeFile(logConfig, SEND_LOG_CONFIG_TEXT);
     const args = buildSendArgs(settings, report, logConfig);
     const command = `${formatCommandLine('dcmsend', args)} ${files.length === 1 ? formatCommandLine(files[0] as string, []) : `<${files.length} files>`}`;
+    // After a DIMSE timeout dcmsend -nh sends on, and takes the late answer to one file for the next one's:
+    // the association is given up at once, and the batch goes again on a new one.
+    const giveUp = new AbortController();
     const run: RunResult = await runQueued(
       options.queue,
       async (signal) => runDcmtk('dcmsend', [...args, ...files], {
         dcmtkDir: settings.dcmtkDir,
         runUnder: await dieWithThisProcess(),
-        signal,
+        signal: signal ? AbortSignal.any([signal, giveUp.signal]) : giveUp.signal,
         idleTimeoutMs: settings.timeout * 1000 + 5000,
         buffer: false,
         onLine: (line) => {
-          if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line)) done(1);
+          if (/^I: Received C-STORE Response|^E: No presentation context found/.test(line) && !giveUp.signal.aborted) done(1);
           if (/^[WEF]: /.test(line) && log.length < 1000) log.push(line.trimEnd());
+          if (/^E: Failed receiving DIMSE response|Unexpected Response/.test(line)) giveUp.abort();
         },
         onSpawn: activity.onSpawn,
         onActivity: activity.onActivity,
@@ -113,8 +117,9 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
     activity.stop();
     const text = await readFile(report, 'utf8').catch(() => undefined);
     const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-    if (text === undefined || run.aborted || run.timedOut) {
-      const error = describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings);
+    if (text === undefined || run.aborted || run.timedOut || giveUp.signal.aborted) {
+      const given = giveUp.signal.aborted && !options.signal?.aborted ? { aborted: false, timedOut: false, exitCode: run.exitCode ?? 1 } : {};
+      const error = describeDcmtkFailure('dcmsend', { ...run, ...given, command, output: log.join('\n') }, settings);
       return { sent: 0, warning: 0, failures: [], connectionError: error, command };
     }
     const result: BatchResult = { sent: 0, warning: 0, failures: [], command };

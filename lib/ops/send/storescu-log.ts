@@ -20,8 +20,12 @@ type StorescuOutcome = { kind: 'sent' | 'warning' } | { kind: 'failed' | 'uncomp
 const SENDING = 'I: Sending file: ';
 const SUCCESS = 'I: Received Store Response (Success)';
 const RELEASING = 'I: Releasing Association';
-/** Why a C-STORE failed when the association failed with it: the file may go again on a new one. */
-const ASSOCIATION_LOST = /Peer aborted|Association Aborted|DIMSE Failed to (send|receive)|DUL |Network|Connection|timeout/i;
+/**
+ * Why a C-STORE failed when the association failed with it: the file may go again on a new one. A DIMSE
+ * timeout and an answer out of step ("Unexpected Response MsgId", a late answer to an earlier request)
+ * count too: storescu -nh would go on over an association whose answers no longer match its requests.
+ */
+const ASSOCIATION_LOST = /Peer aborted|Association Aborted|DIMSE Failed to (send|receive)|DUL |Network|Connection|timeout|Unexpected Response/i;
 
 /**
  * The C-STORE status code behind DCMTK's words for it (DU_cstoreStatusString): exact where DCMTK names one
@@ -67,8 +71,11 @@ export class StorescuLogReader {
   /** Where in `files` the next "Sending file" line is expected. */
   private next = 0;
 
-  /** `files`: what storescu was given, in order; it sends them in that order. */
-  constructor(private readonly where: string, private readonly done: () => void, private readonly files?: readonly string[]) {}
+  /**
+   * `files`: what storescu was given, in order; it sends them in that order. `lost`: called once, when the
+   * association is lost or out of step, so that storescu is stopped rather than sending on over it.
+   */
+  constructor(private readonly where: string, private readonly done: () => void, private readonly files?: readonly string[], private readonly onLost?: () => void) {}
 
   read(line: string): void {
     if (line.startsWith(SENDING) || line === RELEASING) {
@@ -112,8 +119,10 @@ export class StorescuLogReader {
     }
     if (!/^[EF]: /.test(line)) return;
     if (this.storeFailed && ASSOCIATION_LOST.test(line)) {
-      this.lost = this.associationLost = true;
+      this.lost = true;
       this.lostWhileSending ??= file;
+      if (!this.associationLost) this.onLost?.();
+      this.associationLost = true;
     }
     else if (this.storeFailed) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${line.slice(3)})` } });
     else this.trouble ??= line.slice(3);
@@ -143,7 +152,8 @@ export class StorescuLogReader {
   /** storescu went on: the file it was sending, where nothing went wrong, was stored. */
   private movedOn(): void {
     const file = this.current;
-    if (file === undefined || this.outcomes.has(file) || this.lost || this.storeFailed) return;
+    // Once the association is lost nothing on it is confirmed by storescu going on: those files go again.
+    if (file === undefined || this.outcomes.has(file) || this.lost || this.storeFailed || this.associationLost) return;
     if (this.trouble) this.settle(file, { kind: 'failed', failure: { file, reason: `storescu could not send it (${this.trouble})` } });
     else this.settle(file, { kind: 'sent' });
   }

@@ -96,7 +96,9 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     '-aec', settings.aec, '-aet', settings.aet, settings.host, String(settings.port)];
   const command = `${formatCommandLine('storescu', args)} <${files.length} file${files.length === 1 ? '' : 's'}>`;
   const where = `${settings.aec} at ${settings.host}:${settings.port}`;
-  const reader = new StorescuLogReader(where, () => done(1), files.map((f) => f.file));
+  // An association lost or out of step is given up at once: storescu -nh would go on sending over it.
+  const giveUp = new AbortController();
+  const reader = new StorescuLogReader(where, () => done(1), files.map((f) => f.file), () => giveUp.abort());
   const activity = ioActivity();
   try {
     writeFileSync(profile, associationProfile(contextsFor(files)));
@@ -104,7 +106,7 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     const run: RunResult = await runQueued(
       options.queue,
       async (signal) => runDcmtk('storescu', [...args, ...files.map((f) => f.file)], {
-        dcmtkDir: settings.dcmtkDir, signal, idleTimeoutMs: settings.timeout * 1000 + 5000, buffer: false,
+        dcmtkDir: settings.dcmtkDir, signal: signal ? AbortSignal.any([signal, giveUp.signal]) : giveUp.signal, idleTimeoutMs: settings.timeout * 1000 + 5000, buffer: false,
         runUnder: await dieWithThisProcess(), onLine: (line) => reader.read(line), input: tls?.input,
         onSpawn: activity.onSpawn, onActivity: activity.onActivity,
       }),
@@ -130,7 +132,8 @@ export async function sendBatchWithStorescu(settings: PacsSettings, files: FileS
     }
     if (unreached.length && (run.exitCode !== 0 || run.aborted || run.timedOut || reader.associationLost)) {
       // The association failed or was lost: what was stored stays stored; the rest may be sent again.
-      const error = describeDcmtkFailure('storescu', { ...run, command, output: reader.log.join('\n') }, settings);
+      const given = giveUp.signal.aborted && !options.signal?.aborted ? { aborted: false, timedOut: false, exitCode: run.exitCode ?? 1 } : {};
+      const error = describeDcmtkFailure('storescu', { ...run, ...given, command, output: reader.log.join('\n') }, settings);
       return { ...result, connectionError: error, unsent: unreached.map((f) => f.file), inFlight: reader.lostWhileSending };
     }
     for (const { file } of unreached) result.failures.push({ file, reason: 'storescu did not send it (see its log)' });
