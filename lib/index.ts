@@ -69,3 +69,7 @@ export { listen } from './ops/listen';
 export type { ListenSettings, PypxListener, ListenEvent, ReceivedInstance, CompletedSeries } from './ops/listen';
 export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
+
+// De-identification (PS3.15 Annex E) of files into pypx's layout
+export { deidentify } from './ops/deidentify';
+export type { DeidentifyOptions, DeidentifyResult, DeidentifiedInstance, DeidentifyFailure, DeidentifyData } from './ops/deidentify/types';
