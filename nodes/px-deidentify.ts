@@ -36,7 +36,7 @@ function summaryOf(result: DeidentifyResult, failures: DeidentifyFailure[], say:
 }
 
 export = function register(RED: NodeAPI): void {
-  function PxDeidentifyNode(this: Node & { credentials?: { key?: string } }, def: PxDeidentifyDef) {
+  function PxDeidentifyNode(this: Node<{ key?: string }>, def: PxDeidentifyDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const say = catalog(RED, 'px-deidentify');
@@ -91,5 +91,5 @@ export = function register(RED: NodeAPI): void {
       return { count: result.deidentified, failure };
     });
   }
-  RED.nodes.registerType('px-deidentify', PxDeidentifyNode, { credentials: { key: { type: 'password' } } });
+  RED.nodes.registerType<Node<{ key?: string }>, PxDeidentifyDef, unknown, { key?: string }>('px-deidentify', PxDeidentifyNode, { credentials: { key: { type: 'password' } } });
 };
