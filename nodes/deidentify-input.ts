@@ -57,8 +57,8 @@ function identifiersIn(msg: NodeMessageInFlow, paths: string[]): string[] {
       for (const value of [record[field]].flat()) if (typeof value === 'string' && value.trim()) values.add(value.trim());
     }
   }
-  // A name also as its components (Family^Given=ideographic...), as a user may have written it.
-  for (const value of [...values]) for (const part of value.split(/[\^=]/)) if (part.trim().length >= 3) values.add(part.trim());
+  // A name also as its components (Family^Given=ideographic...), as a user may have written it; short Latin ones would match anything.
+  for (const value of [...values]) for (const part of value.split(/[\^=]/)) if (part.trim().length >= 3 || /[^\x00-\x7f]/.test(part)) values.add(part.trim());
   return [...values];
 }
 
