@@ -62,6 +62,11 @@ export class DicomDataset {
     this.asciiFirst = ASCII_FIRST.test((this.specificCharacterSet.split('\\')[0] ?? '').trim());
   }
 
+  /** dicom-parser's data set, with its sequences' items: for walking every element. */
+  get dataSet(): dicomParser.DataSet {
+    return this.parsed;
+  }
+
   /** (0002,0010) Transfer Syntax UID of the file's meta header; empty when it has none. */
   get transferSyntax(): string {
     return this.raw(TRANSFER_SYNTAX, 'UI') ?? '';
@@ -132,6 +137,12 @@ export class DicomDataset {
       default: return undefined;
     }
   }
+}
+
+/** A string value's bytes as text, decoded by a Specific Character Set as (0008,0005) names it, trimmed of padding. */
+export function decodeText(bytes: Uint8Array, vr: string, specificCharacterSet: string): string {
+  if (ASCII_VRS.has(vr) || printableAscii(bytes)) return trimPadding(latin1(bytes));
+  return trimPadding(convertBytes(specificCharacterSet || undefined, bytes, { vr }));
 }
 
 export interface ParseOptions {
