@@ -79,7 +79,7 @@ export async function deidentifyFile(input: string, settings: InstanceSettings):
   const pseudonym = pseudonyms.patient(identity);
   const elements = transformDataSet(dataset.dataSet, {
     options: settings.options, pseudonyms, charset: dataset.specificCharacterSet, identifiers: patientIdentifiers(dataset),
-    dayShift: pseudonyms.dayShift(identity), writtenByCaller: WRITTEN_HERE,
+    dayShift: pseudonyms.dayShift(identity), writtenByCaller: WRITTEN_HERE, dataSetStart: dataset.deflatedFrom ?? 0,
   }, true);
   elements.push({ tag: PATIENT_NAME, vr: 'PN', value: stringValue(pseudonym, 'PN') }, { tag: PATIENT_ID, vr: 'LO', value: stringValue(pseudonym, 'LO') });
   elements.push(...methodElements(settings.options));

@@ -37,11 +37,12 @@ const OPTION_ORDER: OptionName[] = ['retainLongitudinalModifiedDates', 'retainPa
 
 /**
  * The Basic Profile's combined actions, made one. Without the module tables of every IOD, "X unless
- * required" is taken as: emptied where the table allows it (X/Z, X/Z/D, Z/D; a Type 1 attribute among
- * them is then empty, which dciodvfy names), else a dummy (X/D); X/Z/U* keeps the sequence and
- * replaces its UIDs.
+ * required" is taken as what is valid whatever the attribute's type: a dummy where D is allowed (X/D,
+ * X/Z/D, Z/D: a Type 1 attribute stays filled), else emptied (X/Z); X/Z/U* keeps the sequence and
+ * replaces its UIDs. A sequence is emptied rather than given dummy items (SEQUENCE_COMBINED).
  */
-const COMBINED: Record<string, Action> = { X: 'X', Z: 'Z', D: 'D', K: 'K', U: 'U', C: 'C', 'X/Z': 'Z', 'X/D': 'D', 'X/Z/D': 'Z', 'Z/D': 'Z', 'X/Z/U*': 'U*' };
+const COMBINED: Record<string, Action> = { X: 'X', Z: 'Z', D: 'D', K: 'K', U: 'U', C: 'C', 'X/Z': 'Z', 'X/D': 'D', 'X/Z/D': 'D', 'Z/D': 'D', 'X/Z/U*': 'U*' };
+const SEQUENCE_COMBINED: Record<string, Action> = { ...COMBINED, 'X/D': 'X', 'X/Z/D': 'Z', 'Z/D': 'Z' };
 
 export const PROFILE_EDITION: string = table.standard;
 const rows = new Map<number, Row>();
@@ -72,7 +73,7 @@ export function inProfile(tag: number): boolean {
 }
 
 /** The action for one attribute, at any depth: private ones removed; those the table does not name kept. */
-export function decide(tag: number, options: ProfileOptions): Decision {
+export function decide(tag: number, options: ProfileOptions, sequence: boolean): Decision {
   if (isPrivate(tag)) return { action: 'X' };
   const row = rowFor(tag);
   if (!row) return { action: 'K' };
@@ -80,12 +81,10 @@ export function decide(tag: number, options: ProfileOptions): Decision {
     const action = options[option] ? row.options?.[option] : undefined;
     if (action === 'K' || action === 'C') return { action, option };
   }
-  return { action: COMBINED[row.basic] as Action };
+  return { action: (sequence ? SEQUENCE_COMBINED : COMBINED)[row.basic] as Action };
 }
 
 /** The Basic Profile's own action, options aside (what a description that fails the check gets). */
-export function basicAction(tag: number): Action {
-  if (isPrivate(tag)) return 'X';
-  const row = rowFor(tag);
-  return row ? (COMBINED[row.basic] as Action) : 'K';
+export function basicAction(tag: number, sequence: boolean): Action {
+  return decide(tag, {}, sequence).action;
 }

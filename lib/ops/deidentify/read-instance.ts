@@ -1,10 +1,10 @@
 // Reading one input file for de-identification: its header (never its pixel data), and where the pixel
 // data lies, to be copied byte for byte.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { type DicomDataset, DicomReadError, parseDicomBytes } from '../../dicom/dataset';
 import { deflatedStreamCompleteSync } from '../../dicom/deflated';
 import { readDicomHeaderSync } from '../../dicom/read-file';
-import { isWholeFile } from '../../filing/header';
+import { encapsulatedEndInBytes, encapsulatedEndInFile } from '../../dicom/encapsulated';
 
 /** Files up to this size are read whole and written at once; larger ones have their pixel data streamed. */
 const READ_WHOLE = 1024 * 1024;
@@ -17,7 +17,7 @@ const UNDEFINED_LENGTH = 0xffffffff;
  */
 export interface PixelExtent {
   start: number;
-  end?: number;
+  end: number;
   /** Set for a deflated file: where its deflated part starts in the file. */
   deflatedFrom?: number;
 }
@@ -63,8 +63,11 @@ function pixelExtent(file: string, dataset: DicomDataset, bytes: Buffer | undefi
     const start = pixels.offset - headerLength - dataset.deflatedFrom;
     return { start, end: pixels.offset + pixels.length - dataset.deflatedFrom, deflatedFrom: dataset.deflatedFrom };
   }
-  if (!isWholeFile(file, dataset, bytes?.subarray(-8))) throw new InstanceProblem('failed', 'truncated: the file ends before its pixel data does');
-  return { start: pixels.offset - headerLength, end: undefinedLength ? undefined : pixels.offset + pixels.length };
+  // What follows Pixel Data (Data Set Trailing Padding) is not copied.
+  const size = dataset.fileSize ?? statSync(file).size;
+  const end = !undefinedLength ? pixels.offset + pixels.length : bytes ? encapsulatedEndInBytes(bytes, pixels.offset) : encapsulatedEndInFile(file, pixels.offset);
+  if (end === undefined || end > size) throw new InstanceProblem('failed', 'truncated: the file ends before its pixel data does');
+  return { start: pixels.offset - headerLength, end };
 }
 
 /** Reads an input's header and finds its pixel data; InstanceProblem when it cannot be de-identified. */

@@ -19,6 +19,11 @@ export interface TransformContext {
   dayShift: number;
   /** Top-level tags the caller writes itself (the patient's pseudonym, the de-identification method). */
   writtenByCaller: ReadonlySet<number>;
+  /**
+   * Where the data set proper starts among the bytes read: dicom-parser, given a deflated file, also lists
+   * bogus elements read from its preamble; those before this offset are not the data set's.
+   */
+  dataSetStart: number;
 }
 
 const PIXEL_DATA = 0x7fe00010;
@@ -82,7 +87,7 @@ function cleaned(found: Found, option: keyof ProfileOptions | undefined, context
     return shifted === undefined ? undefined : replaced(found, shifted);
   }
   if (!DESCRIPTIVE_VRS.has(found.meaningVr) || context.identifiers.passes(value)) return kept(found);
-  return apply(found, basicAction(found.tag), undefined, context);
+  return apply(found, basicAction(found.tag, false), undefined, context);
 }
 
 function apply(found: Found, action: Action, option: keyof ProfileOptions | undefined, context: TransformContext): OutElement | undefined {
@@ -114,10 +119,11 @@ export function transformDataSet(dataSet: dicomParser.DataSet, context: Transfor
   const out: OutElement[] = [];
   for (const [key, element] of Object.entries(dataSet.elements)) {
     const tag = parseInt(key.slice(1), 16);
-    if (tag >>> 16 === 0x0002 || tag === PIXEL_DATA || (tag & 0xffff) === 0) continue;
-    if (top && context.writtenByCaller.has(tag)) continue;
+    // Item delimiters are listed among an item's elements by dicom-parser; the writer makes its own.
+    if (tag >>> 16 === 0x0002 || tag >>> 16 === 0xfffe || tag === PIXEL_DATA || (tag & 0xffff) === 0) continue;
+    if (top && (context.writtenByCaller.has(tag) || element.dataOffset < context.dataSetStart)) continue;
     const found = describe(key, element as ParsedElement, dataSet.byteArray);
-    const { action, option } = decide(tag, context.options);
+    const { action, option } = decide(tag, context.options, found.vr === 'SQ');
     const written = apply(found, action, option, context);
     if (written) out.push(written);
   }

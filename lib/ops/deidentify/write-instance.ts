@@ -23,7 +23,7 @@ async function* inflatedRange(file: string, pixels: PixelExtent & { deflatedFrom
   source.on('error', (err) => inflate.destroy(err));
   source.pipe(inflate);
   let position = 0;
-  const end = pixels.end ?? Infinity;
+  const { end } = pixels;
   try {
     for await (const chunk of inflate as AsyncIterable<Buffer>) {
       const from = Math.max(0, pixels.start - position);
@@ -43,7 +43,7 @@ async function* inflatedRange(file: string, pixels: PixelExtent & { deflatedFrom
 
 function pixelStream(file: string, pixels: PixelExtent): AsyncIterable<Buffer> {
   if (pixels.deflatedFrom !== undefined) return inflatedRange(file, { ...pixels, deflatedFrom: pixels.deflatedFrom });
-  return createReadStream(file, { start: pixels.start, ...(pixels.end === undefined ? {} : { end: pixels.end - 1 }) });
+  return createReadStream(file, { start: pixels.start, end: pixels.end - 1 });
 }
 
 /** Writes the header and the input's pixel data as the instance `header` describes, in its place in the layout; answers the path. */
@@ -57,7 +57,7 @@ export async function writeInstance(input: string, read: ReadInstance, head: Buf
     if (!pixels) {
       writeFileSync(partial, head, { mode: FILE_MODE });
     } else if (bytes && pixels.deflatedFrom === undefined) {
-      writeFileSync(partial, Buffer.concat([head, bytes.subarray(pixels.start, pixels.end ?? bytes.length)]), { mode: FILE_MODE });
+      writeFileSync(partial, Buffer.concat([head, bytes.subarray(pixels.start, pixels.end)]), { mode: FILE_MODE });
     } else {
       const file = input;
       await pipeline(Readable.from((async function* chunks() {
