@@ -2,7 +2,7 @@
 // folders. What a user sees: one answer per input on output 2, one message per instance written on output 1,
 // failures to Catch once, and no original identifier in any message the node sends.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,6 +136,22 @@ describe('px-deidentify node', function () {
     assert.match(caught.error?.message ?? '', /^2 of 5 files were not de-identified \(1 refused\)/);
     assertNoOriginal(all(), originalsOf(burned), [path.join(work, 'folder'), 'report.txt']);
     assert.deepEqual(statusLog('deid').at(-1), { fill: 'red', shape: 'ring', text: '2/5 not written' });
+  });
+
+  it('hands each instance on while the rest are still being written: the runtime is not held up by a large folder', async () => {
+    const folder = path.join(work, 'many');
+    const many = await writeSampleInstances(folder, { patients: [{ id: 'MNY0001', name: 'Many^Files', charset: '' }], seriesPerStudy: 3, instancesPerSeries: 100, seed: 'deid-many' });
+    const outDir = path.join(work, 'out-many');
+    await load([deid('deid', outDir, [['instances'], ['results']])], { deid: { key: KEY } });
+    let writtenWhenFirstArrived = -1;
+    (helper.getNode('instances') as unknown as NodeJS.EventEmitter).once('input', () => {
+      writtenWhenFirstArrived = readdirSync(outDir, { recursive: true }).filter((f) => String(f).endsWith('.dcm')).length;
+    });
+    helper.getNode('deid')?.receive({ _msgid: 'many-1', payload: folder } as unknown as NodeMessage);
+    await until('the answer', () => at('results').length === 1, { timeoutMs: 60000, describe: () => all().length });
+    assert.equal(at('results')[0]?.payload.deidentified, many.length);
+    assert.ok(writtenWhenFirstArrived >= 1 && writtenWhenFirstArrived < many.length,
+      `the first instance reached the next node when ${writtenWhenFirstArrived} of ${many.length} copies were written: Node-RED's event loop was held until the end`);
   });
 
   it('drops every property of the input that carries an original identifier, keeps the others', async () => {
