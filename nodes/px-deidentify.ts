@@ -28,7 +28,6 @@ function keyProblem(key: string | undefined, say: Say): string | undefined {
 /** The one error Catch nodes get for an input some of whose files were not written: counts and reasons, never a path. */
 function summaryOf(result: DeidentifyResult, failures: DeidentifyFailure[], say: Say): Error | undefined {
   if (result.status === 'success') return undefined;
-  if (!failures.length) return failureBeforeRun('bad-input', say('status.nothingFound'), say('errors.nothingFound'));
   const reasons = [...new Set(failures.map((f) => `${f.outcome}: ${f.reason}`))];
   const shown = reasons.slice(0, REASONS_IN_SUMMARY).join('; ') + (reasons.length > REASONS_IN_SUMMARY ? `; ${say('errors.andMore', { count: reasons.length - REASONS_IN_SUMMARY })}` : '');
   const total = result.deidentified + failures.length;
