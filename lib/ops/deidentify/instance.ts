@@ -69,7 +69,8 @@ export async function deidentifyFile(input: string, settings: InstanceSettings):
   const { dataset } = read;
   const sopClass = dataset.text('x00020002') || dataset.text('x00080016') || '';
   if (!settings.options.allowBurnedIn) {
-    const burnedIn = burnedInReason(sopClass, dataset.text('x00280301'));
+    // The meta header and the data set may name different classes: either may say what the image is.
+    const burnedIn = burnedInReason(dataset.text('x00080016') ?? '', dataset.text('x00280301')) ?? burnedInReason(sopClass, dataset.text('x00280301'));
     if (burnedIn) throw new InstanceProblem('refused', burnedIn);
   }
   const { pseudonyms } = settings;
