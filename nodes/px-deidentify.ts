@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { deidentify, failureBeforeRun, type DeidentifyFailure, type DeidentifyResult } from '../lib';
+import { deidentify, failureBeforeRun, type DeidentifyResult } from '../lib';
 import { answerInputs } from './contract';
 import { type PreparedInput, prepareInput } from './deidentify-input';
 import { inUserFolder } from './glue';
@@ -26,8 +26,9 @@ function keyProblem(key: string | undefined, say: Say): string | undefined {
 }
 
 /** The one error Catch nodes get for an input some of whose files were not written: counts and reasons, never a path. */
-function summaryOf(result: DeidentifyResult, failures: DeidentifyFailure[], say: Say): Error | undefined {
+function summaryOf(result: DeidentifyResult, say: Say): Error | undefined {
   if (result.status === 'success') return undefined;
+  const { failures } = result.data;
   const reasons = [...new Set(failures.map((f) => `${f.outcome}: ${f.reason}`))];
   const shown = reasons.slice(0, REASONS_IN_SUMMARY).join('; ') + (reasons.length > REASONS_IN_SUMMARY ? `; ${say('errors.andMore', { count: reasons.length - REASONS_IN_SUMMARY })}` : '');
   const total = result.deidentified + failures.length;
@@ -66,7 +67,6 @@ export = function register(RED: NodeAPI): void {
       if (unset) throw failureBeforeRun('bad-input', say('status.badOutDir'), say('errors.badOutDir', { problem: unset }));
       let written = 0;
       let timer: NodeJS.Timeout | undefined;
-      const failures: DeidentifyFailure[] = [];
       const result = await input.run((signal) => deidentify(paths, {
         key: key as string, outDir, ...options, signal,
         onInstance: (data) => {
@@ -79,15 +79,13 @@ export = function register(RED: NodeAPI): void {
         },
         // The file as given may name the patient: it goes to the runtime's log only, never into a message.
         onFailure: (failure) => {
-          failures.push(failure);
           node.log(say('log.notWritten', { outcome: failure.outcome, file: failure.input, reason: failure.reason }));
         },
       })).finally(() => clearTimeout(timer));
-      const { instances } = result.data;
+      const { instances, failures } = result.data;
       msg.payload = { ...result, data: { instances, failures: failures.map(({ outcome, reason }) => ({ outcome, reason })) } };
       input.answer(msg);
-      const failure = summaryOf(result, failures, say);
-      return { count: result.deidentified, failure };
+      return { count: result.deidentified, failure: summaryOf(result, say) };
     });
   }
   RED.nodes.registerType<Node<{ key?: string }>, PxDeidentifyDef, unknown, { key?: string }>('px-deidentify', PxDeidentifyNode, { credentials: { key: { type: 'password' } } });
