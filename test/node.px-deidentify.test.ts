@@ -173,6 +173,26 @@ describe('px-deidentify node', function () {
     assertNoOriginal(all(), originalsOf([sample]), [file]);
   });
 
+  it('takes px-get\'s result, de-identifying the files of its msg.series, and lets neither msg.series nor msg.get out', async () => {
+    await load([deid('deid', path.join(work, 'out-get'), [['instances'], ['results']])], { deid: { key: KEY } });
+    const series = samples.filter((s) => s.patientID === PATIENTS[0].id);
+    const [first] = series as [SampleInstance];
+    const files = series.map((s) => path.join(work, 'originals', `${s.sopInstanceUID}.dcm`));
+    const input = {
+      _msgid: 'get-1', topic: 'retrieved',
+      payload: { status: 'success', command: '/usr/bin/getscu -aet NODERED 127.0.0.1 4242', data: '', completed: files.length, failed: 0, warning: 0 },
+      get: { level: 'SERIES', StudyInstanceUID: first.studyInstanceUID, SeriesInstanceUID: first.seriesInstanceUID, failures: [] },
+      series: [{ StudyInstanceUID: first.studyInstanceUID, SeriesInstanceUID: first.seriesInstanceUID, PatientID: first.patientID, path: path.join(work, 'originals'), files, count: files.length }],
+    };
+    helper.getNode('deid')?.receive(input as unknown as NodeMessage);
+    await until('an answer', () => at('results').length === 1, { describe: () => all() });
+    const [answer] = at('results') as [Msg];
+    assert.deepEqual([answer.payload.status, answer.payload.deidentified, at('instances').length], ['success', files.length, files.length]);
+    assert.equal(answer.topic, 'retrieved', 'a topic that names nothing travels');
+    assert.deepEqual([answer.series, answer.get], [undefined, undefined]);
+    assertNoOriginal(all(), originalsOf(series), files);
+  });
+
   it('answers every input with an error when its key is missing, and shows it from the deploy', async () => {
     await load([
       deid('nokey', path.join(work, 'out-nokey'), [['instances'], ['results']]),
