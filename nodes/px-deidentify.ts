@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { deidentify, failureBeforeRun, type DeidentifyResult } from '../lib';
+import { deidentify, failureBeforeRun, type DeidentifyFailure, type DeidentifyResult } from '../lib';
 import { answerInputs } from './contract';
 import { type PreparedInput, prepareInput } from './deidentify-input';
 import { inUserFolder } from './glue';
@@ -25,11 +25,16 @@ function keyProblem(key: string | undefined, say: Say): string | undefined {
   return unset && say('errors.keyUnset', { problem: unset });
 }
 
+/** A failure as messages carry it: without the file, whose path may name the patient, even where the reason quotes it. */
+function withoutPath({ input, outcome, reason }: DeidentifyFailure): { outcome: string; reason: string } {
+  return { outcome, reason: input ? reason.split(input).join('the file') : reason };
+}
+
 /** The one error Catch nodes get for an input some of whose files were not written: counts and reasons, never a path. */
 function summaryOf(result: DeidentifyResult, say: Say): Error | undefined {
   if (result.status === 'success') return undefined;
   const { failures } = result.data;
-  const reasons = [...new Set(failures.map((f) => `${f.outcome}: ${f.reason}`))];
+  const reasons = [...new Set(failures.map(withoutPath).map((f) => `${f.outcome}: ${f.reason}`))];
   const shown = reasons.slice(0, REASONS_IN_SUMMARY).join('; ') + (reasons.length > REASONS_IN_SUMMARY ? `; ${say('errors.andMore', { count: reasons.length - REASONS_IN_SUMMARY })}` : '');
   const total = result.deidentified + failures.length;
   return failureBeforeRun('failed', say('status.someFailed', { failed: failures.length, total }), say('errors.someFailed', { failed: failures.length, total, refused: result.refused, reasons: shown }));
@@ -83,7 +88,7 @@ export = function register(RED: NodeAPI): void {
         },
       })).finally(() => clearTimeout(timer));
       const { instances, failures } = result.data;
-      msg.payload = { ...result, data: { instances, failures: failures.map(({ outcome, reason }) => ({ outcome, reason })) } };
+      msg.payload = { ...result, data: { instances, failures: failures.map(withoutPath) } };
       input.answer(msg);
       return { count: result.deidentified, failure: summaryOf(result, say) };
     });

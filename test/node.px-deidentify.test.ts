@@ -3,7 +3,7 @@
 // failures to Catch once, and no original identifier in any message the node sends.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { NodeMessage } from 'node-red';
@@ -62,6 +62,9 @@ describe('px-deidentify node', function () {
     const [first] = await writeSampleInstances(path.join(work, 'folder'), { patients: [{ id: 'BRN0001', name: 'Brennan^Ida', charset: '' }], seriesPerStudy: 1, instancesPerSeries: 1, seed: 'deid-burned-yes', tags: [{ tag: 0x00280301, vr: 'CS', value: 'YES' }] });
     burned.push(first as SampleInstance);
     await writeFile(path.join(work, 'Brennan^Ida report.txt'), 'not DICOM: a report naming Brennan^Ida, BRN0001\n');
+    // A link to nothing: the file system's own error names the path, which names the patient.
+    await mkdir(path.join(work, 'links'));
+    await symlink(path.join(work, 'gone'), path.join(work, 'links', 'Brennan^Ida.dcm'));
   });
   after(() => rm(work, { recursive: true, force: true }));
   afterEach(() => helper.unload());
@@ -121,21 +124,21 @@ describe('px-deidentify node', function () {
   it('takes paths and folders: one answer, refuses what may show the patient, fails a non-DICOM file alone, tells Catch once without a name', async () => {
     await load([deid('deid', path.join(work, 'out-paths'), [['instances'], ['results']])], { deid: { key: KEY } });
     const parts = { id: 'split-1', index: 0, count: 2 };
-    const input = { _msgid: 'paths-1', payload: [path.join(work, 'folder'), path.join(work, 'Brennan^Ida report.txt')], parts, note: { kept: true } };
+    const input = { _msgid: 'paths-1', payload: [path.join(work, 'folder'), path.join(work, 'Brennan^Ida report.txt'), path.join(work, 'links')], parts, note: { kept: true } };
     helper.getNode('deid')?.receive(input as unknown as NodeMessage);
     await until('an answer and a Catch', () => at('results').length === 1 && at('caught').length === 1, { describe: () => all() });
     const [answer] = at('results') as [Msg];
-    assert.deepEqual([answer.payload.status, answer.payload.deidentified, answer.payload.refused, answer.payload.failed], ['error', 3, 1, 1]);
+    assert.deepEqual([answer.payload.status, answer.payload.deidentified, answer.payload.refused, answer.payload.failed], ['error', 3, 1, 2]);
     assert.deepEqual(answer.parts, parts, 'the input\'s parts travel, so that a join after a split completes');
     assert.deepEqual(answer.note, { kept: true }, 'the input\'s own properties travel');
     assert.equal(at('instances').length, 3);
     const failures = (answer.payload.data as { failures: Array<{ outcome: string; reason: string }> }).failures;
-    assert.deepEqual(failures.map((f) => f.outcome).sort(), ['failed', 'refused']);
+    assert.deepEqual(failures.map((f) => f.outcome).sort(), ['failed', 'failed', 'refused']);
     const [caught] = at('caught') as [Msg];
     assert.equal(caught.error?.source?.id, 'deid');
-    assert.match(caught.error?.message ?? '', /^2 of 5 files were not de-identified \(1 refused\)/);
-    assertNoOriginal(all(), originalsOf(burned), [path.join(work, 'folder'), 'report.txt']);
-    assert.deepEqual(statusLog('deid').at(-1), { fill: 'red', shape: 'ring', text: '2/5 not written' });
+    assert.match(caught.error?.message ?? '', /^3 of 6 files were not de-identified \(1 refused\)/);
+    assertNoOriginal(all(), originalsOf(burned), [path.join(work, 'folder'), path.join(work, 'links'), 'report.txt']);
+    assert.deepEqual(statusLog('deid').at(-1), { fill: 'red', shape: 'ring', text: '3/6 not written' });
   });
 
   it('hands each instance on while the rest are still being written: the runtime is not held up by a large folder', async () => {
