@@ -50,7 +50,7 @@ export async function deidentify(inputs: string | string[], options: DeidentifyO
     else result.failed++;
     options.onFailure?.(failure);
   };
-  const settings = { options, pseudonyms, folder: { outDir, knownInfo: new Set<string>() } };
+  const settings = { options, pseudonyms, folder: { outDir, knownInfo: new Set<string>(), knownDirs: new Set<string>() } };
   const found = await filesUnder(list);
   for (const entry of found) {
     if (options.signal?.aborted) {

@@ -10,10 +10,14 @@ import type { InstanceHeader } from '../../filing/header';
 import { buildFiledPath, FILE_MODE, makeFolder, writeInfoFiles } from '../../filing/layout';
 import { InstanceProblem, type PixelExtent, type ReadInstance } from './read-instance';
 
+let writes = 0;
+
 export interface OutputFolder {
   outDir: string;
   /** .info files written already, shared across instances. */
   knownInfo: Set<string>;
+  /** Series folders made already in this run: not made again for every instance. */
+  knownDirs: Set<string>;
 }
 
 /** The inflated bytes of a deflated file from `start` to `end`, inflated as they are read. */
@@ -49,9 +53,13 @@ function pixelStream(file: string, pixels: PixelExtent): AsyncIterable<Buffer> {
 /** Writes the header and the input's pixel data as the instance `header` describes, in its place in the layout; answers the path. */
 export async function writeInstance(input: string, read: ReadInstance, head: Buffer, header: InstanceHeader, folder: OutputFolder): Promise<string> {
   const where = buildFiledPath(folder.outDir, header);
-  makeFolder(where.seriesDir);
-  writeInfoFiles(where, header, folder.knownInfo);
-  const partial = path.join(where.seriesDir, `.${path.basename(where.file)}.${process.pid}.part`);
+  if (!folder.knownDirs.has(where.seriesDir)) {
+    makeFolder(where.seriesDir);
+    writeInfoFiles(where, header, folder.knownInfo);
+    folder.knownDirs.add(where.seriesDir);
+  }
+  // Hidden (a run over the output folder skips it), and unique to this write: two runs may write one instance at once.
+  const partial = path.join(where.seriesDir, `.${path.basename(where.file)}.${process.pid}.${++writes}.part`);
   try {
     const { pixels, bytes } = read;
     if (!pixels) {
@@ -67,6 +75,8 @@ export async function writeInstance(input: string, read: ReadInstance, head: Buf
     }
     renameSync(partial, where.file);
   } catch (err) {
+    // The series folder was removed meanwhile (downstream processing): made again on the next instance.
+    folder.knownDirs.delete(where.seriesDir);
     rmSync(partial, { force: true });
     throw err;
   }
