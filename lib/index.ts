@@ -71,5 +71,5 @@ export { Listener } from './ops/listen/listener';
 export type { ListenerOptions } from './ops/listen/options';
 
 // De-identification (PS3.15 Annex E) of files into pypx's layout
-export { deidentify } from './ops/deidentify';
+export { deidentify, PROFILE_EDITION, BURNED_IN_CLASSES } from './ops/deidentify';
 export type { DeidentifyOptions, DeidentifyResult, DeidentifiedInstance, DeidentifyFailure, DeidentifyData } from './ops/deidentify/types';

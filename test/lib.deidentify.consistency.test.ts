@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deidentify, type DeidentifyOptions } from '../lib';
 import { writeSampleInstances, type SampleInstance } from '../testbed/generate';
+import { shiftDates } from '../lib/ops/deidentify/dates';
 import { readWhole } from './support/deidentify-proof';
 
 const KEY = 'the study key';
@@ -129,5 +130,14 @@ describe('deidentify(): consistent pseudonyms', function () {
     assert.ok(cleaned.data.instances.every((i) => i.StudyDescription === 'CT Chest' && i.SeriesDescription === ''));
     const basic = await run('basic-out', dir);
     assert.ok(basic.data.instances.every((i) => i.StudyDescription === ''));
+  });
+
+  it('moves dates across month, leap day and year, keeps a date-time\'s time and offset, and gives up on what is no date', () => {
+    assert.equal(shiftDates('20200301', 'DA', 1), '20200229');
+    assert.equal(shiftDates('20200101\\20200102', 'DA', 2), '20191230\\20191231');
+    assert.equal(shiftDates('20200301120000.5-0500', 'DT', 1), '20200229120000.5-0500');
+    assert.equal(shiftDates('202003', 'DT', 1), '202002');
+    assert.equal(shiftDates('2020-03-01', 'DA', 1), undefined);
+    assert.equal(shiftDates('unknown', 'DT', 1), undefined);
   });
 });

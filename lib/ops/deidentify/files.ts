@@ -5,7 +5,7 @@ import path from 'node:path';
 
 export type Found = { file: string } | { file: string; problem: string };
 
-async function walk(dir: string, out: Found[]): Promise<void> {
+async function walk(dir: string, out: Found[], skip: string): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -18,17 +18,22 @@ async function walk(dir: string, out: Found[]): Promise<void> {
     if (entry.name.startsWith('.') || entry.name.endsWith('.info')) continue;
     const full = path.join(dir, entry.name);
     // A folder reached by a link is not followed (no loops); a link to a file is.
-    if (entry.isDirectory()) await walk(full, out);
+    if (entry.isDirectory()) {
+      if (path.resolve(full) !== skip) await walk(full, out, skip);
+    }
     else if (entry.isFile() || entry.isSymbolicLink()) out.push({ file: full });
   }
 }
 
-/** Every file under the inputs, in order, with those that cannot be reached named with the reason. */
-export async function filesUnder(inputs: string[]): Promise<Found[]> {
+/**
+ * Every file under the inputs, in order, with those that cannot be reached named with the reason. The
+ * folder `skip` (the output folder, when it lies inside an input) is not walked: copies are not copied again.
+ */
+export async function filesUnder(inputs: string[], skip: string): Promise<Found[]> {
   const out: Found[] = [];
   for (const input of inputs) {
     try {
-      if ((await stat(input)).isDirectory()) await walk(input, out);
+      if ((await stat(input)).isDirectory()) await walk(input, out, skip);
       else out.push({ file: input });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -51,7 +51,7 @@ export async function deidentify(inputs: string | string[], options: DeidentifyO
     options.onFailure?.(failure);
   };
   const settings = { options, pseudonyms, folder: { outDir, knownInfo: new Set<string>(), knownDirs: new Set<string>() } };
-  const found = await filesUnder(list);
+  const found = await filesUnder(list, outDir);
   for (const entry of found) {
     if (options.signal?.aborted) {
       fail({ input: entry.file, outcome: 'failed', reason: 'stopped before it was de-identified' });
