@@ -1,5 +1,5 @@
 // npm run bench: every benchmark side by side with DCMTK alone, in one run; prints a table and
-// writes bench/results.json. Pass names (find, move, listen, send, get, wado, qido) to run only some. Each benchmark runs in
+// writes bench/results.json. Pass names (find, move, listen, send, get, wado, qido, deidentify) to run only some. Each benchmark runs in
 // a process of its own, so that one's memory figures do not carry another's heap.
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   get: async () => (require('./get') as typeof import('./get')).default,
   wado: async () => (require('./dicomweb') as typeof import('./dicomweb')).benchWado,
   qido: async () => (require('./dicomweb') as typeof import('./dicomweb')).benchQido,
+  deidentify: async () => (require('./deidentify') as typeof import('./deidentify')).default,
 };
 
 function verdict(figure: Figure): string {

@@ -48,6 +48,8 @@ export interface InputOptions {
   /** What to say when the flow stops while operations run. */
   stopWarning?: (running: number) => string;
   onClose?: () => void;
+  /** Runs on each input before anything else, even the refusal of a failed result (px-deidentify takes what identifies off it). */
+  prepareInput?: (msg: NodeMessageInFlow) => void;
 }
 
 /** The DCMTK tool that starts a pypx command, and the node that runs it. */
@@ -125,6 +127,7 @@ export function answerInputs(RED: NodeAPI, node: Node, options: InputOptions, ha
     };
     status.begin();
     try {
+      options.prepareInput?.(msg);
       const refusal = refusalOfFailedInput(msg, say);
       if (refusal) throw refusal;
       const { count, failure, reason } = await handler(input);

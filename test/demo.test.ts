@@ -1,5 +1,6 @@
-// npm run demo as a user meets it: one tab per example, example 04 receiving a series when its inject
-// is clicked, and nothing left running however the demo ends, even by SIGKILL to it or to npm.
+// npm run demo as a user meets it: one tab per example, example 04 receiving a series and example 09
+// de-identifying PX0003 into ARCHIVE when their injects are clicked, and nothing left running however
+// the demo ends, even by SIGKILL to it or to npm.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -36,7 +37,7 @@ describe('npm run demo', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('shows each example on one tab, example 04 receives a series when clicked, and a SIGKILL to npm stops everything', async () => {
+  it('shows each example on one tab, example 04 receives a series and example 09 forwards PX0003 de-identified when clicked, and a SIGKILL to npm stops everything', async () => {
     // npm runs the demo as `sh -c "bash scripts/demo.sh"`, which execs it under setpriv: the outer
     // shell stands for npm, the inner one for npm's `sh -c`.
     const inner = `setpriv --pdeathsig TERM ${process.execPath} ${DEMO_JS}; true`;
@@ -64,6 +65,18 @@ describe('npm run demo', function () {
     await until('example 04 filed the 5 instances of the series it asked the PACS for', async () => (await filesUnder(received)).length >= 5,
       { timeoutMs: 30000, intervalMs: 100, describe: async () => ({ filed: await filesUnder(received), output: demo.output().slice(-2000) }) });
     assert.equal((await filesUnder(received)).length, 5, 'example 04 filed the series it asked the PACS for');
+
+    // Example 09's inject: PX0003's two studies reach ARCHIVE de-identified, with the key the demo gave it (no manual step).
+    assert.equal((await fetch(`${demo.url}/inject/09de1d0000000002`, { method: 'POST' })).status, 200);
+    const archive = `http://127.0.0.1:${DEMO.archive.httpPort + offset}`;
+    const held = async () => (await (await fetch(`${archive}/instances`)).json()) as string[];
+    await until('example 09 sent the 20 instances of PX0003 to ARCHIVE', async () => (await held()).length >= 20,
+      { timeoutMs: 60000, intervalMs: 250, describe: async () => ({ held: (await held()).length, output: demo.output().slice(-2000) }) });
+    const patients = (await (await fetch(`${archive}/patients?expand`)).json()) as Array<{ MainDicomTags: { PatientID: string; PatientName: string } }>;
+    assert.equal(patients.length, 1, 'one pseudonym for the one patient');
+    assert.notEqual(patients[0]?.MainDicomTags.PatientID, 'PX0003');
+    assert.ok(!patients[0]?.MainDicomTags.PatientName.includes('Иванов'), JSON.stringify(patients));
+    assert.equal((await held()).length, 20);
 
     demo.child.kill('SIGKILL');
     await nothingLeftIn(dir);

@@ -14,9 +14,9 @@ import { until } from './support/until';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get'];
+const NODE_TYPES = ['px-echo', 'px-find', 'px-move', 'px-listen', 'px-send', 'px-get', 'px-deidentify'];
 /** locales/en-US/<type>.json's paletteLabel: the palette shows these, quick-add "<label> (<type>)". */
-const PALETTE_LABELS: Record<string, string> = { 'px-echo': 'echo', 'px-find': 'find', 'px-move': 'move', 'px-listen': 'listen', 'px-send': 'send', 'px-get': 'get' };
+const PALETTE_LABELS: Record<string, string> = { 'px-echo': 'echo', 'px-find': 'find', 'px-move': 'move', 'px-listen': 'listen', 'px-send': 'send', 'px-get': 'get', 'px-deidentify': 'deidentify' };
 /** The demo PACS config every example shares (the same id and settings in each file). */
 const DEMO_PACS = 'a1c0e0f0000000c1';
 

@@ -2,7 +2,7 @@
 // against a real Orthanc: one answer per operation on the results output with payload.status
 // success or error; a failure also reaches Catch nodes once, with the input msg; the input's
 // properties travel on every message sent for it; a failed result given as input is refused, naming
-// it, and runs nothing; the status follows one rule. px-listen, which has no input: its messages, and
+// it, and runs nothing; the status follows one rule (px-deidentify, which needs no PACS, too). px-listen, which has no input: its messages, and
 // a failure of the receiver to Catch nodes.
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -158,9 +158,11 @@ describe('the node contract, every node with an input in one Node-RED runtime ag
       }
     }
     nodes.push({ id: 'find-split', type: 'px-find', pacs: 'pacs', ...settings['px-find'], split: true, wires: [[RESULTS]] });
+    // px-deidentify needs no PACS: one with its key, after the PACS nodes.
+    nodes.push({ id: 'deidentify', type: 'px-deidentify', outDir: path.join(work, 'deidentified'), wires: [['instances'], [RESULTS]] });
     const listen = { id: 'listen', type: 'px-listen', aet: 'CONTRACT', port: listenPort, dataDir: path.join(work, 'listened'), tmpDir: '', logDir: '', seriesTimeout: 1, wires: [['listened'], ['series']] };
     const helpers = [RESULTS, 'instances', 'caught', 'completed', 'listened', 'series'];
-    await helper.load(nodeModules('px-pacs', ...TYPES, 'px-listen'), onTab([
+    await helper.load(nodeModules('px-pacs', ...TYPES, 'px-listen', 'px-deidentify'), onTab([
       ...configs,
       ...nodes,
       listen,
@@ -168,7 +170,7 @@ describe('the node contract, every node with an input in one Node-RED runtime ag
       ...helpers.map((id) => ({ id, type: 'helper' })),
       { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'complete', type: 'complete', scope: nodes.map((n) => n.id), uncaught: false, wires: [['completed']] },
-    ]));
+    ]), { deidentify: { key: 'contract-key' } });
     traffic.watch(helpers);
     await statusReaches('listen', (s) => s.fill === 'green', 'px-listen listens');
   }
@@ -318,14 +320,23 @@ describe('the node contract, every node with an input in one Node-RED runtime ag
       assert.deepEqual([op.answers[0]?.payload.status, op.answers[0]?.payload.sent], ['error', 0]);
       assertStatus(op, statusOf('0/3 sent: called AE rejected', false), 'px-send failure');
 
+      // px-deidentify: each instance written on output 1, a copy of the input (nothing of the input identifies here)
+      op = await operate('deidentify', files, { fails: false });
+      assert.deepEqual([op.answers[0]?.payload.status, op.answers[0]?.payload.deidentified, op.instances.length], ['success', 3, 3]);
+      assertStatus(op, statusOf('3 de-identified'), 'px-deidentify success');
+      op = await operate('deidentify', [...files, path.join(work, 'no-such-file.dcm')], { fails: true });
+      assert.deepEqual([op.answers[0]?.payload.status, op.answers[0]?.payload.deidentified, op.answers[0]?.payload.failed, op.instances.length], ['error', 3, 1, 3]);
+      assert.match(op.caught[0]?.error?.message ?? '', /^1 of 4 files were not de-identified/);
+      assertStatus(op, statusOf('1/4 not written', false), 'px-deidentify failure');
+
       // Nothing more arrived for any input than was counted above, and every status clears on close.
       const forInputs = (m: Msg) => /^contract-/.test(m._msgid ?? '');
-      assert.equal(traffic.at(RESULTS).filter(forInputs).length, 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 2 + 1 + 1);
-      assert.equal(traffic.at('caught').filter(forInputs).length, 7);
+      assert.equal(traffic.at(RESULTS).filter(forInputs).length, 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 2 + 1 + 1 + 1 + 1);
+      assert.equal(traffic.at('caught').filter(forInputs).length, 8);
       assert.equal(counted.connections(), 0, 'nothing in this test used the counting server');
       // The test helper stops spying before it closes the flow: each node's own record of what close sets.
       const onClose = new Map<string, Status[]>();
-      for (const id of [...TYPES.map(idOf), 'listen']) {
+      for (const id of [...TYPES.map(idOf), 'listen', 'deidentify']) {
         const node = helper.getNode(id) as unknown as { status(s: Status): void };
         const spied = node.status;
         onClose.set(id, []);
@@ -358,6 +369,11 @@ describe('the node contract, every node with an input in one Node-RED runtime ag
         op = await operate(id, failedMove.payload, { fails: true }, { error: failedMove.error });
         assert.match(op.caught[0]?.error?.message ?? '', /^the input is a failed px-move result: movescu: connection refused by 127\.0\.0\.1:4242\./);
       }
+      // px-deidentify refuses too, without repeating the failed result's words: they may name the patient.
+      const op = await operate('deidentify', failedFind, { fails: true });
+      assert.match(op.caught[0]?.error?.message ?? '', /^the input is a failed px-find result: its text is not repeated here, as it may identify the patient\. Nothing was run/);
+      assertStatus(op, { fill: 'red', shape: 'ring', text: 'failed input' }, 'px-deidentify given a failed result');
+      assert.deepEqual(op.instances, []);
       assert.equal(counted.connections(), 0, 'no node connected to its PACS');
       // Control: an input that runs does reach the counting server.
       await operate('echo-counted', 'ping', { fails: true });

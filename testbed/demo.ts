@@ -1,7 +1,8 @@
 // npm run demo: a local Orthanc seeded with sample studies, and Node-RED with this package and
 // its example flows on http://127.0.0.1:1880. However the demo ends (Ctrl-C, SIGTERM, SIGKILL to it
 // or to npm), nothing it started keeps running; what a killed demo left is stopped at the next start.
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isPortInUse } from '../lib/ops/listen/port';
 import { processAlive } from '../lib/dcmtk/processes';
@@ -24,8 +25,9 @@ export const DEMO = {
     { aet: 'PIPELINE', port: 11115 }, // 05 - Retrieval pipeline
     { aet: 'CHIPS', port: 11112 }, // README: the commands and the module
     { aet: 'ROUTER', port: 11116 }, // 06 - Route received series
+    { aet: 'DEIDENTIFY', port: 11117 }, // 09 - De-identify and forward
   ],
-  /** A second PACS, where example 06's px-send routes CT instances (over DIMSE) and example 08's sends series (over DICOMweb). */
+  /** A second PACS, where example 06's px-send routes CT instances (over DIMSE), example 08's sends series (over DICOMweb) and example 09's de-identified ones. */
   archive: { aet: 'ARCHIVE', dicomPort: 4243, httpPort: 8043 },
 };
 
@@ -43,6 +45,26 @@ function demoFlows(): Array<Record<string, unknown>> {
     const url = typeof node.url === 'string' ? node.url.replace(/:(\d+)\//, (all, p: string) => (httpPorts.includes(Number(p)) ? `:${moved(Number(p))}/` : all)) : node.url;
     return { ...node, ...(port ? { port } : {}), ...(url !== undefined ? { url } : {}) };
   });
+}
+
+/**
+ * Example 09's px-deidentify needs a secret key, a credential that no example file may hold: every
+ * px-deidentify of the examples gets `${PX_DEID_KEY}`, which Node-RED fills in from its environment.
+ */
+function deidentifyKeys(): Record<string, Record<string, string>> {
+  return Object.fromEntries(exampleFlows().filter((node) => node.type === 'px-deidentify').map((node) => [String(node.id), { key: '${PX_DEID_KEY}' }]));
+}
+
+/** PX_DEID_KEY as set where the demo runs, else one made for this demo folder at its first start and kept, so that pseudonyms stay the same. */
+async function demoDeidentifyKey(): Promise<string> {
+  if (process.env.PX_DEID_KEY) return process.env.PX_DEID_KEY;
+  const file = path.join(BASE, 'deidentify.key');
+  const kept = await readFile(file, 'utf8').catch(() => '');
+  if (kept.trim()) return kept.trim();
+  const key = randomBytes(32).toString('hex');
+  await mkdir(BASE, { recursive: true });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 /**
@@ -118,6 +140,8 @@ async function main(): Promise<void> {
     userDir: path.join(BASE, 'node-red'),
     port: moved(DEMO.nodeRedPort),
     flows: demoFlows(),
+    credentials: deidentifyKeys(),
+    env: { PX_DEID_KEY: await demoDeidentifyKey() },
     linkThisPackage: true,
     log: 'inherit',
   });
@@ -126,7 +150,7 @@ async function main(): Promise<void> {
 Node-RED with node-red-contrib-pypx is running on ${nodeRed.url}
   PACS: Orthanc, AE title ${DEMO.pacs.aet}, DICOM on ${DEMO.pacs.host}:${moved(DEMO.pacs.dicomPort)}, DICOMweb ${orthanc.dicomwebUrl}, web UI ${orthanc.url}
   It lets these AE titles query and retrieve, and sends to them: ${known}
-  Second PACS (examples 06 and 08 send to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${moved(DEMO.archive.dicomPort)}, DICOMweb ${archive.dicomwebUrl}, web UI ${archive.url}
+  Second PACS (examples 06, 08 and 09 send to it): AE title ${DEMO.archive.aet}, DICOM on 127.0.0.1:${moved(DEMO.archive.dicomPort)}, DICOMweb ${archive.dicomwebUrl}, web UI ${archive.url}
   Each example is on its own tab: click an inject node's button and watch the debug sidebar.
 Press Ctrl-C to stop both.
 `);

@@ -46,6 +46,8 @@ export interface NodeRedOptions {
   userDir: string;
   port: number;
   flows: Array<Record<string, unknown>>;
+  /** Credentials by node id, written to flows_cred.json unencrypted (credentialSecret false), as a site's own would be. */
+  credentials?: Record<string, Record<string, string>>;
   /** Link this checkout into the user folder (the demo); otherwise the caller installs what it wants. */
   linkThisPackage?: boolean;
   env?: Record<string, string>;
@@ -74,6 +76,7 @@ export async function startNodeRed(options: NodeRedOptions): Promise<RunningNode
     });
   }
   await writeFile(path.join(userDir, 'flows.json'), JSON.stringify(options.flows, null, 2));
+  if (options.credentials) await writeFile(path.join(userDir, 'flows_cred.json'), JSON.stringify(options.credentials, null, 2), { mode: 0o600 });
   await writeFile(
     path.join(userDir, 'settings.js'),
     `module.exports = ${JSON.stringify({
