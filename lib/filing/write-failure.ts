@@ -44,6 +44,14 @@ export function describeWriteFailure(err: unknown): string {
   return words === own ? own : `${words} (${own})`;
 }
 
+/** "disk full (ENOSPC)": a system failure without the path the system's message quotes (a path may name the patient). */
+export function failureWithoutPath(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!codeOf(err)) return message;
+  // Node's own wording: "EISDIR: illegal operation on a directory, read '/data/...'": the part before the call.
+  return message.replace(/, \w+ '.*$/s, '');
+}
+
 /**
  * The failure of a write into `folder`, for an answer: its short reason names the cause and the folder
  * ("disk full: /data/incoming"), its message says what could not be done (`what`), then why.

@@ -2,6 +2,7 @@
 // and pypx's own .info files are left out; every other file is tried (one that is not DICOM fails alone).
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { failureWithoutPath } from '../../filing/write-failure';
 
 export type Found = { file: string } | { file: string; problem: string };
 
@@ -10,7 +11,7 @@ async function walk(dir: string, out: Found[], skip: string): Promise<void> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    out.push({ file: dir, problem: `cannot read the folder: ${(err as Error).message}` });
+    out.push({ file: dir, problem: `cannot read the folder: ${failureWithoutPath(err)}` });
     return;
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -37,7 +38,7 @@ export async function filesUnder(inputs: string[], skip: string): Promise<Found[
       else out.push({ file: input });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      out.push({ file: input, problem: code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${(err as Error).message}` });
+      out.push({ file: input, problem: code === 'ENOENT' ? 'no such file or folder' : `cannot read it: ${failureWithoutPath(err)}` });
     }
   }
   return out;

@@ -1,8 +1,10 @@
 // pypx's module call for de-identification (PS3.15 Annex E): every file under the inputs, one at a time,
 // into pypx's layout under outDir. A file that fails or is refused fails alone.
 import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KnownProblem } from '../../core/errors';
 import { makeFolder } from '../../filing/layout';
+import { failureWithoutPath } from '../../filing/write-failure';
 import { filesUnder } from './files';
 import { deidentifyFile } from './instance';
 import { Pseudonyms } from './pseudonyms';
@@ -12,6 +14,9 @@ import type { DeidentifyFailure, DeidentifyOptions, DeidentifyResult } from './t
 export type { DeidentifyOptions, DeidentifyResult, DeidentifiedInstance, DeidentifyFailure, DeidentifyData } from './types';
 export { PROFILE_EDITION } from './profile';
 export { BURNED_IN_CLASSES } from './burned-in';
+
+/** Reading and writing are synchronous per file (quicker for small files): the event loop gets a turn this often. */
+const TURN_MS = 10;
 
 /** The key as bytes; KnownProblem when there is none. Its value is never part of a message. */
 function keyBytes(key: unknown): Buffer {
@@ -52,7 +57,12 @@ export async function deidentify(inputs: string | string[], options: DeidentifyO
   };
   const settings = { options, pseudonyms, folder: { outDir, knownInfo: new Set<string>(), knownDirs: new Set<string>() } };
   const found = await filesUnder(list, outDir);
+  let turnStarted = performance.now();
   for (const entry of found) {
+    if (performance.now() - turnStarted >= TURN_MS) {
+      await nextTurn();
+      turnStarted = performance.now();
+    }
     if (options.signal?.aborted) {
       fail({ input: entry.file, outcome: 'failed', reason: 'stopped before it was de-identified' });
       continue;
@@ -66,7 +76,7 @@ export async function deidentify(inputs: string | string[], options: DeidentifyO
       instance = await deidentifyFile(entry.file, settings);
     } catch (err) {
       if (err instanceof InstanceProblem) fail({ input: entry.file, outcome: err.outcome, reason: err.message });
-      else fail({ input: entry.file, outcome: 'failed', reason: `cannot de-identify it: ${err instanceof Error ? err.message : String(err)}` });
+      else fail({ input: entry.file, outcome: 'failed', reason: `cannot de-identify it: ${failureWithoutPath(err)}` });
       continue;
     }
     result.data.instances.push(instance);

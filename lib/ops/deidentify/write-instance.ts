@@ -1,7 +1,7 @@
 // Writing one de-identified instance into pypx's layout: the new header, then the input's pixel data
 // byte for byte (streamed from the input file when it is large, so memory stays at the header's size),
 // into a hidden file renamed into place when whole.
-import { createReadStream, createWriteStream, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, renameSync, rmSync, writeFileSync, writevSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -51,6 +51,21 @@ function pixelStream(file: string, pixels: PixelExtent): AsyncIterable<Buffer> {
 }
 
 /** Writes the header and the input's pixel data as the instance `header` describes, in its place in the layout; answers the path. */
+/** The header and the pixel data in one write, without copying them into one buffer first. */
+function writeBoth(file: string, head: Buffer, pixels: Buffer): void {
+  const fd = openSync(file, 'w', FILE_MODE);
+  try {
+    let written = writevSync(fd, [head, pixels]);
+    // A write may end short (a full disk ends it with an error); what is left goes again.
+    while (written < head.length + pixels.length) {
+      const rest = Buffer.concat([head, pixels]).subarray(written);
+      written += writevSync(fd, [rest]);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function writeInstance(input: string, read: ReadInstance, head: Buffer, header: InstanceHeader, folder: OutputFolder): Promise<string> {
   const where = buildFiledPath(folder.outDir, header);
   if (!folder.knownDirs.has(where.seriesDir)) {
@@ -65,7 +80,7 @@ export async function writeInstance(input: string, read: ReadInstance, head: Buf
     if (!pixels) {
       writeFileSync(partial, head, { mode: FILE_MODE });
     } else if (bytes && pixels.deflatedFrom === undefined) {
-      writeFileSync(partial, Buffer.concat([head, bytes.subarray(pixels.start, pixels.end)]), { mode: FILE_MODE });
+      writeBoth(partial, head, bytes.subarray(pixels.start, pixels.end));
     } else {
       const file = input;
       await pipeline(Readable.from((async function* chunks() {
