@@ -40,7 +40,7 @@ interface Waiting {
 export class AssociationQueue extends EventEmitter {
   private readonly queue: Waiting[] = [];
   private readonly running = new Map<AbortController, Promise<unknown>>();
-  private closed = false;
+  protected closed = false;
 
   constructor(readonly concurrency: number = DEFAULT_CONCURRENCY) {
     super();
@@ -53,6 +53,11 @@ export class AssociationQueue extends EventEmitter {
 
   get active(): number {
     return this.running.size;
+  }
+
+  /** What the budget wants said beside a node's status (a shared budget fallen back to this one), or undefined. */
+  get notice(): string | undefined {
+    return undefined;
   }
 
   /**
