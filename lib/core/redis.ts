@@ -55,6 +55,8 @@ export class RedisLink {
   async ready(): Promise<Redis> {
     const client = await (this.loading ??= this.load());
     if (client.status === 'ready') return client;
+    // Between two reconnection attempts after a failed one: Redis is away now, no need to wait to know it.
+    if (client.status === 'reconnecting' && this.lastError) throw this.unreachable();
     if (client.status === 'wait' || client.status === 'end') client.connect().catch(() => undefined);
     const ready = await new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {
