@@ -70,8 +70,11 @@ describe('px-get in three Node-RED processes sharing one PACS budget through Red
     work = await mkdtemp(path.join(os.tmpdir(), 'pypx-shared-budget-'));
     redis = await startRedis();
   });
-  after(async () => {
+  // Each runtime's DCMTK processes end with it, before the check that none outlives the test.
+  afterEach(async () => {
     await Promise.all(runtimes.splice(0).map((r) => r.stop()));
+  });
+  after(async () => {
     await redis?.stop();
     await rm(work, { recursive: true, force: true });
   });

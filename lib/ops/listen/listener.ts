@@ -7,6 +7,7 @@ import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failureBeforeRun, PacsError } from '../../core/errors';
 import { type SeriesComplete, type SeriesKey, SeriesTracker } from '../../filing/series';
+import { RedisSeriesView } from '../../filing/shared-series';
 import { AnnouncementJournal } from './announcements';
 import { Filer } from './filer';
 import { type ListenerOptions, type ResolvedListenerOptions, resolveListenerOptions } from './options';
@@ -49,7 +50,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { dataDir, tmpDir, aet, seriesTimeout, confirmByCaller } = this.options;
     const dirs: FilingDirs = { dataDir, calledAET: aet, knownDirs: new Set(), knownInfo: new Set() };
     this.series = new SeriesTracker(seriesTimeout * 1000, path.join(tmpDir, SERIES_JOURNAL), (done) => this.emit('series', done),
-      (err) => this.fail('failed', 'series journal', err.message));
+      (err) => this.fail('failed', err.message.startsWith('Redis') ? 'Redis unreachable' : 'series journal', err.message), this.options.redis ? new RedisSeriesView(this.options.redis, dataDir, aet) : undefined);
     this.journal = new AnnouncementJournal(path.join(tmpDir, ANNOUNCEMENTS));
     this.filer = new Filer(dirs, tmpDir, this.journal, {
       filed: (payload, series, seq) => this.announce(payload, series, seq),
@@ -131,7 +132,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
 
   /** The series is in its journal before the instance is announced. */
   private announce(payload: InstancePayload, series: SeriesKey, seq: number): void {
-    this.series.touch(series);
+    this.series.touch(series, payload.SOPInstanceUID);
     this.received++;
     this.announced = seq;
     this.emit('instance', payload);
