@@ -55,6 +55,14 @@ export class AssociationQueue extends EventEmitter {
     return this.running.size;
   }
 
+  /**
+   * Whether other processes count against this budget too (SharedBudgetQueue). An echo then takes a
+   * turn like any association, as the PACS counts it; on a budget of its own, an echo never waits behind retrieves.
+   */
+  get shared(): boolean {
+    return false;
+  }
+
   /** What the budget wants said beside a node's status (a shared budget fallen back to this one), or undefined. */
   get notice(): string | undefined {
     return undefined;

@@ -83,6 +83,10 @@ export class SharedBudgetQueue extends AssociationQueue {
     return `${this.link.shown} (key ${this.key})`;
   }
 
+  override get shared(): boolean {
+    return true;
+  }
+
   override get notice(): string | undefined {
     return this.local;
   }
