@@ -35,15 +35,21 @@ redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return now`;
 
+// KEYS: last, instances, announced. A series Redis knows nothing of (Redis restarted empty) is announced
+// here rather than never: each receiver that had some of it then announces it.
 const CLAIM = `
 local last = redis.call('GET', KEYS[1])
-if not last then return {-1, 0} end
+if not last then
+  if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, 0} end
+  return {2, 0}
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local quiet = now - tonumber(last)
 if quiet < tonumber(ARGV[1]) then return {0, tonumber(ARGV[1]) - quiet} end
 local count = redis.call('SCARD', KEYS[2])
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SET', KEYS[3], now, 'PX', ARGV[2])
 return {1, count}`;
 
 export class RedisSeriesView implements SharedSeriesView {
@@ -58,20 +64,20 @@ export class RedisSeriesView implements SharedSeriesView {
     return this.link.shown;
   }
 
-  private keys(seriesPath: string): [string, string] {
+  private keys(seriesPath: string): [string, string, string] {
     const base = `pypx:series:${this.group}:${path.relative(this.dataDir, seriesPath)}`;
-    return [`${base}:last`, `${base}:instances`];
+    return [`${base}:last`, `${base}:instances`, `${base}:announced`];
   }
 
   async filed(seriesPath: string, sopInstanceUID: string): Promise<void> {
     const client = await this.link.ready();
-    await client.eval(FILED, 2, ...this.keys(seriesPath), sopInstanceUID, FORGET_AFTER_MS);
+    await client.eval(FILED, 2, ...this.keys(seriesPath).slice(0, 2), sopInstanceUID, FORGET_AFTER_MS);
   }
 
   async claim(seriesPath: string, timeoutMs: number): Promise<SeriesVerdict> {
     const client = await this.link.ready();
-    const [won, value] = (await client.eval(CLAIM, 2, ...this.keys(seriesPath), Math.round(timeoutMs))) as [number, number];
-    if (won === 1) return { verdict: 'announce', count: value };
+    const [won, value] = (await client.eval(CLAIM, 3, ...this.keys(seriesPath), Math.round(timeoutMs), FORGET_AFTER_MS)) as [number, number];
+    if (won === 1 || won === 2) return { verdict: 'announce', count: value };
     if (won === 0) return { verdict: 'wait', ms: Math.max(1, value) };
     return { verdict: 'elsewhere' };
   }
