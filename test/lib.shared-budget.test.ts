@@ -79,6 +79,7 @@ describe('shared association budget (Redis)', function () {
     const stop = new AbortController();
     let ran = false;
     const waiting = runQueued(b, async () => { ran = true; }, stop.signal, (err) => err);
+    await until('the other process counts it as waiting, for a slot held elsewhere', () => b.waiting === 1 && b.active === 0, { describe: () => [b.waiting, b.active] });
     stop.abort();
     const result: unknown = await waiting;
     assert.ok(result instanceof QueueAbortedError, 'the waiting association never started');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { type SeriesComplete, type SeriesKey, SeriesTracker } from '../lib/filing/series';
 import { RedisSeriesView } from '../lib/filing/shared-series';
+import { resolveListenerOptions } from '../lib/ops/listen/options';
 import { closedPort } from './support/pacs';
 import { type RunningServer, startRedis } from './support/redis';
 import { until } from './support/until';
@@ -82,5 +83,13 @@ describe('series view shared through Redis', () => {
     assert.equal(completed[0]?.count, 3);
     assert.equal(errors.length, 1, errors.map((e) => e.message).join('; '));
     assert.match(errors[0]?.message ?? '', new RegExp(`^Redis at ${url} is unreachable.*announces the series it completes on its own`));
+  });
+
+  it('gives each receiver with a Redis URL an incoming folder of its own, and refuses a password in the URL', () => {
+    const options = resolveListenerOptions({ aet: 'SHARED', port: 11113, dataDir: '/srv/pypx', redis: { url: 'redis://redis.example.org:6379' } });
+    assert.equal(options.tmpDir, path.join('/srv/pypx', 'incoming', `${os.hostname()}-11113`));
+    assert.equal(resolveListenerOptions({ aet: 'ALONE', port: 11113, dataDir: '/srv/pypx' }).tmpDir, '/srv/pypx/incoming');
+    assert.throws(() => resolveListenerOptions({ aet: 'SHARED', port: 11113, dataDir: '/srv/pypx', redis: { url: 'redis://:secret@redis.example.org:6379' } }),
+      (err: Error) => /holds a password: give it in the Redis password field/.test(err.message) && !err.message.includes('secret'));
   });
 });

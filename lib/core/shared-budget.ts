@@ -70,6 +70,8 @@ export class SharedBudgetQueue extends AssociationQueue {
   private readonly leaseMs: number;
   private Semaphore?: SemaphoreClass;
   private local?: string;
+  /** Turns taken here that wait for a slot of the shared budget: they count as waiting, not running. */
+  private slotWaiters = 0;
 
   constructor(concurrency: number, pacs: PacsIdentity, private readonly options: SharedBudgetOptions) {
     super(concurrency);
@@ -85,6 +87,14 @@ export class SharedBudgetQueue extends AssociationQueue {
 
   override get shared(): boolean {
     return true;
+  }
+
+  override get waiting(): number {
+    return super.waiting + this.slotWaiters;
+  }
+
+  override get active(): number {
+    return super.active - this.slotWaiters;
   }
 
   override get notice(): string | undefined {
@@ -125,14 +135,22 @@ export class SharedBudgetQueue extends AssociationQueue {
       // The association runs on; its slot may be taken by another once the lease expires.
       onLockLost: () => this.emit('budget', { shared: false, message: `an association to the PACS lost its slot of the shared budget at ${this.where}: Redis did not answer its refresh` } satisfies BudgetChange),
     });
+    this.slotWaitersChange(+1);
     try {
       await semaphore.acquire(signal);
     } catch (err) {
       if (signal.aborted) throw new QueueAbortedError(this.closed);
       return this.withoutRedis(this.link.unreachable((err as Error).message));
+    } finally {
+      this.slotWaitersChange(-1);
     }
     this.withRedis();
     return semaphore;
+  }
+
+  private slotWaitersChange(by: number): void {
+    this.slotWaiters += by;
+    this.emit('change', { waiting: this.waiting, active: this.active });
   }
 
   private withoutRedis(error: PacsError): undefined {
