@@ -107,8 +107,9 @@ export class SharedBudgetQueue extends AssociationQueue {
       try {
         return await task(turn);
       } finally {
-        // Redis gone meanwhile: the lease expires on its own.
-        void slot?.release().catch(() => undefined);
+        // Given back before the turn ends (and before a closing config drops the connection); Redis gone
+        // meanwhile, the lease expires on its own.
+        await slot?.release().catch(() => undefined);
       }
     }, signal);
   }
