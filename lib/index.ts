@@ -12,6 +12,8 @@ export { PacsError, KnownProblem, failureBeforeRun, toPacsError, anyToPacsError 
 export type { FailureKind } from './core/errors';
 export type { PypxResult, PypxRecord, PypxField } from './core/result';
 export { AssociationQueue, concurrencyProblem, toConcurrency } from './core/queue';
+export { type BudgetChange, budgetKey, LOCAL_BUDGET_NOTICE, SharedBudgetQueue } from './core/shared-budget';
+export { type RedisSettings, redisUrlProblem, shownRedisUrl } from './core/redis';
 
 // DICOM's dictionary.
 export { lookupKeyword } from './dicom/dictionary';

@@ -26,6 +26,7 @@ export function findPacsConfig(RED: NodeAPI, id: string | undefined, light: Stat
   light.clear();
   const pacs = id ? (RED.nodes.getNode(id) as PacsConfigNode | null) : null;
   if (!pacs) light.failed(say('status.noPacs'));
+  else light.noticeOf = () => pacs.queue.notice;
   return pacs ?? undefined;
 }
 

@@ -18,7 +18,7 @@ export = function register(RED: NodeAPI): void {
 
     answerInputs(RED, this, { say, status }, async ({ msg, answer, run }) => {
       const settings = settingsForMessage(pacs, msg);
-      const outcome = await run((signal) => runEcho(settings, { signal }));
+      const outcome = await run((signal) => runEcho(settings, { signal, queue: pacs?.queue.shared ? pacs.queue : undefined }));
       msg.payload = outcome.result;
       answer(msg);
       return { count: outcome.error ? 0 : 1, failure: outcome.error };

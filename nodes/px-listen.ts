@@ -20,10 +20,12 @@ interface PxListenDef extends NodeDef {
   tlsCert?: string;
   tlsKey?: string;
   tlsCa?: string;
+  /** Redis URL: several px-listen filing to one shared dataDir announce each series once; empty: this one alone. */
+  redis?: string;
 }
 
 export = function register(RED: NodeAPI): void {
-  function PxListenNode(this: Node, def: PxListenDef) {
+  function PxListenNode(this: Node & { credentials?: { redisPassword?: string } }, def: PxListenDef) {
     RED.nodes.createNode(this, def);
     const node = this;
     const say = catalog(RED, 'px-listen');
@@ -41,12 +43,13 @@ export = function register(RED: NodeAPI): void {
     const dataDir = dataDirOrDefault(RED, def.dataDir);
     let listener: Listener | undefined;
     try {
-      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa'] as const).map((field) => unsetEnvVariableProblem(field, field === 'dataDir' ? dataDir : def[field])).filter(Boolean);
+      const unset = (['aet', 'port', 'dataDir', 'tmpDir', 'logDir', 'dcmtkDir', 'tlsCert', 'tlsKey', 'tlsCa', 'redis'] as const).map((field) => unsetEnvVariableProblem(field, field === 'dataDir' ? dataDir : def[field])).filter(Boolean);
       if (unset.length) throw failureBeforeRun('bad-input', 'bad settings', `invalid listener settings: ${unset.join('; ')}`);
       // Node-RED delivers what a node sends on a later turn of the event loop: the listener counts an
       // instance as announced (its journal confirmed) only then; a close() that comes first takes it back.
       listener = new Listener({ aet: def.aet, port: Number(def.port), dataDir, tmpDir: inUserFolder(RED, def.tmpDir), logDir: inUserFolder(RED, def.logDir), seriesTimeout: def.seriesTimeout === '' ? undefined : Number(def.seriesTimeout), dcmtkDir: def.dcmtkDir, confirmByCaller: true,
-        tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa });
+        tls: def.tls === true, tlsCert: def.tlsCert, tlsKey: def.tlsKey, tlsCa: def.tlsCa,
+        ...(def.redis?.trim() ? { redis: { url: def.redis, password: node.credentials?.redisPassword } } : {}) });
     } catch (err) {
       report(toPacsError(err));
     }
@@ -102,5 +105,5 @@ export = function register(RED: NodeAPI): void {
       light.clear();
     });
   }
-  RED.nodes.registerType('px-listen', PxListenNode);
+  RED.nodes.registerType('px-listen', PxListenNode as unknown as (this: Node, def: NodeDef) => void, { credentials: { redisPassword: { type: 'password' } } });
 };

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { AssociationQueue, concurrencyProblem, SettingsError, toConcurrency } from '../lib';
+import { AssociationQueue, type BudgetChange, concurrencyProblem, type PacsSettings, redisUrlProblem, SettingsError, SharedBudgetQueue, toConcurrency } from '../lib';
 import { handleClose, type PacsConfigNode } from './glue';
-import { mergePacsOverrides } from './pacs-policy';
+import { mergePacsOverrides, unsetEnvVariableProblem } from './pacs-policy';
 
 interface PxPacsDef extends NodeDef {
   aet: string;
@@ -22,6 +22,10 @@ interface PxPacsDef extends NodeDef {
   /** 'dimse' (absent in configs from before DICOMweb) or 'dicomweb'. */
   protocol?: string;
   url?: string;
+  /** Redis URL: the budget is shared with every process using this PACS through it; empty: this process alone. */
+  redis?: string;
+  /** With redis: when Redis cannot be reached, use this process's budget (true) or fail (absent, false). */
+  redisFallback?: boolean;
 }
 
 interface PxPacsCredentials {
@@ -29,6 +33,7 @@ interface PxPacsCredentials {
   password?: string;
   token?: string;
   tlsKeyPassword?: string;
+  redisPassword?: string;
 }
 
 /** The DICOMweb fields, only when the config says DICOMweb: a DIMSE config ignores them. */
@@ -46,23 +51,33 @@ export = function register(RED: NodeAPI): void {
       ...webSettings(def, this.credentials),
     };
     const allowMsgPacs = def.allowMsgPacs === true;
-    const badConcurrency = concurrencyProblem(def.concurrency);
+    const redis = def.redis?.trim() ?? '';
+    const configProblems = [concurrencyProblem(def.concurrency), redis ? unsetEnvVariableProblem('redis', redis) ?? redisUrlProblem(redis) : undefined]
+      .filter((problem): problem is string => problem !== undefined);
+    let settings: PacsSettings | undefined;
     try {
-      mergePacsOverrides(base, undefined);
-      if (badConcurrency) throw new SettingsError([badConcurrency]);
+      settings = mergePacsOverrides(base, undefined);
+      if (configProblems.length) throw new SettingsError(configProblems);
     } catch (err) {
       // Nodes using this config report the same problem on each message; say it once here too.
       this.error(err instanceof Error ? err.message : String(err));
     }
     this.resolveSettings = (overrides?: unknown) => {
-      if (badConcurrency) throw new SettingsError([badConcurrency]);
+      if (configProblems.length) throw new SettingsError(configProblems);
       return mergePacsOverrides(base, overrides, allowMsgPacs);
     };
     // Shared by every node using this PACS; closing the config (stop, redeploy) ends all it runs.
-    this.queue = new AssociationQueue(toConcurrency(def.concurrency));
+    const concurrency = toConcurrency(def.concurrency);
+    if (redis && settings && !configProblems.length) {
+      const shared = new SharedBudgetQueue(concurrency, settings, { redis: { url: redis, password: this.credentials?.redisPassword }, fallback: def.redisFallback === true });
+      shared.on('budget', (change: BudgetChange) => (change.shared ? this.log(change.message) : this.warn(change.message)));
+      this.queue = shared;
+    } else {
+      this.queue = new AssociationQueue(concurrency);
+    }
     handleClose(this, () => this.queue.close());
   }
   RED.nodes.registerType('px-pacs', PxPacsNode as unknown as (this: Node, def: NodeDef) => void, {
-    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, tlsKeyPassword: { type: 'password' } },
+    credentials: { user: { type: 'text' }, password: { type: 'password' }, token: { type: 'password' }, tlsKeyPassword: { type: 'password' }, redisPassword: { type: 'password' } },
   });
 };

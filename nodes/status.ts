@@ -10,12 +10,24 @@ export class StatusLight {
 
   /** Blue dot: work in flight; `progress` (e.g. "12/40") where it is known, else the node's verb ("moving…"). */
   working(progress?: string): void {
-    this.node.status({ fill: 'blue', shape: 'dot', text: progress ?? this.say('status.working') });
+    this.show('blue', progress ?? this.say('status.working'));
   }
 
   /** Green dot: how much this node has done since the flow was deployed, e.g. "40 moved". */
   succeeded(totalText: string): void {
-    this.node.status({ fill: 'green', shape: 'dot', text: totalText });
+    this.show('green', totalText);
+  }
+
+  /**
+   * What the PACS's budget wants said (a budget shared through Redis fallen back to this process's):
+   * while it says something, working and done show as a yellow ring with it in front.
+   */
+  noticeOf?: () => string | undefined;
+
+  private show(fill: 'blue' | 'green', text: string): void {
+    const notice = this.noticeOf?.();
+    if (notice) this.node.status({ fill: 'yellow', shape: 'ring', text: `${notice} · ${text}` });
+    else this.node.status({ fill, shape: 'dot', text });
   }
 
   /** Red ring: the short reason of a failure, e.g. "refused". */

@@ -40,7 +40,7 @@ interface Waiting {
 export class AssociationQueue extends EventEmitter {
   private readonly queue: Waiting[] = [];
   private readonly running = new Map<AbortController, Promise<unknown>>();
-  private closed = false;
+  protected closed = false;
 
   constructor(readonly concurrency: number = DEFAULT_CONCURRENCY) {
     super();
@@ -53,6 +53,19 @@ export class AssociationQueue extends EventEmitter {
 
   get active(): number {
     return this.running.size;
+  }
+
+  /**
+   * Whether other processes count against this budget too (SharedBudgetQueue). An echo then takes a
+   * turn like any association, as the PACS counts it; on a budget of its own, an echo never waits behind retrieves.
+   */
+  get shared(): boolean {
+    return false;
+  }
+
+  /** What the budget wants said beside a node's status (a shared budget fallen back to this one), or undefined. */
+  get notice(): string | undefined {
+    return undefined;
   }
 
   /**

@@ -5,6 +5,7 @@
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { SeriesVerdict, SharedSeriesView } from './shared-series';
 
 /** Seconds without a new instance after which a series counts as complete (px-listen) or a retrieve as stalled (px-get). */
 export const DEFAULT_SERIES_TIMEOUT = 10;
@@ -37,7 +38,12 @@ export class SeriesTracker {
     private readonly journal: string,
     private readonly onComplete: (series: SeriesComplete) => void,
     private readonly onError: (err: Error) => void,
+    /** Set when several receivers file to one data folder: they decide together who announces a series. */
+    private readonly view?: SharedSeriesView,
   ) {}
+
+  /** Whether the shared view failed last time it was asked: said once per outage. */
+  private viewDown = false;
 
   get pending(): number {
     return this.open.size;
@@ -48,8 +54,9 @@ export class SeriesTracker {
    * the journal when this returns: call it before announcing the instance, so that a crash right
    * after cannot lose the series' message.
    */
-  touch(key: SeriesKey): void {
+  touch(key: SeriesKey, sopInstanceUID?: string): void {
     if (this.stopped) return;
+    if (this.view && sopInstanceUID) this.view.filed(key.path, sopInstanceUID).then(() => this.viewAnswers(), (err: Error) => this.viewFailed(err));
     const id = key.path;
     const known = this.open.get(id);
     if (known) {
@@ -81,14 +88,51 @@ export class SeriesTracker {
     this.bytes = Buffer.byteLength(text);
   }
 
+  /** Who announces the series: this receiver alone, or the one that wins the claim in the shared view. */
+  private async verdict(id: string): Promise<SeriesVerdict> {
+    if (!this.view) return { verdict: 'announce', count: 0 };
+    try {
+      const verdict = await this.view.claim(id, this.timeoutMs);
+      this.viewAnswers();
+      return verdict;
+    } catch (err) {
+      // Announced here rather than never: another receiver may announce it too.
+      this.viewFailed(err as Error);
+      return { verdict: 'announce', count: 0 };
+    }
+  }
+
+  private viewAnswers(): void {
+    this.viewDown = false;
+  }
+
+  private viewFailed(err: Error): void {
+    if (this.viewDown) return;
+    this.viewDown = true;
+    this.onError(new Error(`${err.message}: the series view shared with the other receivers is kept there; until it answers, this receiver announces the series it completes on its own, and another receiver may announce the same series too`));
+  }
+
   private complete(id: string): void {
     const entry = this.open.get(id);
     if (!entry) return;
     const touched = entry.touched;
-    readdir(entry.key.path)
+    this.verdict(id)
+      .then(async (decided) => {
+        if (this.stopped || entry.touched !== touched) return undefined;
+        if (decided.verdict === 'wait') {
+          entry.timer = setTimeout(() => this.complete(id), decided.ms);
+          return undefined;
+        }
+        if (decided.verdict === 'elsewhere') {
+          this.open.delete(id);
+          this.append(`-${JSON.stringify(id)}\n`);
+          return undefined;
+        }
+        return readdir(entry.key.path);
+      })
       .then((names) => {
         // Stopped: the series stays in the journal. Touched meanwhile: its timer runs again.
-        if (this.stopped || entry.touched !== touched) return;
+        if (!names || this.stopped || entry.touched !== touched) return;
         this.open.delete(id);
         const files = names.filter((n) => n.endsWith('.dcm')).sort().map((n) => path.join(entry.key.path, n));
         this.onComplete({ ...entry.key, files, count: files.length });
@@ -136,5 +180,6 @@ export class SeriesTracker {
     for (const { timer } of this.open.values()) clearTimeout(timer);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    await this.view?.close();
   }
 }

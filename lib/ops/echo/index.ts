@@ -1,5 +1,6 @@
 // C-ECHO, or its DICOMweb counterpart: the protocol is chosen here, from the PACS settings.
-import { toPacsError } from '../../core/errors';
+import { failureBeforeRun, toPacsError } from '../../core/errors';
+import { runQueued } from '../../core/queue';
 import type { PypxResult } from '../../core/result';
 import { isDicomweb, type PacsSettings, validatePacsSettings } from '../../core/settings';
 import { qidoEcho } from './dicomweb';
@@ -8,6 +9,13 @@ import type { EchoOutcome, OperationOptions } from './types';
 
 /** Is the PACS there and does it accept us? Never throws for what the PACS or the settings do. */
 export async function runEcho(settings: PacsSettings, options: OperationOptions = {}): Promise<EchoOutcome> {
+  return runQueued(options.queue, (signal) => echoNow(settings, { ...options, signal }), options.signal, (err) => {
+    const error = failureBeforeRun('aborted', 'stopped', `echo: never started: ${err.message}`);
+    return { result: error.result as PypxResult<string>, error, elapsedMs: 0 };
+  });
+}
+
+async function echoNow(settings: PacsSettings, options: OperationOptions): Promise<EchoOutcome> {
   if (!isDicomweb(settings)) return runEchoscu(settings, options);
   try {
     const { command, elapsedMs } = await qidoEcho(settings, options.signal);

@@ -9,6 +9,7 @@ import { appendFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { failureBeforeRun, PacsError } from '../../core/errors';
 import { type SeriesComplete, type SeriesKey, SeriesTracker } from '../../filing/series';
+import { RedisSeriesView } from '../../filing/shared-series';
 import { AnnouncementJournal } from './announcements';
 import { Filer } from './filer';
 import { type ListenerOptions, type ResolvedListenerOptions, resolveListenerOptions } from './options';
@@ -73,7 +74,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
       },
     });
     this.series = new SeriesTracker(seriesTimeout * 1000, path.join(tmpDir, SERIES_JOURNAL), (done) => this.emit('series', done),
-      (err) => (isFolderWriteFailure(err.cause) ? this.cannotWrite(tmpDir, writeFailureWords(err.cause), err.message) : this.fail('failed', 'series journal', err.message)));
+      (err) => {
+        if (err.message.startsWith('Redis')) this.fail('failed', 'Redis unreachable', err.message);
+        else if (isFolderWriteFailure(err.cause)) this.cannotWrite(tmpDir, writeFailureWords(err.cause), err.message);
+        else this.fail('failed', 'series journal', err.message);
+      },
+      this.options.redis ? new RedisSeriesView(this.options.redis, dataDir, aet) : undefined);
     this.journal = new AnnouncementJournal(path.join(tmpDir, ANNOUNCEMENTS));
     this.filer = new Filer(dirs, tmpDir, this.journal, {
       filed: (payload, series, seq) => this.announce(payload, series, seq),
@@ -158,7 +164,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
 
   /** The series is in its journal before the instance is announced. */
   private announce(payload: InstancePayload, series: SeriesKey, seq: number): void {
-    this.series.touch(series);
+    this.series.touch(series, payload.SOPInstanceUID);
     this.received++;
     this.announced = seq;
     this.emit('instance', payload);

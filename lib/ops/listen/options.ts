@@ -1,5 +1,7 @@
 // px-listen's settings, checked once: every problem named in one error.
+import os from 'node:os';
 import path from 'node:path';
+import { type RedisSettings, redisUrlProblem } from '../../core/redis';
 import { DEFAULT_SERIES_TIMEOUT } from '../../filing/series';
 import { failureBeforeRun } from '../../core/errors';
 import { aeTitleProblem } from '../../core/settings';
@@ -34,9 +36,14 @@ export interface ListenerOptions {
   tlsKey?: string;
   /** When set, only senders whose certificate this CA (PEM) signed are accepted. */
   tlsCa?: string;
+  /**
+   * Several receivers filing to one shared dataDir (behind a load balancer) track series in this Redis:
+   * each series is announced complete once, by one of them. Each needs its own tmpDir.
+   */
+  redis?: RedisSettings;
 }
 
-type OptionalListenerKeys = 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller' | 'tls' | 'tlsCert' | 'tlsKey' | 'tlsCa';
+type OptionalListenerKeys = 'dcmtkDir' | 'executable' | 'logDir' | 'confirmByCaller' | 'tls' | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'redis';
 export type ResolvedListenerOptions = Required<Omit<ListenerOptions, OptionalListenerKeys>> & Pick<ListenerOptions, OptionalListenerKeys>;
 
 const DEFAULT_RESTART_DELAYS_MS = [1000, 2000, 5000, 10000, 30000];
@@ -56,6 +63,8 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
   if (!Number.isFinite(timeout) || timeout <= 0) problems.push(`series timeout must be a number of seconds above 0, not ${JSON.stringify(input.seriesTimeout)}`);
   const tls = checkTlsSettings({ tls: input.tls, tlsCert: input.tlsCert, tlsKey: input.tlsKey, tlsCa: input.tlsCa }, 'scp');
   problems.push(...tls.problems);
+  const redisProblem = input.redis ? redisUrlProblem(input.redis.url) : undefined;
+  if (redisProblem) problems.push(redisProblem);
   if (problems.length) {
     const message = `invalid px-listen settings: ${problems.join('; ')}`;
     throw failureBeforeRun('bad-input', 'bad settings', message);
@@ -65,7 +74,7 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
     aet: input.aet.trim(),
     port,
     dataDir,
-    tmpDir: input.tmpDir?.trim() ? path.resolve(input.tmpDir) : path.join(dataDir, 'incoming'),
+    tmpDir: input.tmpDir?.trim() ? path.resolve(input.tmpDir) : defaultTmpDir(dataDir, port, !!input.redis),
     logDir: input.logDir?.trim() ? path.resolve(input.logDir) : undefined,
     seriesTimeout: timeout,
     dcmtkDir: input.dcmtkDir?.trim() || undefined,
@@ -73,5 +82,11 @@ export function resolveListenerOptions(input: ListenerOptions): ResolvedListener
     restartDelaysMs: input.restartDelaysMs?.length ? input.restartDelaysMs : DEFAULT_RESTART_DELAYS_MS,
     confirmByCaller: input.confirmByCaller === true,
     ...(tls.settings.tls ? tls.settings : {}),
+    ...(input.redis ? { redis: { url: input.redis.url.trim(), password: input.redis.password || undefined } } : {}),
   };
+}
+
+/** <dataDir>/incoming; with a shared dataDir, a folder of this receiver's own in it: what another receiver writes is not its to file. */
+function defaultTmpDir(dataDir: string, port: number, shared: boolean): string {
+  return shared ? path.join(dataDir, 'incoming', `${os.hostname()}-${port}`) : path.join(dataDir, 'incoming');
 }
