@@ -5,7 +5,8 @@ import type { NodeMessage } from 'node-red';
 import { helper, nextMessage, nodeModules, onTab, statusLog } from './flow';
 
 const [host, port, redis, fallback] = process.argv.slice(2);
-const TYPES = ['px-pacs', 'px-echo', 'px-find', 'px-move', 'px-get', 'px-send', 'px-listen'];
+// Every node type the package registers, as Node-RED would load them.
+const TYPES = Object.keys((require('../../../package.json') as { 'node-red': { nodes: Record<string, string> } })['node-red'].nodes);
 
 void (async () => {
   await helper.startServer();
