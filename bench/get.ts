@@ -11,6 +11,7 @@ import { generateSampleInstances } from '../testbed/generate';
 import { type RunningOrthanc, startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed, timedWithCpu } from './figures';
+import { profiled } from './profile';
 import { withoutTestSpies } from './runtime';
 import type { MovePayload } from '../lib/ops/move/types';
 
@@ -51,11 +52,11 @@ async function pxGet(root: string, orthanc: RunningOrthanc, studyUID: string, cp
     withoutTestSpies();
     let payload: MovePayload | undefined;
     await settleDisk();
-    const { ms, cpuMs: used } = await timedWithCpu(async () => {
+    const { ms, cpuMs: used } = await timedWithCpu(() => profiled('get', async () => {
       const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
       helper.getNode('get')?.receive({ payload: { StudyInstanceUID: studyUID } } as NodeMessage);
       payload = (await done).payload;
-    });
+    }));
     if (payload?.status !== 'success' || payload.completed !== INSTANCES) throw new Error(`px-get: ${JSON.stringify(payload)}`);
     if (filed !== INSTANCES) throw new Error(`px-get emitted ${filed} of ${INSTANCES} instances`);
     cpuMs.push(used);

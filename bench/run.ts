@@ -1,5 +1,6 @@
 // npm run bench: every benchmark side by side with DCMTK alone, in one run; prints a table and
-// writes bench/results.json. Pass names (find, move, listen, send, get, wado, qido) to run only some. Each benchmark runs in
+// writes bench/results.json. Pass names (find, move, listen, send, get, wado, qido; listen-gap, not run by
+// default) to run only some. Each benchmark runs in
 // a process of its own, so that one's memory figures do not carry another's heap. With --pinned, each
 // runs a second time with Node-RED on a core of its own (bench/pinning.ts), printed beside the first.
 import { execFile } from 'node:child_process';
@@ -19,7 +20,10 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   get: async () => (require('./get') as typeof import('./get')).default,
   wado: async () => (require('./dicomweb') as typeof import('./dicomweb')).benchWado,
   qido: async () => (require('./dicomweb') as typeof import('./dicomweb')).benchQido,
+  'listen-gap': async () => (require('./listen-gap') as typeof import('./listen-gap')).default,
 };
+/** Run when no name is given: all but the experiments. */
+const DEFAULT_SET = ['find', 'listen', 'move', 'send', 'get', 'wado', 'qido'];
 
 function verdict(figure: Figure | undefined, target: number | undefined): string {
   if (figure === undefined || target === undefined) return '';
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
   }
   const pin = args.includes('--pinned');
   const names = args.filter((a) => a !== '--pinned');
-  if (!names.length) names.push(...Object.keys(BENCHMARKS));
+  if (!names.length) names.push(...DEFAULT_SET);
   const unknown = names.filter((name) => !BENCHMARKS[name]);
   if (unknown.length) throw new Error(`no benchmark named ${unknown.join(', ')} (have: ${Object.keys(BENCHMARKS).join(', ')})`);
   if (pin) {
