@@ -18,6 +18,7 @@ import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
 import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { profiled } from './profile';
 import { withoutTestSpies } from './runtime';
 import type { MovePayload } from '../lib/ops/move/types';
 
@@ -112,12 +113,12 @@ export async function benchWado(): Promise<Figure[]> {
     const retrieve = async () => {
       filed = 0;
       await settleDisk();
-      const ms = await timed(async () => {
+      const ms = await timed(() => profiled('wado', async () => {
         const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
         helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study } } as NodeMessage);
         const msg = await done;
         if (msg.payload.status !== 'success') throw new Error(`px-get over WADO-RS failed: ${msg.payload.data}`);
-      });
+      }));
       if (filed !== INSTANCES) throw new Error(`px-get announced ${filed} instances, not ${INSTANCES}`);
       await finished.put(dataDir);
       return ms;
