@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`no benchmark named ${unknown.join(', ')} (have: ${Object.keys(BENCHMARKS).join(', ')})`);
   if (pin) {
     const why = cannotPin();
-    if (why) throw new Error(`cannot pin: ${why}`);
+    if (why) {
+      console.error(`cannot pin: ${why}`);
+      process.exit(2);
+    }
   }
   const pinFolder = path.join(os.tmpdir(), `pypx-bench-pinning-${process.pid}`);
   const figures: Figure[] = [];
