@@ -3,6 +3,7 @@
 // Then Node-RED's memory over 50,000 instances. The Node-RED is node-red-node-test-helper's runtime
 // without its test spies (bench/runtime.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import v8 from 'node:v8';
@@ -43,6 +44,8 @@ export async function senderFolders(root: string, perSender: number, seed: strin
 export class Senders {
   private readonly shell: ChildProcess;
   private readonly waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  /** What the senders print, read only when one fails. */
+  private readonly log = path.join(os.tmpdir(), `pypx-bench-senders-${process.pid}-${Date.now()}.log`);
 
   constructor(folders: string[]) {
     const script = [
@@ -52,7 +55,7 @@ export class Senders {
       'done',
     ].join('\n');
     const shell = pinned() ? ['taskset', ['-c', String(TOOLS_CORE), 'bash']] as const : ['bash', []] as const;
-    this.shell = spawn(shell[0], [...shell[1], '-c', script, path.join(os.tmpdir(), `pypx-bench-senders-${process.pid}.log`), ...folders], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.shell = spawn(shell[0], [...shell[1], '-c', script, this.log, ...folders], { env: { ...process.env, TCP_NODELAY: '1' }, stdio: ['pipe', 'pipe', 'inherit'] });
     let buffered = '';
     this.shell.stdout?.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -60,7 +63,7 @@ export class Senders {
         const failed = buffered.slice(0, end) !== '0';
         buffered = buffered.slice(end + 1);
         const next = this.waiting.shift();
-        if (failed) next?.reject(new Error('storescu failed (its output is in the benchmark\'s senders log)'));
+        if (failed) next?.reject(new Error(`storescu failed: ${readFileSync(this.log, 'utf8').trim().split('\n').slice(-3).join(' / ')}`));
         else next?.resolve();
       }
     });
@@ -75,6 +78,7 @@ export class Senders {
 
   stop(): void {
     this.shell.stdin?.end();
+    rmSync(this.log, { force: true });
   }
 }
 
