@@ -1,7 +1,8 @@
 // DICOMweb side by side with curl, the least a user could run instead, in one run:
 // - px-find over QIDO-RS in a running Node-RED, 10,000 series, against curl fetching the same JSON;
-// - px-get over WADO-RS in a running Node-RED, a 1,000-instance study filed into pypx's layout and
-//   announced instance by instance, against curl writing the same multipart answer to one file.
+// - px-get over WADO-RS in a running Node-RED, a study of 200 CT-sized instances (512x512, 16 bits,
+//   about 0.5 MB each) filed into pypx's layout and announced instance by instance, against curl
+//   writing the same multipart answer to one file.
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -17,13 +18,15 @@ import { startOrthanc } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
 import { orthancWithSeries, SERIES } from './find';
 import { alternatingPairs, type Figure, median, SetAside, settleDisk, timed } from './figures';
+import { profiled } from './profile';
 import { withoutTestSpies } from './runtime';
 import type { MovePayload } from '../lib/ops/move/types';
 
 const USER = 'bench';
 const PASSWORD = 'bench';
 const KEYS = ['PatientID', 'PatientName', 'StudyInstanceUID', 'SeriesInstanceUID', 'StudyDate', 'Modality', 'SeriesDescription', 'SeriesNumber'];
-const INSTANCES = 1000;
+const INSTANCES = 200;
+const IMAGE_SIZE = 512;
 
 /** curl, as fast as it goes: one request, the answer to a file (or discarded), credentials as ours. */
 function curl(url: string, accept: string, output: string): Promise<void> {
@@ -82,7 +85,7 @@ export async function benchWado(): Promise<Figure[]> {
     let study = '';
     let instanceBytes: Buffer = Buffer.alloc(0);
     await orthanc.upload((function* () {
-      for (const instance of generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 10, instancesPerSeries: INSTANCES / 10, imageSize: 256, seed: 'bench-wado' })) {
+      for (const instance of generateSampleInstances({ patients: SAMPLE_PATIENTS.slice(0, 1), seriesPerStudy: 2, instancesPerSeries: INSTANCES / 2, imageSize: IMAGE_SIZE, seed: 'bench-wado-ct' })) {
         study = instance.studyInstanceUID;
         instanceBytes = instance.bytes;
         yield instance.bytes;
@@ -110,17 +113,17 @@ export async function benchWado(): Promise<Figure[]> {
     const retrieve = async () => {
       filed = 0;
       await settleDisk();
-      const ms = await timed(async () => {
+      const ms = await timed(() => profiled('wado', async () => {
         const done = nextMessage<NodeMessage & { payload: MovePayload }>('done', 300000);
         helper.getNode('get')?.receive({ payload: { StudyInstanceUID: study } } as NodeMessage);
         const msg = await done;
         if (msg.payload.status !== 'success') throw new Error(`px-get over WADO-RS failed: ${msg.payload.data}`);
-      });
+      }));
       if (filed !== INSTANCES) throw new Error(`px-get announced ${filed} instances, not ${INSTANCES}`);
       await finished.put(dataDir);
       return ms;
     };
-    const figures = await sideBySide(`WADO-RS ${INSTANCES}-instance study`, 'px-get', 1.2, curlAlone, retrieve);
+    const figures = await sideBySide(`WADO-RS ${INSTANCES}-instance CT-sized study`, 'px-get', 1.3, curlAlone, retrieve);
     // The floor for anything that keeps one file per instance: creating and writing the files alone.
     const filesAlone: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -132,7 +135,7 @@ export async function benchWado(): Promise<Figure[]> {
       }));
       await finished.put(folder);
     }
-    return [...figures, { name: `WADO-RS ${INSTANCES}-instance study: writing ${INSTANCES} files of its size alone, no network`, value: median(filesAlone), unit: 'ms' }];
+    return [...figures, { name: `WADO-RS ${INSTANCES}-instance CT-sized study: writing ${INSTANCES} files of its size alone, no network`, value: median(filesAlone), unit: 'ms' }];
   } finally {
     await helper.unload();
     await orthanc.stop();

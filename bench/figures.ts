@@ -11,6 +11,8 @@ export interface Figure {
   /** For a ratio: the target it is judged against, and which direction is better. */
   target?: number;
   better?: 'lower' | 'higher';
+  /** The target when measured with `--pinned`, where it differs. */
+  pinnedTarget?: number;
 }
 
 export function median(values: number[]): number {

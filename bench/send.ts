@@ -12,7 +12,7 @@ import { runDcmtk } from '../lib/dcmtk/run';
 import { writeSampleInstances } from '../testbed/generate';
 import { freePort } from '../testbed/orthanc';
 import { helper, nextMessage, nodeModules, onTab } from '../test/support/flow';
-import { alternatingPairs, type Figure, median, timed } from './figures';
+import { alternatingPairs, type Figure, median, timed, timedWithCpu } from './figures';
 import { withoutTestSpies } from './runtime';
 import type { SendPayload } from '../lib/ops/send/types';
 
@@ -47,7 +47,8 @@ async function storescuAlone(root: string, folder: string, port: number): Promis
   }));
 }
 
-async function pxSend(root: string, folder: string, port: number): Promise<number> {
+/** `cpuMs` is given the CPU time Node-RED's process spent. */
+async function pxSend(root: string, folder: string, port: number, cpuMs: number[]): Promise<number> {
   await helper.load(nodeModules('px-pacs', 'px-send'), onTab([
     { id: 'pacs', type: 'px-pacs', aet: 'PXSEND', aec: 'STORESCP', host: '127.0.0.1', port, timeout: 60 },
     { id: 'send', type: 'px-send', pacs: 'pacs', retries: 0, wires: [['out']] },
@@ -55,12 +56,14 @@ async function pxSend(root: string, folder: string, port: number): Promise<numbe
   ]));
   try {
     withoutTestSpies();
-    return await withStorescp(root, port, () => timed(async () => {
+    const { ms, cpuMs: used } = await withStorescp(root, port, () => timedWithCpu(async () => {
       const out = nextMessage<NodeMessage & { payload: SendPayload }>('out', 300000);
       helper.getNode('send')?.receive({ payload: folder } as NodeMessage);
       const { payload } = await out;
       if (payload.status !== 'success' || payload.sent !== INSTANCES) throw new Error(`px-send: ${JSON.stringify({ ...payload, data: payload.data.slice(0, 3) })}`);
     }));
+    cpuMs.push(used);
+    return ms;
   } finally {
     await helper.unload();
   }
@@ -73,8 +76,9 @@ export default async function benchSend(): Promise<Figure[]> {
     const folder = path.join(root, 'files');
     await writeSampleInstances(folder, { patients: [{ id: 'BS1', name: 'Bench^Send', charset: '' }], seriesPerStudy: 20, instancesPerSeries: INSTANCES / 20, seed: 'bench-send' });
     await storescuAlone(root, folder, port);
-    await pxSend(root, folder, port);
-    const { alone: aloneMs, ours: nodeRedMs } = await alternatingPairs(RUNS, () => storescuAlone(root, folder, port), () => pxSend(root, folder, port), (i, alone, ours) => {
+    await pxSend(root, folder, port, []);
+    const cpuMs: number[] = [];
+    const { alone: aloneMs, ours: nodeRedMs } = await alternatingPairs(RUNS, () => storescuAlone(root, folder, port), () => pxSend(root, folder, port, cpuMs), (i, alone, ours) => {
       process.stderr.write(`  send run ${i + 1}: storescu ${alone.toFixed(0)} ms, px-send ${ours.toFixed(0)} ms\n`);
     });
     const rate = (ms: number) => INSTANCES / (ms / 1000);
@@ -82,6 +86,7 @@ export default async function benchSend(): Promise<Figure[]> {
       { name: `send: storescu alone, ${INSTANCES} small instances`, value: rate(median(aloneMs)), unit: 'instances/s' },
       { name: `send: px-send in Node-RED, ${INSTANCES} small instances`, value: rate(median(nodeRedMs)), unit: 'instances/s' },
       { name: 'send: px-send time / storescu alone', value: median(nodeRedMs.map((ms, i) => ms / (aloneMs[i] as number))), unit: 'ratio', target: 1.1, better: 'lower' },
+      { name: 'send: CPU time of Node-RED\'s process per instance sent', value: (median(cpuMs) * 1000) / INSTANCES, unit: 'µs' },
     ];
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -118,8 +118,9 @@ describe('README\'s commands and module calls, run against the demo', function (
     assert.equal(find.code, 0, find.stderr);
     const found = JSON.parse(find.stdout) as { status: string; command: string; data: unknown };
     const shown = answer('px-find');
-    // Answer folders are named afresh by each run; the studies found first come in the PACS's order.
-    const folder = (command: string) => command.replace(/-od \S+/g, '-od <answers>').replace(/'StudyInstanceUID=([^']*)'/g, (_match, list: string) => `'StudyInstanceUID=${list.split('\\').sort().join('\\')}'`);
+    // findscu's answer folder (-od, and its log configuration there) is named afresh by each run; the studies
+    // found first come in the PACS's order.
+    const folder = (command: string) => command.replace(/\S*pypx-find-[^\s/]+/g, '<answers>').replace(/'StudyInstanceUID=([^']*)'/g, (_match, list: string) => `'StudyInstanceUID=${list.split('\\').sort().join('\\')}'`);
     // A SERIES-level InstanceNumber is whichever instance Orthanc reads first, and the demo uploads in parallel.
     const steady = (data: unknown) => JSON.parse(JSON.stringify(data).replace(/"InstanceNumber":\{"tag":"0020,0013","value":"\d*"/g, '"InstanceNumber":{"tag":"0020,0013","value":"?"')) as unknown;
     assert.deepEqual({ ...found, command: folder(found.command), data: steady(found.data) }, { ...shown, command: folder(shown.command), data: steady(shown.data) });
@@ -135,7 +136,7 @@ describe('README\'s commands and module calls, run against the demo', function (
     const move = await run(shell('px-move'), userDir);
     assert.equal(move.code, 0, move.stderr);
     // The series is given alone: findscu's line comes first, its answer folder named afresh by each run.
-    const answers = (text: string) => text.replace(/-od \/dev\/shm\/pypx-find-\S+/g, '-od <answers>');
+    const answers = (text: string) => text.replace(/\/dev\/shm\/pypx-find-[^\s/]+/g, '<answers>');
     const movedNow = JSON.parse(move.stdout) as { command: string };
     const movedShown = answer('px-move');
     assert.deepEqual({ ...movedNow, command: answers(movedNow.command) }, { ...movedShown, command: answers(movedShown.command) });

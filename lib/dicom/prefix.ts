@@ -20,8 +20,15 @@ export interface PrefixOptions {
   wanted?: ReadonlySet<number>;
 }
 
+/** dicom-parser's names, made once per tag: the same few dozen tags come with every instance received. */
+const tagNames = new Map<number, string>();
 function tagName(tag: number): string {
-  return `x${(0x100000000 + tag).toString(16).slice(1)}`;
+  let name = tagNames.get(tag);
+  if (name === undefined) {
+    name = `x${(0x100000000 + tag).toString(16).slice(1)}`;
+    if (tagNames.size < 4096) tagNames.set(tag, name);
+  }
+  return name;
 }
 
 function isVr(a: number, b: number): boolean {

@@ -1,11 +1,14 @@
 // C-FIND with findscu: it writes each response as a DICOM file; we read those as they come, never its text log.
+import { writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { failureBeforeRun, type PacsError, toPacsError } from '../../core/errors';
 import { runQueued } from '../../core/queue';
 import type { PypxRecord, PypxResult } from '../../core/result';
 import type { PacsSettings } from '../../core/settings';
 import { buildAssociationArgs, buildTimeoutArgs, idleDeadlineMs } from '../../dcmtk/args';
 import { describeDcmtkFailure, describeFailedStatus } from '../../dcmtk/failures';
+import { buildLogConfig } from '../../dcmtk/log';
 import { dieWithThisProcess } from '../../dcmtk/processes';
 import { loadExeca, runDcmtk } from '../../dcmtk/run';
 import { buildTlsArgs, tlsKeyInput } from '../../dcmtk/tls';
@@ -19,16 +22,26 @@ export interface FindArgsOptions {
   outputDir: string;
   /** Ask the PACS to stop after this many matches (C-CANCEL). */
   cancelAfter?: number;
+  /** A file holding FIND_LOG_CONFIG_TEXT, instead of -v. */
+  logConfig?: string;
 }
 
 /**
- * `findscu -v -S|-P -X -od <dir> [--cancel N] -k Key[=value]... <timeouts> -aec .. -aet .. host port`.
- * -v because only then does findscu print the final C-FIND status: it exits 0 even when the PACS
- * answers "Failed".
+ * findscu's log: -v's lines less each answer's dump (its number, a rule and the whole data set, about
+ * 30 lines an answer, which findscu formats and this process would read and throw away; the answers
+ * are read from their files). "Writing response dataset to file" and the final status stay.
+ */
+export const FIND_LOG_CONFIG_TEXT = buildLogConfig({ drop: ['Find Response: ', '# Dicom-Data-Set', '---------------------------'] });
+const LOG_CONFIG_FILE = '.findscu-log.cfg';
+
+/**
+ * `findscu -v|-lc <cfg> -S -X -od <dir> [--cancel N] -k Key[=value]... <timeouts> -aec .. -aet .. host port`.
+ * -v (or its lines from the log configuration) because only then does findscu print the final C-FIND
+ * status: it exits 0 even when the PACS answers "Failed".
  */
 export function buildFindArgs(settings: PacsSettings, request: FindRequest, options: FindArgsOptions): string[] {
   // PATIENT is a level of the Patient Root model only: a Study Root query at that level is refused by a strict PACS.
-  const args = ['-v', request.level === 'PATIENT' ? '-P' : '-S', '-X', '-od', options.outputDir];
+  const args = [...(options.logConfig ? ['-lc', options.logConfig] : ['-v']), request.level === 'PATIENT' ? '-P' : '-S', '-X', '-od', options.outputDir];
   if (options.cancelAfter && options.cancelAfter > 0) args.push('--cancel', String(options.cancelAfter));
   for (const { keyword, value } of request.keys) args.push('-k', value === '' ? keyword : `${keyword}=${value}`);
   return [...args, ...buildTimeoutArgs(settings), ...buildTlsArgs(settings, 'scu'), ...buildAssociationArgs(settings)];
@@ -101,7 +114,9 @@ async function findOnce(settings: PacsSettings, request: FindRequest, limit: num
   try {
     // No overall deadline: a large answer may take minutes. DCMTK's own timeouts bound each wait;
     // a findscu that prints nothing for longer than that is killed.
-    const args = buildFindArgs(settings, request, { outputDir, cancelAfter: limit });
+    const logConfig = path.join(outputDir, LOG_CONFIG_FILE);
+    writeFileSync(logConfig, FIND_LOG_CONFIG_TEXT);
+    const args = buildFindArgs(settings, request, { outputDir, cancelAfter: limit, logConfig });
     const reader = new AnswerReader(outputDir, request.keys, limit, settings, options.onRecord);
     const log: string[] = [];
     const onLine = (line: string) => {

@@ -3,7 +3,7 @@
 import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { make as makeMultipartParser, type MultipartError } from 'multipasta';
+import type { MultipartError } from 'multipasta';
 import { failureBeforeRun, PacsError, toPacsError } from '../../core/errors';
 import { uidProblem } from '../../dicom/uid';
 import { dicomwebRequest } from '../../dicomweb/http';
@@ -139,6 +139,7 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
     let parts = 0;
     let parseError: MultipartError | undefined;
     let current: { fd: number; file: string } | undefined;
+    const { make: makeMultipartParser } = require('multipasta') as typeof import('multipasta'); // here, not at every start
     const parser = makeMultipartParser({
       headers: { 'content-type': contentType },
       isFile: () => true,
