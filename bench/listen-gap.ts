@@ -48,7 +48,7 @@ async function storescpStep(root: string, senders: Senders, step: Exclude<Step, 
     const logConfig = path.join(root, `${step}.cfg`);
     writeFileSync(logConfig, LOG_CONFIG_TEXT);
     const options = { aet: 'NODERED', port, tmpDir: out, tls: false } as unknown as ResolvedListenerOptions;
-    const log = new StorescpLog(out, onWritten, () => undefined);
+    const log = new StorescpLog(out, onWritten, () => undefined, () => undefined);
     const { process: child } = await spawnDcmtk('storescp', buildStorescpArgs(options, logConfig), { service: true, umask: 0o027, runUnder: [...(await dieWithThisProcess('TERM')), ...GROUP_REAPER], onLine: (line) => log.onLine(line) });
     child.catch(() => undefined);
     group = child.pid as number;

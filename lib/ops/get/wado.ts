@@ -135,11 +135,11 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
 
     // Parts are written synchronously, chunk by chunk as they arrive: a thread-pool hand-off per chunk
     // and a stream per instance cost more than the writes, and the socket is read no faster than the
-    // disk takes the bytes (TCP backpressure).
+    // disk takes the bytes (TCP backpressure). The parser is loaded here, not at every start.
+    const { make: makeMultipartParser } = require('multipasta') as typeof import('multipasta');
     let parts = 0;
     let parseError: MultipartError | undefined;
     let current: { fd: number; file: string } | undefined;
-    const { make: makeMultipartParser } = require('multipasta') as typeof import('multipasta'); // here, not at every start
     const parser = makeMultipartParser({
       headers: { 'content-type': contentType },
       isFile: () => true,
@@ -153,8 +153,7 @@ export async function wadoRetrieve(settings: DicomwebPacs, target: WadoTarget, o
         const part = { fd: openSync(file, 'w', FILE_MODE), file };
         fchmodSync(part.fd, FILE_MODE);
         current = part;
-        // The header is read from the first bytes as they pass, not from the file again; the chunks
-        // are the parser's own (never reused), so keeping references copies nothing.
+        // The header is read from the first bytes as they pass; the parser's chunks are never reused.
         const first: Uint8Array[] = [];
         let firstBytes = 0;
         let size = 0;
