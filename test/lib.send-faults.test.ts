@@ -82,6 +82,30 @@ describe('px-send through a PACS that fails mid-transfer', function () {
     assert.equal(await stored(pacs), INSTANCES);
   });
 
+  it('dcmsend\'s pass through a receiver killed mid-transfer and started again: every file stored, each counted once', async () => {
+    const compressed = path.join(dir, 'jpeg-ls-killed');
+    await mkdir(compressed);
+    const some = (await readdir(sources)).slice(0, 80);
+    for (const file of some) transcode(path.join(sources, file), path.join(compressed, file), 'jpeg-ls');
+    const first = await startReceiver({ aet: 'PLAIN' });
+    let second: Awaited<ReturnType<typeof startReceiver>> | undefined;
+    const spy = await dcmtkSpy({ execs: true });
+    try {
+      const sending = runSend({ aet: 'SENDER', aec: 'PLAIN', host: '127.0.0.1', port: first.port, timeout: 2, dcmtkDir: spy.dir }, await collectSendFiles(compressed), { retries: 5, retryDelayMs: 500 });
+      await until('dcmsend has begun and the receiver holds some of its files', async () => spy.started().includes('dcmsend') && (await readdir(first.dir)).length > 10, { intervalMs: 20 });
+      process.kill(first.pid, 'SIGKILL');
+      second = await startReceiver({ aet: 'PLAIN', port: first.port });
+      const outcome = await sending;
+      assert.deepEqual({ status: outcome.payload.status, sent: outcome.payload.sent, failed: outcome.payload.failed, data: outcome.payload.data.length }, { status: 'success', sent: some.length, failed: 0, data: 0 }, JSON.stringify(outcome.payload.data.slice(0, 3)));
+      const stored = [...(await first.received()), ...(await second.received())].filter((uid) => !uid.startsWith('unreadable'));
+      assert.equal(new Set(stored).size, some.length, 'every instance stored by one receiver or the other');
+    } finally {
+      await spy.remove();
+      await first.stop();
+      await second?.stop();
+    }
+  });
+
   it('dcmsend\'s pass (files the receiver takes only uncompressed) through a receiver frozen past the DIMSE timeout: every file stored, each counted once', async () => {
     const compressed = path.join(dir, 'jpeg-ls');
     await mkdir(compressed);

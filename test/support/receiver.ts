@@ -46,7 +46,8 @@ export async function startReceiver(options: { aet?: string; port?: number; fork
     pid: child.pid as number,
     async received() {
       const files = (await readdir(dir)).filter((f) => !f.startsWith('.'));
-      const uids = await Promise.all(files.map(async (f) => (await readDicomHeader(path.join(dir, f))).text('x00080018') ?? `unreadable ${f}`));
+      // A receiver killed mid-transfer leaves the file it was writing cut short: named, not read.
+      const uids = await Promise.all(files.map(async (f) => (await readDicomHeader(path.join(dir, f)).catch(() => undefined))?.text('x00080018') ?? `unreadable ${f}`));
       return uids.sort();
     },
     async stop() {

@@ -124,8 +124,15 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
     }
     const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
     const reported = new Set<string>();
+    // A file without a C-STORE status of its own was not answered: the association went before it (a PACS killed).
+    const unanswered: string[] = [];
+    const lost = run.exitCode !== 0;
     for (const entry of parseSendReport(text)) {
       reported.add(entry.file);
+      if (lost && !/^0x[0-9a-f]{4}|no acceptable pres/i.test(entry.status)) {
+        unanswered.push(entry.file);
+        continue;
+      }
       const verdict = verdictOf(entry, where);
       if (verdict.kind === 'failed') result.failures.push(verdict.failure);
       else result[verdict.kind]++;
@@ -135,6 +142,10 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
       if (reported.has(file)) continue;
       result.failures.push({ file, reason: bad.get(file) ?? 'dcmsend did not send it (see its log)' });
       done(1);
+    }
+    if (unanswered.length) {
+      const connectionError = describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings);
+      return { ...result, connectionError, unsent: unanswered };
     }
     return result;
   } finally {
