@@ -45,7 +45,7 @@ describe('lib: px-find at every level against a strictly hierarchical PACS (dcmq
   it('PATIENT level (Patient Root): every patient it holds, and one by PatientID', async () => {
     const all = await found('PATIENT', {}, 'PatientID');
     assert.deepEqual(all.values, ['HF1', 'HF2']);
-    assert.match(all.command, /findscu -v -P /);
+    assert.match(all.command, /findscu (?:-v|-lc \S+) -P /);
     assert.deepEqual((await found('PATIENT', { PatientID: 'HF2' }, 'PatientID')).values, ['HF2']);
   });
 
