@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runQueued } from '../../core/queue';
+import { failureBeforeRun } from '../../core/errors';
 import type { PacsSettings } from '../../core/settings';
 import { buildTimeoutArgs } from '../../dcmtk/args';
 import { describeDcmtkFailure } from '../../dcmtk/failures';
@@ -124,12 +125,12 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
     }
     const result: BatchResult = { sent: 0, warning: 0, failures: [], command };
     const reported = new Set<string>();
-    // A file without a C-STORE status of its own was not answered: the association went before it (a PACS killed).
+    // A file dcmsend reports "<not sent>" was never answered: the association went before it (a PACS killed).
+    // dcmsend may have gone on over a new association for later files, and then exits 0.
     const unanswered: string[] = [];
-    const lost = run.exitCode !== 0;
     for (const entry of parseSendReport(text)) {
       reported.add(entry.file);
-      if (lost && !/^0x[0-9a-f]{4}|no acceptable pres/i.test(entry.status)) {
+      if (/not sent/i.test(entry.status)) {
         unanswered.push(entry.file);
         continue;
       }
@@ -144,7 +145,9 @@ export async function sendBatchWithDcmsend(settings: PacsSettings, files: string
       done(1);
     }
     if (unanswered.length) {
-      const connectionError = describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings);
+      const connectionError = run.exitCode !== 0
+        ? describeDcmtkFailure('dcmsend', { ...run, command, output: log.join('\n') }, settings)
+        : failureBeforeRun('failed', 'association lost', `dcmsend: ${where} did not answer for ${unanswered.length} files: the association ended before them`, command);
       return { ...result, connectionError, unsent: unanswered };
     }
     return result;
