@@ -8,6 +8,8 @@ const REMEMBERED = 10000;
 
 export class Pseudonyms {
   private readonly uids = new Map<string, string>();
+  /** Each patient's pseudonym and day shift: the same for every instance of a study, asked for every instance. */
+  private readonly patients = new Map<string, { pseudonym: string; dayShift: number }>();
 
   constructor(private readonly key: Buffer) {}
 
@@ -27,13 +29,26 @@ export class Pseudonyms {
     return known;
   }
 
+  private known(identity: string): { pseudonym: string; dayShift: number } {
+    let known = this.patients.get(identity);
+    if (known === undefined) {
+      known = {
+        pseudonym: `ANON${this.digest('patient', identity).subarray(0, 8).toString('hex').toUpperCase()}`,
+        dayShift: 1 + (this.digest('dates', identity).readUInt32BE(0) % 3652),
+      };
+      if (this.patients.size >= REMEMBERED) this.patients.clear();
+      this.patients.set(identity, known);
+    }
+    return known;
+  }
+
   /** A patient's pseudonym, for Patient ID and Patient's Name: "ANON" and 16 hex digits (64 bits). */
   patient(identity: string): string {
-    return `ANON${this.digest('patient', identity).subarray(0, 8).toString('hex').toUpperCase()}`;
+    return this.known(identity).pseudonym;
   }
 
   /** Days a patient's dates move back by: between 1 and 3652, the same for every instance of the patient. */
   dayShift(identity: string): number {
-    return 1 + (this.digest('dates', identity).readUInt32BE(0) % 3652);
+    return this.known(identity).dayShift;
   }
 }
