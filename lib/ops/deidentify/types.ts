@@ -1,6 +1,7 @@
 // What a de-identification is asked and answers: PS3.15 Annex E's Basic Application Level
 // Confidentiality Profile and the options named below, over files and folders.
 import type { PypxResult } from '../../core/result';
+import type { InstanceHeader } from '../../filing/header';
 
 export interface DeidentifyOptions {
   /** The secret that pseudonyms are derived from (HMAC-SHA-256); never logged, never in a result. */
@@ -27,21 +28,7 @@ export interface DeidentifyOptions {
 }
 
 /** One instance written: de-identified values and its new path only, named as px-listen names them. */
-export interface DeidentifiedInstance {
-  path: string;
-  PatientID: string;
-  PatientName: string;
-  StudyInstanceUID: string;
-  SeriesInstanceUID: string;
-  SOPInstanceUID: string;
-  SOPClassUID: string;
-  Modality: string;
-  StudyDate: string;
-  StudyDescription: string;
-  SeriesDescription: string;
-  SeriesNumber: string;
-  InstanceNumber: string;
-}
+export type DeidentifiedInstance = { path: string } & Omit<InstanceHeader, 'callingAET' | 'SeriesDate'>;
 
 /**
  * An input file that was not written. `refused`: it may show the patient in its pixels (burned-in
