@@ -150,13 +150,20 @@ describe('px-get in three Node-RED processes sharing one PACS budget through Red
       assert.ok(sampler.seen.most <= CONCURRENCY, `at most ${CONCURRENCY} associations at the PACS at once; saw ${sampler.seen.most} (${sampler.seen.samples} samples from /proc, ${sampler.seen.ssSamples} by ss)`);
 
       // c takes both slots with two long retrieves, and is killed holding them.
-      await c.go(seriesOf(large));
-      await until('c holds both slots', () => sampler.seen.now === CONCURRENCY, { timeoutMs: 60000, describe: () => ({ associations: sampler.seen, c: lines(c.results) }) });
-      const died = new Promise((resolve) => c.runtime.process.once('exit', resolve));
-      c.runtime.process.kill('SIGKILL');
-      await died;
+      // Killed as soon as Redis shows both slots taken (the PACS's side may lag, or count one about to end).
       const client = new Redis(redis?.url as string);
-      const slotsHeld = await client.zcard(`semaphore:${budgetKey({ host: '127.0.0.1', port, aec: pacs().aet })}`).finally(() => client.disconnect());
+      const slots = `semaphore:${budgetKey({ host: '127.0.0.1', port, aec: pacs().aet })}`;
+      const died = new Promise((resolve) => c.runtime.process.once('exit', resolve));
+      let slotsHeld = 0;
+      try {
+        await c.go(seriesOf(large));
+        await until('c holds both slots', async () => (await client.zcard(slots)) === CONCURRENCY, { timeoutMs: 60000, intervalMs: 5, describe: () => ({ associations: sampler.seen, c: lines(c.results) }) });
+        c.runtime.process.kill('SIGKILL');
+        await died;
+        slotsHeld = await client.zcard(slots);
+      } finally {
+        client.disconnect();
+      }
       assert.equal(slotsHeld, CONCURRENCY, 'the killed process still held both slots when it died');
       // a and b ask while the dead process's slots still stand in Redis: they wait for the leases to expire.
       await Promise.all([a, b].map((p) => p.go(seriesOf(small))));
