@@ -55,12 +55,8 @@ function pixelStream(file: string, pixels: PixelExtent): AsyncIterable<Buffer> {
 function writeBoth(file: string, head: Buffer, pixels: Buffer): void {
   const fd = openSync(file, 'w', FILE_MODE);
   try {
-    let written = writevSync(fd, [head, pixels]);
-    // A write may end short (a full disk ends it with an error); what is left goes again.
-    while (written < head.length + pixels.length) {
-      const rest = Buffer.concat([head, pixels]).subarray(written);
-      written += writevSync(fd, [rest]);
-    }
+    // A write that ends short found the disk full, as filing's writes take it (writeInfoFiles).
+    if (writevSync(fd, [head, pixels]) < head.length + pixels.length) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   } finally {
     closeSync(fd);
   }
